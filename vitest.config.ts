@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // Tests start real servers, handshakes and containers: generous timeouts, and files run
+    // in separate workers so that Pulumi's global mock state never leaks between files.
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    pool: "forks",
+    fileParallelism: true,
+    maxWorkers: 2,
+  },
+});
