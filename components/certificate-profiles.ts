@@ -1,0 +1,41 @@
+/**
+ * What each kind of certificate may be used for. The tls provider takes these as `allowedUses`
+ * in snake_case (its TypeScript doc comment shows camelCase, which the provider rejects), and
+ * `isCaCertificate` alone does not add `cert_signing`: CAs must list it.
+ */
+import type { KeySpec } from "./key-algorithm.ts";
+import { usesKeyEncipherment } from "./key-algorithm.ts";
+
+export type IdentityProfile = "server" | "client";
+
+export const CA_USES = ["cert_signing", "crl_signing"] as const;
+
+/** Leaf usages: digital_signature always, key_encipherment for RSA only, one purpose per profile. */
+export function leafUses(profile: IdentityProfile, key: KeySpec): string[] {
+  const purpose = profile === "server" ? "server_auth" : "client_auth";
+  return ["digital_signature", ...(usesKeyEncipherment(key) ? ["key_encipherment"] : []), purpose];
+}
+
+/** The SPIFFE-style identity a workload proves with its certificate. */
+export function spiffeId(trustDomain: string, name: string): string {
+  return `spiffe://${trustDomain}/${name}`;
+}
+
+export interface SubjectAltNames {
+  dnsNames: string[];
+  ipAddresses: string[];
+  uris: string[];
+}
+
+/**
+ * Server SANs: every name a client uses to reach it. Inside the Docker network that is its alias;
+ * from the host it is localhost / 127.0.0.1 (the port published on loopback).
+ */
+export function serverAltNames(trustDomain: string, alias: string): SubjectAltNames {
+  return { dnsNames: [alias, "localhost"], ipAddresses: ["127.0.0.1"], uris: [spiffeId(trustDomain, alias)] };
+}
+
+/** Client SANs: only its SPIFFE ID; its common name is its name, for allow-lists keyed by CN. */
+export function clientAltNames(trustDomain: string, name: string): SubjectAltNames {
+  return { dnsNames: [], ipAddresses: [], uris: [spiffeId(trustDomain, name)] };
+}
