@@ -121,7 +121,9 @@ export class CertificateAuthority extends pulumi.ComponentResource {
   /** Issues an identity for a workload; the child is named `<ca name>-<workload>`. */
   issue(workload: string, profile: IdentityProfile): Identity {
     if ((RESERVED_NAMES as readonly string[]).includes(workload)) {
-      throw new Error(`"${workload}" is reserved for the CA's own certificates; choose another workload name`);
+      throw new Error(
+        `"${workload}" is reserved for the CA's own certificates; choose another workload name`,
+      );
     }
     return new Identity(
       `${this.componentName}-${workload}`,

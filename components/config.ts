@@ -7,7 +7,12 @@
  * before any resource is declared, so a user fixes the whole stack file in one go.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_SERVER_NAME, DEFAULT_SERVER_PORT, TLS_POLICIES, type TlsPolicy } from "../services/src/contract.ts";
+import {
+  DEFAULT_SERVER_NAME,
+  DEFAULT_SERVER_PORT,
+  TLS_POLICIES,
+  type TlsPolicy,
+} from "../services/src/contract.ts";
 import { RESERVED_NAMES } from "./certificate-authority.ts";
 import { type KeySpec, parseKeyAlgorithm } from "./key-algorithm.ts";
 
@@ -91,7 +96,8 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
 
   const keyAlgorithmRaw = reader.string("keyAlgorithm", CONFIG_DEFAULTS.keyAlgorithm);
   const parsedKey = parseKeyAlgorithm(keyAlgorithmRaw);
-  if ("error" in parsedKey) problems.push(`keyAlgorithm: ${JSON.stringify(keyAlgorithmRaw)} ${parsedKey.error}`);
+  if ("error" in parsedKey)
+    problems.push(`keyAlgorithm: ${JSON.stringify(keyAlgorithmRaw)} ${parsedKey.error}`);
 
   const caValidityHours = reader.hours("caValidityHours", CONFIG_DEFAULTS.caValidityHours);
   const intermediateCa = reader.boolean("intermediateCa", CONFIG_DEFAULTS.intermediateCa);
@@ -133,7 +139,10 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
   const country = reader.optionalString("country");
   if (country !== undefined) {
     if (/^[A-Z]{2}$/.test(country)) subject.country = country;
-    else problems.push(`country: ${JSON.stringify(country)} is not a two-letter ISO 3166 code in capitals (e.g. "DE")`);
+    else
+      problems.push(
+        `country: ${JSON.stringify(country)} is not a two-letter ISO 3166 code in capitals (e.g. "DE")`,
+      );
   }
 
   const trustDomain = reader.string("trustDomain", CONFIG_DEFAULTS.trustDomain);
@@ -158,7 +167,9 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
   const allowedClients = reader.names("allowedClients", clients);
   for (const name of allowedClients) {
     if (!clients.includes(name)) {
-      problems.push(`allowedClients: ${JSON.stringify(name)} is not one of the configured clients (${clients.join(", ")})`);
+      problems.push(
+        `allowedClients: ${JSON.stringify(name)} is not one of the configured clients (${clients.join(", ")})`,
+      );
     }
   }
 
@@ -297,7 +308,9 @@ class ValueReader {
 
   private checkName(key: string, value: string): void {
     if ((RESERVED_NAMES as readonly string[]).includes(value)) {
-      this.problems.push(`${key}: ${JSON.stringify(value)} is reserved for the CA's own certificates; choose another name`);
+      this.problems.push(
+        `${key}: ${JSON.stringify(value)} is reserved for the CA's own certificates; choose another name`,
+      );
     } else if (!NAME_PATTERN.test(value)) {
       this.problems.push(
         `${key}: ${JSON.stringify(value)} is not a valid name (lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit: it becomes a DNS name)`,

@@ -65,8 +65,11 @@ export class Identity extends pulumi.ComponentResource {
 
     const altNames = pulumi
       .all([args.trustDomain, args.name])
-      .apply(([trustDomain, workload]): SubjectAltNames =>
-        args.profile === "server" ? serverAltNames(trustDomain, workload) : clientAltNames(trustDomain, workload),
+      .apply(
+        ([trustDomain, workload]): SubjectAltNames =>
+          args.profile === "server"
+            ? serverAltNames(trustDomain, workload)
+            : clientAltNames(trustDomain, workload),
       );
     const request = new tls.CertRequest(
       `${name}-csr`,
@@ -100,7 +103,9 @@ export class Identity extends pulumi.ComponentResource {
     this.caBundlePem = pulumi.output(args.issuer.caBundlePem);
     // PKCS#8 for every algorithm, so consumers (Node, nginx, curl) see one format.
     this.privateKeyPem = pulumi.secret(key.privateKeyPemPkcs8);
-    this.spiffeId = pulumi.all([args.trustDomain, args.name]).apply(([td, workload]) => spiffeId(td, workload));
+    this.spiffeId = pulumi
+      .all([args.trustDomain, args.name])
+      .apply(([td, workload]) => spiffeId(td, workload));
     const facts = certificate.certPem.apply(certificateFacts);
     this.serialNumber = facts.serialNumber;
     this.fingerprintSha256 = facts.fingerprintSha256;

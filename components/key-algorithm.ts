@@ -39,7 +39,9 @@ export function parseKeyAlgorithm(text: string): ParsedKeyAlgorithm {
   }
   const rsa = /^RSA(\d+)$/.exec(compact);
   if (rsa && Number(rsa[1]) < 2048) {
-    return { error: `is RSA below 2048 bits, which is breakable and refused by OpenSSL's defaults; use RSA-2048 or larger` };
+    return {
+      error: `is RSA below 2048 bits, which is breakable and refused by OpenSSL's defaults; use RSA-2048 or larger`,
+    };
   }
   return { error: `is not a supported key algorithm; use one of ${supported}` };
 }

@@ -1,0 +1,185 @@
+/**
+ * One mTLS service (server or client) as a hardened container, with its identity delivered so that a
+ * re-issued certificate does not replace the service container:
+ *
+ * - `<name>-identity`: a named volume, mounted read-only at /etc/mtls in the service;
+ * - `<name>-delivery`: a container that is created but never started, with the volume mounted
+ *   read-write and the identity files as `uploads` (owned by the service's uid/gid, key 0400,
+ *   certificates 0444). Docker writes the uploads of a created container through its mounts, so the
+ *   files land in the volume. Uploads force replacement, so a new certificate replaces only this
+ *   container; the service notices the new files and swaps its TLS context without a restart;
+ * - `<name>`: the service container. None of its inputs carries certificate material, so nothing
+ *   about a re-issue changes it; it `dependsOn` the delivery container so that on first deploy the
+ *   files are in the volume before it starts (the services also wait for missing files).
+ *
+ * Hardening: non-root numeric user, read-only root filesystem, every capability dropped,
+ * no-new-privileges, memory limit without swap, rotated JSON logs, a restart policy, and a health
+ * check against the status listener (which also makes `pulumi up` wait for readiness).
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  DEFAULT_SERVER_PORT,
+  DEFAULTS,
+  ENV,
+  IDENTITY_DIR,
+  IDENTITY_FILES,
+  type Role,
+  SERVICE_GID,
+  SERVICE_UID,
+} from "../services/src/contract.ts";
+
+/** The health check the image ships (services/Dockerfile HEALTHCHECK), exec form: no shell needed. */
+export const HEALTHCHECK_COMMAND = ["CMD", "node", "/app/src/healthcheck.ts"];
+
+export interface MtlsServiceIdentity {
+  /** Leaf certificate followed by any intermediates (PEM). */
+  certChainPem: pulumi.Input<string>;
+  /** The private key (PEM); kept secret. */
+  privateKeyPem: pulumi.Input<string>;
+  /** CA certificates trusted for peers (PEM bundle). */
+  caBundlePem: pulumi.Input<string>;
+}
+
+export interface MtlsServiceArgs {
+  /** Image to run: `ServiceImage.repoDigest`, so that a rebuilt image replaces the container. */
+  image: pulumi.Input<string>;
+  role: Role;
+  /** Arguments after the role, e.g. `["--once"]` for a single client round. */
+  args?: pulumi.Input<pulumi.Input<string>[]>;
+  identity: MtlsServiceIdentity;
+  /** Name of the Docker network to join (a user-defined bridge). */
+  networkName: pulumi.Input<string>;
+  /** DNS names of this container on the network, e.g. the server's certificate DNS name. */
+  aliases?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Extra environment (names from the contract, e.g. MTLS_SERVER_URL); identity paths are set here. */
+  env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Publish the container's mTLS port on the host, bound to 127.0.0.1 only. */
+  publish?: { hostPort: pulumi.Input<number>; containerPort?: pulumi.Input<number> };
+  /** Memory limit in MB (no swap on top). Default 256. */
+  memoryMb?: pulumi.Input<number>;
+  /** Default "unless-stopped". */
+  restart?: pulumi.Input<"no" | "on-failure" | "always" | "unless-stopped">;
+  /** Make `pulumi up` wait until the container reports healthy (up to 60 s). Default true. */
+  waitUntilHealthy?: pulumi.Input<boolean>;
+  /** Docker container name. Default: auto-named `<name>-<7 hex>`. */
+  containerName?: pulumi.Input<string>;
+}
+
+const DEFAULT_MEMORY_MB = 256;
+
+/** The environment the service reads its identity from: the files this component delivers. */
+function identityEnv(): Record<string, string> {
+  return {
+    [ENV.certFile]: DEFAULTS.certFile,
+    [ENV.keyFile]: DEFAULTS.keyFile,
+    [ENV.caFile]: DEFAULTS.caFile,
+  };
+}
+
+function envList(extra: Record<string, string>): string[] {
+  return Object.entries({ ...identityEnv(), ...extra })
+    .map(([key, value]) => `${key}=${value}`)
+    .sort();
+}
+
+export class MtlsService extends pulumi.ComponentResource {
+  readonly volume: docker.Volume;
+  readonly delivery: docker.Container;
+  readonly container: docker.Container;
+  /** The Docker name of the service container. */
+  readonly containerName: pulumi.Output<string>;
+  /** The Docker name of the volume holding the identity files. */
+  readonly volumeName: pulumi.Output<string>;
+
+  constructor(name: string, args: MtlsServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mtls:docker:MtlsService", name, {}, opts);
+    const parent = { parent: this };
+    const owner = { owner: String(SERVICE_UID), group: String(SERVICE_GID) };
+
+    this.volume = new docker.Volume(`${name}-identity`, {}, parent);
+
+    this.delivery = new docker.Container(
+      `${name}-delivery`,
+      {
+        image: args.image,
+        // Never started: it exists only so Docker writes the uploads into the volume.
+        start: false,
+        mustRun: false,
+        networkMode: "none",
+        mounts: [{ type: "volume", source: this.volume.name, target: IDENTITY_DIR }],
+        uploads: [
+          {
+            file: `${IDENTITY_DIR}/${IDENTITY_FILES.cert}`,
+            content: args.identity.certChainPem,
+            permissions: "0444",
+            ...owner,
+          },
+          {
+            file: `${IDENTITY_DIR}/${IDENTITY_FILES.key}`,
+            content: pulumi.secret(args.identity.privateKeyPem),
+            permissions: "0400",
+            ...owner,
+          },
+          {
+            file: `${IDENTITY_DIR}/${IDENTITY_FILES.ca}`,
+            content: args.identity.caBundlePem,
+            permissions: "0444",
+            ...owner,
+          },
+        ],
+      },
+      parent,
+    );
+
+    const memoryMb = args.memoryMb ?? DEFAULT_MEMORY_MB;
+    this.container = new docker.Container(
+      name,
+      {
+        name: args.containerName,
+        image: args.image,
+        command: pulumi.output(args.args ?? []).apply((rest) => [args.role, ...rest]),
+        envs: pulumi.output(args.env ?? {}).apply(envList),
+        user: `${SERVICE_UID}:${SERVICE_GID}`,
+        mounts: [{ type: "volume", source: this.volume.name, target: IDENTITY_DIR, readOnly: true }],
+        networksAdvanced: [{ name: args.networkName, aliases: args.aliases }],
+        ports: args.publish
+          ? [
+              {
+                internal: args.publish.containerPort ?? DEFAULT_SERVER_PORT,
+                external: args.publish.hostPort,
+                ip: "127.0.0.1",
+              },
+            ]
+          : [],
+        labels: [
+          { label: "mtls-pki.service", value: name },
+          { label: "mtls-pki.role", value: args.role },
+        ],
+        readOnly: true,
+        capabilities: { drops: ["ALL"] },
+        securityOpts: ["no-new-privileges:true"],
+        restart: args.restart ?? "unless-stopped",
+        memory: memoryMb,
+        memorySwap: memoryMb,
+        logDriver: "json-file",
+        logOpts: { "max-size": "10m", "max-file": "3" },
+        // Canonical Go duration strings: the provider reads them back in that form.
+        healthcheck: {
+          tests: HEALTHCHECK_COMMAND,
+          interval: "5s",
+          timeout: "3s",
+          startPeriod: "10s",
+          retries: 3,
+        },
+        wait: args.waitUntilHealthy ?? true,
+        waitTimeout: 60,
+      },
+      { parent: this, dependsOn: [this.delivery] },
+    );
+
+    this.containerName = this.container.name;
+    this.volumeName = this.volume.name;
+    this.registerOutputs({ containerName: this.containerName, volumeName: this.volumeName });
+  }
+}
