@@ -175,7 +175,14 @@ export class MtlsService extends pulumi.ComponentResource {
         wait: args.waitUntilHealthy ?? true,
         waitTimeout: 60,
       },
-      { parent: this, dependsOn: [this.delivery] },
+      {
+        parent: this,
+        dependsOn: [this.delivery],
+        // The provider stores a changed healthcheck without applying it; replacing is the only way
+        // a new one takes effect. Delete first, as the provider does for its own replacements.
+        replaceOnChanges: ["healthcheck"],
+        deleteBeforeReplace: true,
+      },
     );
 
     this.containerName = this.container.name;

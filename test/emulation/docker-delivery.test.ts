@@ -1,0 +1,166 @@
+/**
+ * The delivery design on a real engine, through the emulated provider: identity files uploaded into
+ * a created-but-never-started container land in its named volume, owned by the service's uid/gid
+ * with the requested modes; a running service that mounts the volume read-only sees a re-issued
+ * certificate without being replaced.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { SERVICE_GID, SERVICE_UID } from "../../services/src/contract.ts";
+import { demuxLogs } from "../support/docker/container.ts";
+import { dockerApi } from "../support/docker/engine-api.ts";
+import { probe } from "../support/docker/probe.ts";
+import { CONTAINER_TYPE, cleanupRun, createDockerProvider, VOLUME_TYPE } from "../support/docker/provider.ts";
+import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
+import type { CreateResult, Inputs } from "../support/engine/provider.ts";
+
+const skip = await dockerSkipReason();
+
+describe.skipIf(skip)("docker emulation: identity delivery through a never-started container", () => {
+  const docker = createDockerProvider();
+  const owner = { owner: String(SERVICE_UID), group: String(SERVICE_GID) };
+  let image: string;
+  let volume: CreateResult;
+  let deliveryInputs: Inputs;
+  let delivery: CreateResult;
+  let serviceInputs: Inputs;
+  let service: CreateResult;
+
+  const uploads = (cert: string) => [
+    { file: "/etc/mtls/tls.crt", content: cert, permissions: "0444", ...owner },
+    { file: "/etc/mtls/tls.key", content: "KEY-1\n", permissions: "0400", ...owner },
+  ];
+
+  beforeAll(async () => {
+    image = await ensureBaseImage();
+    volume = await docker.create({ type: VOLUME_TYPE, name: "identity", inputs: {}, preview: false });
+    const mount = { type: "volume", source: volume.state.name, target: "/etc/mtls" };
+    deliveryInputs = {
+      image,
+      start: false,
+      mustRun: false,
+      networkMode: "none",
+      mounts: [mount],
+      uploads: uploads("CERT-1\n"),
+    };
+    delivery = await docker.create({
+      type: CONTAINER_TYPE,
+      name: "delivery",
+      inputs: deliveryInputs,
+      preview: false,
+    });
+    serviceInputs = {
+      image,
+      user: `${SERVICE_UID}:${SERVICE_GID}`,
+      command: ["node", "-e", "setInterval(() => {}, 1000)"],
+      mounts: [{ ...mount, readOnly: true }],
+      readOnly: true,
+    };
+    service = await docker.create({
+      type: CONTAINER_TYPE,
+      name: "service",
+      inputs: serviceInputs,
+      preview: false,
+    });
+  });
+
+  afterAll(async () => {
+    await cleanupRun(docker.runId);
+  });
+
+  const statFiles = (user?: string) =>
+    probe({
+      runId: docker.runId,
+      image,
+      user,
+      volumes: { [volume.state.name as string]: "/x" },
+      script: `const fs = require("fs");
+        for (const f of ["tls.crt", "tls.key"]) {
+          const s = fs.statSync("/x/" + f);
+          console.log(f, s.uid, s.gid, (s.mode & 0o7777).toString(8), JSON.stringify(fs.readFileSync("/x/" + f, "utf8")));
+        }`,
+    });
+
+  test("a volume without a name is auto-named <logical name>-<7 hex>", () => {
+    expect(volume.state.name).toMatch(/^identity-[0-9a-f]{7}$/);
+    expect(volume.id).toBe(volume.state.name);
+  });
+
+  test("uploads land in the named volume with the service's uid/gid and the requested modes", async () => {
+    const lines = (await statFiles(`${SERVICE_UID}:${SERVICE_GID}`)).split("\n");
+    expect(lines).toEqual([
+      `tls.crt ${SERVICE_UID} ${SERVICE_GID} 444 "CERT-1\\n"`,
+      `tls.key ${SERVICE_UID} ${SERVICE_GID} 400 "KEY-1\\n"`,
+    ]);
+  });
+
+  test("the key is unreadable for any other non-root user", async () => {
+    await expect(statFiles("10002:10002")).rejects.toThrow(/EACCES/);
+  });
+
+  test("the delivery container is created but never started", async () => {
+    const { body } = await dockerApi("GET", `/containers/${delivery.id}/json`);
+    const state = (body as { State: { Running: boolean; StartedAt: string } }).State;
+    expect(state.Running).toBe(false);
+    expect(state.StartedAt).toMatch(/^0001-01-01/);
+  });
+
+  test("applying the same inputs again changes nothing", () => {
+    const same = (name: string, inputs: Inputs, result: CreateResult) =>
+      docker.diff({
+        type: CONTAINER_TYPE,
+        name,
+        oldInputs: inputs,
+        newInputs: inputs,
+        oldState: result.state,
+      });
+    expect(same("delivery", deliveryInputs, delivery)).toEqual({ kind: "none" });
+    expect(same("service", serviceInputs, service)).toEqual({ kind: "none" });
+    expect(
+      docker.diff({
+        type: VOLUME_TYPE,
+        name: "identity",
+        oldInputs: {},
+        newInputs: {},
+        oldState: volume.state,
+      }),
+    ).toEqual({
+      kind: "none",
+    });
+  });
+
+  test("a re-issued certificate replaces the delivery container (delete before replace) and nothing else", () => {
+    const reissued = { ...deliveryInputs, uploads: uploads("CERT-2\n") };
+    expect(
+      docker.diff({
+        type: CONTAINER_TYPE,
+        name: "delivery",
+        oldInputs: deliveryInputs,
+        newInputs: reissued,
+        oldState: delivery.state,
+      }),
+    ).toEqual({ kind: "replace", changed: ["uploads"], deleteBeforeReplace: true });
+  });
+
+  test("after the replacement the running service reads the new certificate from its read-only mount", async () => {
+    const reissued = { ...deliveryInputs, uploads: uploads("CERT-2\n") };
+    await docker.delete({ type: CONTAINER_TYPE, name: "delivery", id: delivery.id, state: delivery.state });
+    delivery = await docker.create({
+      type: CONTAINER_TYPE,
+      name: "delivery",
+      inputs: reissued,
+      preview: false,
+    });
+
+    const { body } = await dockerApi("POST", `/containers/${service.id}/exec`, {
+      json: {
+        Cmd: ["node", "-e", "process.stdout.write(require('fs').readFileSync('/etc/mtls/tls.crt','utf8'))"],
+        AttachStdout: true,
+      },
+    });
+    const exec = (body as { Id: string }).Id;
+    const output = await dockerApi("POST", `/exec/${exec}/start`, { json: { Detach: false }, binary: true });
+    expect(demuxLogs(output.body as Buffer)).toBe("CERT-2\n");
+    const { body: info } = await dockerApi("GET", `/containers/${service.id}/json`);
+    expect((info as { State: { Running: boolean } }).State.Running).toBe(true);
+  });
+});
