@@ -48,8 +48,17 @@ export type DiffResult =
   | { kind: "replace"; changed: string[]; deleteBeforeReplace: boolean };
 
 export interface CreateResult {
+  /** The resource id; in preview return "" (the engine hands the program an unknown id). */
   id: string;
+  /** Outputs. In preview, omit what the plugin cannot know at plan time: it becomes unknown. */
   state: State;
+}
+
+/** An invoke (data source / function call), e.g. `tls.getPublicKey`. */
+export interface InvokeRequest {
+  token: string;
+  inputs: Inputs;
+  preview: boolean;
 }
 
 export interface EmulatedProvider {
@@ -61,4 +70,6 @@ export interface EmulatedProvider {
   create(req: CreateRequest): Promise<CreateResult>;
   update(req: UpdateRequest): Promise<CreateResult>;
   delete(req: DeleteRequest): Promise<void>;
+  /** Optional: answers invokes whose token starts with `pkg`; without it invokes are an error. */
+  invoke?(req: InvokeRequest): Promise<Record<string, unknown>> | Record<string, unknown>;
 }
