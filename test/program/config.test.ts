@@ -48,11 +48,15 @@ describe("stack configuration", () => {
   });
 
   it("refuses curve P-224, the provider's silent default", () => {
-    expect(problemsOf({ keyAlgorithm: "ECDSA-P224" })).toMatch(/keyAlgorithm: "ECDSA-P224" uses curve P-224, which TLS stacks refuse/);
+    expect(problemsOf({ keyAlgorithm: "ECDSA-P224" })).toMatch(
+      /keyAlgorithm: "ECDSA-P224" uses curve P-224, which TLS stacks refuse/,
+    );
   });
 
   it("refuses RSA below 2048 bits", () => {
-    expect(problemsOf({ keyAlgorithm: "RSA-1024" })).toMatch(/keyAlgorithm: "RSA-1024" is RSA below 2048 bits/);
+    expect(problemsOf({ keyAlgorithm: "RSA-1024" })).toMatch(
+      /keyAlgorithm: "RSA-1024" is RSA below 2048 bits/,
+    );
   });
 
   it("refuses a leaf that would outlive its CA", () => {
@@ -70,9 +74,9 @@ describe("stack configuration", () => {
     });
     expect(message).toMatch(/intermediateValidityHours: 2000 h outlives the root CA/);
     expect(message).not.toMatch(/leafValidityHours/);
-    expect(problemsOf({ intermediateCa: "true", intermediateValidityHours: "100", leafValidityHours: "200" })).toMatch(
-      /leafValidityHours: 200 h outlives its issuing CA \(intermediateValidityHours = 100 h\)/,
-    );
+    expect(
+      problemsOf({ intermediateCa: "true", intermediateValidityHours: "100", leafValidityHours: "200" }),
+    ).toMatch(/leafValidityHours: 200 h outlives its issuing CA \(intermediateValidityHours = 100 h\)/);
   });
 
   it("refuses an early-renewal window not shorter than the validity", () => {
@@ -85,7 +89,9 @@ describe("stack configuration", () => {
     expect(problemsOf({ clients: '["a","b","a"]' })).toMatch(/clients: "a" is listed more than once/);
     expect(problemsOf({ clients: '["Bad_Name"]' })).toMatch(/clients: "Bad_Name" is not a valid name/);
     expect(problemsOf({ serverName: "-server" })).toMatch(/serverName: "-server" is not a valid name/);
-    expect(problemsOf({ clients: '["mtls-server"]' })).toMatch(/clients: "mtls-server" is also the serverName/);
+    expect(problemsOf({ clients: '["mtls-server"]' })).toMatch(
+      /clients: "mtls-server" is also the serverName/,
+    );
     expect(problemsOf({ clients: '["root"]' })).toMatch(/clients: "root" is reserved/);
     expect(problemsOf({ clients: "[]" })).toMatch(/clients: the list is empty/);
   });
@@ -99,10 +105,16 @@ describe("stack configuration", () => {
   });
 
   it("refuses an allow-list naming an unknown client, a bad policy, trust domain or country", () => {
-    expect(problemsOf({ clients: "a,b", allowedClients: "c" })).toMatch(/allowedClients: "c" is not one of the configured clients \(a, b\)/);
+    expect(problemsOf({ clients: "a,b", allowedClients: "c" })).toMatch(
+      /allowedClients: "c" is not one of the configured clients \(a, b\)/,
+    );
     expect(problemsOf({ tlsPolicy: "old" })).toMatch(/tlsPolicy: "old" is not one of modern, intermediate/);
-    expect(problemsOf({ trustDomain: "Example.COM" })).toMatch(/trustDomain: "Example.COM" is not a SPIFFE trust domain/);
-    expect(problemsOf({ country: "Germany" })).toMatch(/country: "Germany" is not a two-letter ISO 3166 code/);
+    expect(problemsOf({ trustDomain: "Example.COM" })).toMatch(
+      /trustDomain: "Example.COM" is not a SPIFFE trust domain/,
+    );
+    expect(problemsOf({ country: "Germany" })).toMatch(
+      /country: "Germany" is not a two-letter ISO 3166 code/,
+    );
   });
 
   it("accepts a comma-separated client list as `pulumi config set` writes it", () => {
