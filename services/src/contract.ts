@@ -27,10 +27,29 @@ export const ENV = {
   serverUrl: "MTLS_SERVER_URL",
   serverName: "MTLS_SERVER_NAME",
   intervalMs: "MTLS_INTERVAL_MS",
+  // Limits and timing of both services (see docs/SERVICES.md for what each one bounds).
+  handshakeTimeoutMs: "MTLS_HANDSHAKE_TIMEOUT_MS",
+  headersTimeoutMs: "MTLS_HEADERS_TIMEOUT_MS",
+  requestTimeoutMs: "MTLS_REQUEST_TIMEOUT_MS",
+  keepAliveTimeoutMs: "MTLS_KEEPALIVE_TIMEOUT_MS",
+  maxConnections: "MTLS_MAX_CONNECTIONS",
+  maxBodyBytes: "MTLS_MAX_BODY_BYTES",
+  shutdownTimeoutMs: "MTLS_SHUTDOWN_TIMEOUT_MS",
+  /** How long to wait for identity files that are absent at start before giving up (0 = do not wait). */
+  identityWaitMs: "MTLS_IDENTITY_WAIT_MS",
+  reloadDebounceMs: "MTLS_RELOAD_DEBOUNCE_MS",
+  /** Safety-net re-check of the identity files for file systems whose change events get lost (0 = off). */
+  reloadPollMs: "MTLS_RELOAD_POLL_MS",
+  /** `on` (default) or `off`: one log line per request. */
+  accessLog: "MTLS_ACCESS_LOG",
+  backoffInitialMs: "MTLS_BACKOFF_INITIAL_MS",
+  backoffMaxMs: "MTLS_BACKOFF_MAX_MS",
 } as const;
 
 export const DEFAULT_SERVER_PORT = 8443;
 export const DEFAULT_STATUS_PORT = 9090;
+/** The client's status port: a different default so that server and client can share one host. */
+export const DEFAULT_CLIENT_STATUS_PORT = 9091;
 /** The server's alias on the Docker network, and a DNS SAN of its certificate, unless configured. */
 export const DEFAULT_SERVER_NAME = "mtls-server";
 
@@ -43,10 +62,27 @@ export const DEFAULTS = {
   caFile: `${IDENTITY_DIR}/${IDENTITY_FILES.ca}`,
   listen: `0.0.0.0:${DEFAULT_SERVER_PORT}`,
   statusListen: `127.0.0.1:${DEFAULT_STATUS_PORT}`,
+  clientStatusListen: `127.0.0.1:${DEFAULT_CLIENT_STATUS_PORT}`,
   allowedClients: "",
   tlsPolicy: "modern" as TlsPolicy,
   serverUrl: `https://${DEFAULT_SERVER_NAME}:${DEFAULT_SERVER_PORT}`,
   intervalMs: 5000,
+  handshakeTimeoutMs: 10_000,
+  headersTimeoutMs: 10_000,
+  /** Server: a whole request, body included. Client: one call, connect to last byte. */
+  requestTimeoutMs: 30_000,
+  clientRequestTimeoutMs: 10_000,
+  /** Above the client's default interval, so its keep-alive connection is reused between rounds. */
+  keepAliveTimeoutMs: 65_000,
+  maxConnections: 1024,
+  maxBodyBytes: 1024 * 1024,
+  shutdownTimeoutMs: 10_000,
+  identityWaitMs: 60_000,
+  reloadDebounceMs: 300,
+  reloadPollMs: 10_000,
+  accessLog: "on",
+  backoffInitialMs: 500,
+  backoffMaxMs: 30_000,
 } as const;
 
 /** mTLS endpoints of the server. */

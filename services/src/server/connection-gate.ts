@@ -1,0 +1,155 @@
+/**
+ * Everything that happens to a connection before HTTP sees it:
+ *
+ * - counts open connections and connections dropped at MTLS_MAX_CONNECTIONS (a peer that never
+ *   completes its handshake is released by Node's `handshakeTimeout`, counted here as `timeout`;
+ *   encrypted bytes trickled during the handshake do not restart that timer, see the refusal tests);
+ * - decides, once per connection, whether the client certificate verified and who the peer is,
+ *   counts and logs the handshake result with its reason, and destroys every socket that is not
+ *   authenticated before the HTTP layer's listener runs (it is prepended), so no request of an
+ *   unauthenticated peer can reach a handler.
+ */
+import type { Socket } from "node:net";
+import type { Server, TLSSocket } from "node:tls";
+import type { Logger } from "../log.ts";
+import { type AllowList, isAllowed } from "./authorization.ts";
+import {
+  type HandshakeFailureReason,
+  reasonForTlsError,
+  reasonForVerifyError,
+} from "./handshake-failures.ts";
+import type { ServerMetrics } from "./metrics.ts";
+import { type PeerIdentity, peerIdentityOf } from "./peer-identity.ts";
+
+export interface ConnectionState {
+  peer: PeerIdentity;
+  /** On the allow-list (or the list is empty). Denied peers get 403 per request, with a log line. */
+  allowed: boolean;
+  protocol: string;
+  cipher: string;
+  resumed: boolean;
+  remoteAddress: string;
+}
+
+export interface ConnectionGate {
+  stateOf(socket: Socket): ConnectionState | undefined;
+  openConnections(): number;
+  /** Destroys every open connection (end of the shutdown deadline). */
+  destroyAll(): void;
+}
+
+export interface ConnectionGateOptions {
+  server: Server;
+  allowList: AllowList;
+  metrics: ServerMetrics;
+  log: Logger;
+}
+
+const LOG_LINES_PER_SECOND = 20;
+
+/** A TLS socket's peer address, also after it closed (Node keeps the raw socket as `_parent`). */
+function peerAddress(socket: TLSSocket): string | undefined {
+  const address = socket.remoteAddress ?? (socket as unknown as { _parent?: Socket })._parent?.remoteAddress;
+  const port = socket.remotePort ?? (socket as unknown as { _parent?: Socket })._parent?.remotePort;
+  return address === undefined ? undefined : `${address}:${port}`;
+}
+
+export function installConnectionGate(options: ConnectionGateOptions): ConnectionGate {
+  const { server, metrics, log } = options;
+  const states = new WeakMap<Socket, ConnectionState>();
+  const open = new Set<Socket>();
+  const failureLog = rateLimited(log);
+
+  server.on("connection", (raw: Socket) => {
+    open.add(raw);
+    metrics.openConnections.inc();
+    void raw.remoteAddress; // caches the peer address, so failure logs have it after the socket closed
+    raw.once("close", () => {
+      open.delete(raw);
+      metrics.openConnections.dec();
+    });
+  });
+
+  server.on("drop", (data?: { remoteAddress?: string; remotePort?: number }) => {
+    metrics.droppedConnections.inc();
+    failureLog("connection_dropped", {
+      reason: "max_connections",
+      peer: data?.remoteAddress === undefined ? undefined : `${data.remoteAddress}:${data.remotePort}`,
+    });
+  });
+
+  const fail = (reason: HandshakeFailureReason, fields: Record<string, unknown>) => {
+    metrics.handshakes.inc({ result: "failure" });
+    metrics.handshakeFailures.inc({ reason });
+    failureLog("handshake_failure", { reason, ...fields });
+  };
+
+  server.on("tlsClientError", (error: Error & { code?: string }, socket: TLSSocket) => {
+    fail(reasonForTlsError(error), {
+      code: error.code,
+      message: error.message.split("\n")[0],
+      peer: peerAddress(socket),
+    });
+  });
+
+  server.prependListener("secureConnection", (socket: TLSSocket) => {
+    const peer = peerIdentityOf(socket);
+    if (!socket.authorized || !peer) {
+      const code = String(socket.authorizationError ?? "NO_PEER_CERTIFICATE");
+      fail(reasonForVerifyError(code, peer !== undefined), {
+        code,
+        peer: peerAddress(socket),
+        subject: peer?.commonName ?? undefined,
+      });
+      socket.destroy();
+      return;
+    }
+    metrics.handshakes.inc({ result: "success" });
+    states.set(socket, {
+      peer,
+      allowed: isAllowed(options.allowList, peer),
+      protocol: socket.getProtocol() ?? "unknown",
+      cipher: socket.getCipher()?.name ?? "unknown",
+      resumed: socket.isSessionReused(),
+      remoteAddress: peerAddress(socket) ?? "unknown",
+    });
+  });
+
+  return {
+    stateOf: (socket) => states.get(socket),
+    openConnections: () => open.size,
+    destroyAll: () => {
+      for (const socket of open) socket.destroy();
+    },
+  };
+}
+
+/**
+ * Handshake failures are caused by peers, so a flood of them must not become a flood of log lines:
+ * at most LOG_LINES_PER_SECOND per second, then one line saying how many were left out.
+ */
+function rateLimited(log: Logger): (event: string, fields: Record<string, unknown>) => void {
+  let windowStart = 0;
+  let lines = 0;
+  let suppressed = 0;
+  return (event, fields) => {
+    const now = Date.now();
+    if (now - windowStart >= 1000) {
+      if (suppressed > 0) {
+        log.warn("log_lines_suppressed", {
+          count: suppressed,
+          why: `over ${LOG_LINES_PER_SECOND} failures per second`,
+        });
+      }
+      windowStart = now;
+      lines = 0;
+      suppressed = 0;
+    }
+    if (lines < LOG_LINES_PER_SECOND) {
+      lines++;
+      log.warn(event, fields);
+    } else {
+      suppressed++;
+    }
+  };
+}

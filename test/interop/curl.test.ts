@@ -1,0 +1,102 @@
+/**
+ * Interoperability with curl (libcurl + OpenSSL, a user's first tool): whoami and echo with a
+ * client certificate, the documented usage; refusals without a certificate and over plain HTTP,
+ * each counted by the server under its reason.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningServer, startServer, stopAllServices } from "../services/support/service-process.ts";
+import { eventually, handshakeFailures } from "../services/support/status.ts";
+import { type IdentityFiles, removeDir, writeIdentity } from "../support/pki-fixtures/files.ts";
+import { createTestPki, type TestPki } from "../support/pki-fixtures/pki.ts";
+import { runTool } from "./support/run.ts";
+
+let pki: TestPki;
+let serverFiles: IdentityFiles;
+let clientFiles: IdentityFiles;
+let server: RunningServer;
+
+beforeAll(async () => {
+  pki = await createTestPki({ keyType: "ecdsa-p256", intermediate: true });
+  serverFiles = await writeIdentity({ cert: pki.server.chainPem, key: pki.server.keyPem, ca: pki.caPem });
+  clientFiles = await writeIdentity({ cert: pki.client.chainPem, key: pki.client.keyPem, ca: pki.caPem });
+  server = await startServer({ identity: serverFiles, env: { MTLS_TLS_POLICY: "intermediate" } });
+});
+
+afterAll(async () => {
+  await stopAllServices();
+  await removeDir(serverFiles.dir);
+  await removeDir(clientFiles.dir);
+});
+
+const withCertificate = () => ["--cert", clientFiles.cert, "--key", clientFiles.key];
+const curl = (args: string[], input?: string) =>
+  runTool("curl", ["--silent", "--show-error", "--cacert", clientFiles.ca, ...args], { input });
+
+describe("curl against our server", () => {
+  it("gets whoami with a client certificate (chain with an intermediate)", async () => {
+    const run = await curl([...withCertificate(), "--fail", `https://localhost:${server.port}/v1/whoami`]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ commonName: "client-a", serialNumber: pki.client.serial });
+  });
+
+  it("gets its body back from echo, and a JSON 413 above the limit", async () => {
+    const echo = await curl([
+      ...withCertificate(),
+      "--fail",
+      "--data-binary",
+      "hello from curl",
+      `https://localhost:${server.port}/v1/echo`,
+    ]);
+    expect(echo.stdout).toBe("hello from curl");
+    const tooBig = await curl(
+      [
+        ...withCertificate(),
+        "--write-out",
+        "\n%{http_code}",
+        "--data-binary",
+        "@-",
+        `https://localhost:${server.port}/v1/echo`,
+      ],
+      "x".repeat(2 * 1024 * 1024),
+    );
+    const [body, status] = tooBig.stdout.split("\n");
+    expect(status).toBe("413");
+    expect(JSON.parse(body!).error.code).toBe("payload_too_large");
+  });
+
+  it("negotiates TLS 1.2 with ECDHE when asked to (intermediate policy)", async () => {
+    const run = await curl([
+      ...withCertificate(),
+      "--fail",
+      "--tlsv1.2",
+      "--tls-max",
+      "1.2",
+      `https://localhost:${server.port}/v1/whoami`,
+    ]);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      protocol: "TLSv1.2",
+      cipher: expect.stringMatching(/^ECDHE-/),
+    });
+  });
+
+  it("gets no answer without a client certificate; the server counts no_certificate", async () => {
+    const before = await handshakeFailures(server.statusUrl, "no_certificate");
+    const run = await curl([`https://localhost:${server.port}/v1/whoami`]);
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toBe("");
+    await eventually(
+      () => handshakeFailures(server.statusUrl, "no_certificate"),
+      (n) => n === before + 1,
+    );
+  });
+
+  it("gets no answer over plain HTTP; the server counts not_tls", async () => {
+    const before = await handshakeFailures(server.statusUrl, "not_tls");
+    const run = await curl([`http://localhost:${server.port}/v1/whoami`]);
+    expect(run.code).not.toBe(0);
+    await eventually(
+      () => handshakeFailures(server.statusUrl, "not_tls"),
+      (n) => n === before + 1,
+    );
+  });
+});
