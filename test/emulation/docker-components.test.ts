@@ -52,7 +52,7 @@ function presentedSerial(port: number, caPem: string, client: Leaf): Promise<str
         key: client.keyPem,
       },
       () => {
-        const serial = socket.getPeerCertificate().serialNumber.toLowerCase();
+        const serial = socket.getPeerCertificate().serialNumber.toUpperCase();
         socket.end();
         resolve(serial);
       },
