@@ -65,6 +65,11 @@ export const CONFIG_DEFAULTS = {
   tlsPolicy: "modern",
   publishPort: 0,
   baseImage: "node:24-slim",
+  organizationalUnit: "",
+  country: "",
+  province: "",
+  locality: "",
+  allowedClients: [],
 } as const;
 
 /** Thrown for bad stack configuration; its message lists every problem, one per line. */
@@ -137,7 +142,7 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
   const locality = reader.optionalSubjectField("locality");
   if (locality) subject.locality = locality;
   const country = reader.optionalString("country");
-  if (country !== undefined) {
+  if (country !== undefined && country !== "") {
     if (/^[A-Z]{2}$/.test(country)) subject.country = country;
     else
       problems.push(
@@ -164,7 +169,9 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
       `clients: ${JSON.stringify(serverName)} is also the serverName; a client and the server need distinct names`,
     );
   }
-  const allowedClients = reader.names("allowedClients", clients);
+  // Empty (the default) means every configured client.
+  const listed = reader.names("allowedClients", []);
+  const allowedClients = listed.length > 0 ? listed : clients;
   for (const name of allowedClients) {
     if (!clients.includes(name)) {
       problems.push(

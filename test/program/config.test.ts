@@ -138,6 +138,24 @@ describe("stack configuration", () => {
     }
   });
 
+  it("gives every declared key a default, since the Pulumi CLI requires a declared key without one", () => {
+    const project = parse(readFileSync(new URL("../../Pulumi.yaml", import.meta.url), "utf8"));
+    for (const [key, entry] of Object.entries(project.config as Record<string, { default?: unknown }>)) {
+      expect(entry.default, key).not.toBeUndefined();
+    }
+  });
+
+  it("reads the defaults as the CLI passes them (arrays as JSON) exactly as when nothing is set", () => {
+    const project = parse(readFileSync(new URL("../../Pulumi.yaml", import.meta.url), "utf8"));
+    const passed = Object.fromEntries(
+      Object.entries(project.config as Record<string, { default: unknown }>).map(([key, entry]) => [
+        key,
+        typeof entry.default === "object" ? JSON.stringify(entry.default) : String(entry.default),
+      ]),
+    );
+    expect(parseWith(passed)).toEqual(parseWith({}));
+  });
+
   it("reads every key Pulumi.yaml declares (no declared key is ignored)", () => {
     const project = parse(readFileSync(new URL("../../Pulumi.yaml", import.meta.url), "utf8"));
     const read = new Set<string>();
