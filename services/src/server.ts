@@ -18,6 +18,7 @@ import { installConnectionGate } from "./server/connection-gate.ts";
 import { drainServer } from "./server/drain.ts";
 import { createRequestHandler } from "./server/http-routes.ts";
 import { createServerMetrics } from "./server/metrics.ts";
+import { keepReadsPausable } from "./server/pausable-reads.ts";
 import { startStatusServer } from "./status-server.ts";
 import { tlsPolicyOptions } from "./tls-policy.ts";
 
@@ -103,6 +104,7 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
   });
   server.on("request", routes.handle);
   server.on("checkContinue", routes.checkContinue);
+  keepReadsPausable(server);
 
   const address = await listen(server, config.listen, ENV.listen);
   listening = true;
