@@ -1,0 +1,60 @@
+/** Everything one run measured, as written to bench/.work/results.json and read by the report. */
+
+import type { TlsPolicy } from "../services/src/contract.ts";
+import type { AbResult } from "./load/ab.ts";
+import type { BulkEchoResult } from "./load/bulk-echo-generator.ts";
+import type { ClientLoopResult } from "./load/client-loop.ts";
+import type { FixedRateResult } from "./load/fixed-rate-generator.ts";
+import type { STimeResult } from "./load/s-time.ts";
+import type { Sample } from "./measure.ts";
+import type { KeyAlgorithm } from "./pki/pki.ts";
+import type { ServerKind } from "./servers/server-under-test.ts";
+import type { BenchSettings } from "./settings.ts";
+import type { MachineDescription } from "./system/environment.ts";
+
+/** The samples of one measurement, per server measured, in run order. */
+export type PerServer<T> = Partial<Record<ServerKind, Sample<T>[]>>;
+
+export interface HandshakeCase {
+  keyAlgorithm: KeyAlgorithm;
+  policy: TlsPolicy;
+  protocol: "TLSv1.3" | "TLSv1.2";
+  full: PerServer<STimeResult>;
+  /** Measured for TLS 1.3 (session tickets) only. */
+  resumed?: PerServer<STimeResult>;
+}
+
+export interface LatencyAtRate {
+  rate: number;
+  /** How the rate was chosen. */
+  basis: "half of nginx's maximum" | "half of our maximum";
+  samples: PerServer<FixedRateResult>;
+}
+
+export interface BenchResults {
+  settings: BenchSettings;
+  machine: MachineDescription;
+  installed: string[];
+  startedAt: string;
+  finishedAt: string;
+  loadAverageBefore: [number, number, number];
+  loadAverageAfter: [number, number, number];
+  handshakes: HandshakeCase[];
+  keepAlive: PerServer<AbResult>;
+  bulk: PerServer<BulkEchoResult>;
+  bulkAb: PerServer<AbResult>;
+  /** At half of nginx's keep-alive maximum (the target), and at half of ours (a rate both sustain). */
+  latency: LatencyAtRate[];
+  /** Peak RSS in bytes: after the handshake measurements, and at the end of everything. */
+  peakRss: {
+    /** Resident memory of the freshly started server, before any load. */
+    idle: Partial<Record<ServerKind, number>>;
+    handshakes: Partial<Record<ServerKind, number>>;
+    whole: Partial<Record<ServerKind, number>>;
+  };
+  /** The environment of the "ours-tuned" configuration (servers/memory-tuning.ts). */
+  memoryTuning: Record<string, string>;
+  clientLoop: ClientLoopResult;
+  /** Our server's full TLS 1.3 handshakes, ECDSA P-256 and RSA-2048 side by side, alternating. */
+  keyAlgorithms: Record<KeyAlgorithm, Sample<STimeResult>[]>;
+}

@@ -1,0 +1,76 @@
+/**
+ * `npm run bench`: the benchmark suite (docs/BENCHMARKS.md says what it measures and how).
+ * Issues the PKIs with the project's own code, runs our server and nginx side by side pinned to one
+ * core with the load generators on the other, and writes docs/BENCHMARKS.md and docs/benchmarks.svg
+ * from the medians. BENCH_QUICK=1: one short repetition, report under bench/.work/ instead.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { issuePki, KEY_ALGORITHMS, type PkiFiles } from "./pki/pki.ts";
+import { writeReport } from "./report/write-report.ts";
+import type { BenchResults } from "./results.ts";
+import { loadSettings } from "./settings.ts";
+import { runSuite } from "./suite.ts";
+import { describeMachine, ensureTools } from "./system/environment.ts";
+import { loadAverage } from "./system/proc-stats.ts";
+import { stopAllStarted } from "./system/processes.ts";
+
+const started = Date.now();
+const log = (line: string) =>
+  process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}\n`);
+
+async function main(): Promise<void> {
+  const settings = loadSettings();
+  const installed = ensureTools(log);
+  const machine = describeMachine();
+  if (machine.cores < 2)
+    throw new Error(
+      `the benchmark pins server and load generator to different cores; this machine has ${machine.cores}`,
+    );
+  rmSync(join(settings.workDir, "pki"), { recursive: true, force: true });
+  mkdirSync(join(settings.workDir, "logs"), { recursive: true });
+  const loadAverageBefore = loadAverage();
+  log(
+    `${settings.quick ? "quick" : "full"} run: ${settings.runs} repetition(s); load average ${loadAverageBefore.join(" ")}`,
+  );
+  log(`server under test on core ${settings.serverCore}, load generators on core ${settings.loadCore}`);
+  if (loadAverageBefore[0] > 0.5) {
+    log(
+      `note: load average ${loadAverageBefore[0]} before the run; other work on this machine will add noise (see uptime)`,
+    );
+  }
+
+  const pkis: Record<string, PkiFiles> = {};
+  for (const keyAlgorithm of KEY_ALGORITHMS) {
+    log(`issuing the ${keyAlgorithm} PKI with components/pki.ts under the tls provider emulation`);
+    pkis[keyAlgorithm] = await issuePki(settings.workDir, keyAlgorithm, settings.loadCore);
+  }
+  const startedAt = new Date(started).toISOString();
+  const measured = await runSuite(settings, pkis, log);
+  const results: BenchResults = {
+    settings,
+    machine,
+    installed,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    loadAverageBefore,
+    loadAverageAfter: loadAverage(),
+    ...measured,
+  };
+  writeFileSync(join(settings.workDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  writeReport(results);
+  log(`wrote ${settings.reportFile} and ${settings.chartFile} (raw samples: bench/.work/results.json)`);
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    void stopAllStarted().finally(() => process.exit(130));
+  });
+}
+try {
+  await main();
+} catch (error) {
+  await stopAllStarted();
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,101 @@
+/**
+ * Our server (services/src/server.ts), started as users run it, pinned to the server core, with the
+ * per-request access log off (nginx's is off too) and the echo limit raised to the bulk body size.
+ */
+import { createWriteStream } from "node:fs";
+import { join } from "node:path";
+import { ENV, STATUS_ROUTES, type TlsPolicy } from "../../services/src/contract.ts";
+import type { PkiFiles } from "../pki/pki.ts";
+import { freePort } from "../system/ports.ts";
+import { spawnPinned, stopProcess } from "../system/processes.ts";
+import type { ServerUnderTest } from "./server-under-test.ts";
+
+export interface OurServer extends ServerUnderTest {
+  statusPort: number;
+  /** The extra environment it was started with. */
+  env?: Record<string, string>;
+  /** mtls_handshakes_total{result="success"} from the server's /metrics. */
+  successfulHandshakes(): Promise<number>;
+}
+
+export interface OurServerOptions {
+  pki: PkiFiles;
+  policy: TlsPolicy;
+  core: number;
+  repoRoot: string;
+  logDir: string;
+  maxBodyBytes: number;
+  /** Extra environment (the memory settings), and the name the report gives this configuration. */
+  env?: Record<string, string>;
+  kind?: "ours" | "ours-tuned";
+}
+
+export async function startOurServer(options: OurServerOptions): Promise<OurServer> {
+  const port = await freePort();
+  const statusPort = await freePort();
+  const env = {
+    ...process.env,
+    [ENV.certFile]: options.pki.serverCert,
+    [ENV.keyFile]: options.pki.serverKey,
+    [ENV.caFile]: options.pki.ca,
+    [ENV.listen]: `127.0.0.1:${port}`,
+    [ENV.statusListen]: `127.0.0.1:${statusPort}`,
+    [ENV.tlsPolicy]: options.policy,
+    [ENV.accessLog]: "off",
+    [ENV.maxBodyBytes]: String(options.maxBodyBytes),
+    [ENV.identityWaitMs]: "0",
+    ...options.env,
+  };
+  const logFile = join(
+    options.logDir,
+    `${options.kind ?? "ours"}-${options.pki.keyAlgorithm}-${options.policy}.log`,
+  );
+  const child = spawnPinned(
+    options.core,
+    process.execPath,
+    [join(options.repoRoot, "services/src/server.ts")],
+    { env },
+  );
+  const log = createWriteStream(logFile);
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const statusUrl = `http://127.0.0.1:${statusPort}`;
+
+  const exited = new Promise<never>((_, reject) =>
+    child.once("exit", (code) =>
+      reject(new Error(`our server exited with ${code} during start-up; see ${logFile}`)),
+    ),
+  );
+  await Promise.race([waitUntilReady(`${statusUrl}${STATUS_ROUTES.readyz}`, 15_000, logFile), exited]);
+  exited.catch(() => {}); // a later exit is reported by the measurement that notices it
+
+  return {
+    kind: options.kind ?? "ours",
+    keyAlgorithm: options.pki.keyAlgorithm,
+    policy: options.policy,
+    port,
+    statusPort,
+    env: options.env,
+    pids: () => [child.pid!],
+    stop: () => stopProcess(child, "SIGTERM", 15_000),
+    successfulHandshakes: async () => {
+      const text = await (await fetch(`${statusUrl}${STATUS_ROUTES.metrics}`)).text();
+      const match = /^mtls_handshakes_total\{result="success"\} (\d+)$/m.exec(text);
+      if (!match) throw new Error(`our server's /metrics has no mtls_handshakes_total{result="success"}`);
+      return Number(match[1]);
+    },
+  };
+}
+
+async function waitUntilReady(url: string, timeoutMs: number, logFile: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`our server was not ready at ${url} within ${timeoutMs} ms; see ${logFile}`);
+}

@@ -1,0 +1,30 @@
+/** What the measurements need from a running server, ours or nginx. */
+import type { TlsPolicy } from "../../services/src/contract.ts";
+import type { KeyAlgorithm } from "../pki/pki.ts";
+import { cpuSecondsOf, statusField } from "../system/proc-stats.ts";
+
+/**
+ * Our server as shipped, our server with the memory settings of memory-tuning.ts, nginx (the peer),
+ * and a bare Node https server (the reference for what Node itself costs).
+ */
+export type ServerKind = "ours" | "ours-tuned" | "nginx" | "node-bare";
+
+export interface ServerUnderTest {
+  kind: ServerKind;
+  keyAlgorithm: KeyAlgorithm;
+  policy: TlsPolicy;
+  /** mTLS port on 127.0.0.1. */
+  port: number;
+  /** Every process of the server (nginx: master and worker). */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+export function serverCpuSeconds(server: ServerUnderTest): number {
+  return server.pids().reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+}
+
+/** Peak resident memory since start, summed over the server's processes. */
+export function serverPeakRssBytes(server: ServerUnderTest): number {
+  return server.pids().reduce((sum, pid) => sum + statusField(pid, "VmHWM"), 0);
+}
