@@ -178,11 +178,14 @@ describe.skipIf(skip)("the dev stack on a real Docker engine", () => {
 });
 
 function writeIdentity(dir: string, cert: string, key: string, ca: string): void {
-  writeFileSync(join(dir, "tls.crt"), cert);
-  writeFileSync(join(dir, "tls.key"), key, { mode: 0o600 });
-  writeFileSync(join(dir, "ca.crt"), ca);
-  // The container user (10001) must read them.
-  for (const file of ["tls.crt", "tls.key", "ca.crt"]) chmodSync(join(dir, file), 0o644);
+  // Readable by the container's user (10001), which does not own these files; test-only key.
+  for (const [file, pem] of [
+    ["tls.crt", cert],
+    ["tls.key", key],
+    ["ca.crt", ca],
+  ] as const) {
+    writeFileSync(join(dir, file), pem, { mode: 0o644 });
+  }
   chmodSync(dir, 0o755);
 }
 

@@ -124,12 +124,7 @@ describe("stack configuration", () => {
   it("declares every key in Pulumi.yaml with a description and the same default", () => {
     const project = parse(readFileSync(new URL("../../Pulumi.yaml", import.meta.url), "utf8"));
     const declared = project.config as Record<string, { default?: unknown; description?: string }>;
-    const defaults: Record<string, unknown> = {
-      ...CONFIG_DEFAULTS,
-      serverName: CONFIG_DEFAULTS.serverName,
-      serverPort: CONFIG_DEFAULTS.serverPort,
-    };
-    for (const [key, value] of Object.entries(defaults)) {
+    for (const [key, value] of Object.entries(CONFIG_DEFAULTS)) {
       expect(declared[key], key).toBeDefined();
       expect(declared[key]?.default, key).toEqual(value);
     }
