@@ -13,12 +13,12 @@ import { loadIdentityAtStart, startHotReload } from "./identity/lifecycle.ts";
 import type { Identity } from "./identity/validate.ts";
 import { EXIT, exitWithError, formatAddress, isEntryPoint, listen, onShutdownSignal } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { createAllowList } from "./server/authorization.ts";
 import { installConnectionGate } from "./server/connection-gate.ts";
 import { drainServer } from "./server/drain.ts";
 import { createRequestHandler } from "./server/http-routes.ts";
 import { createServerMetrics } from "./server/metrics.ts";
 import { keepReadsPausable } from "./server/pausable-reads.ts";
+import { ServerPolicy } from "./server/policy.ts";
 import { startStatusServer } from "./status-server.ts";
 import { tlsPolicyOptions } from "./tls-policy.ts";
 
@@ -38,6 +38,14 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
   const shutdown = onShutdownSignal();
   const ready = () => identity !== undefined && listening && !shutdown.signal.aborted;
   const metrics = createServerMetrics(() => identity?.leaf.validToDate, ready);
+  // Issue 10: the reloadable access policy (allow-list, revoked serials) from MTLS_POLICY_FILE.
+  const policy = new ServerPolicy({
+    path: config.policyFile,
+    envAllowedClients: config.allowedClients,
+    log,
+    registry: metrics.registry,
+  });
+  let policyStarted = false;
 
   log.info("start", {
     pid: process.pid,
@@ -46,6 +54,7 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
     statusListen: `${config.statusListen.host}:${config.statusListen.port}`,
     tlsPolicy: config.tlsPolicy,
     allowedClients: config.allowedClients,
+    policyFile: config.policyFile,
     files: config.identity,
   });
 
@@ -59,6 +68,7 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
         ...(listening ? [] : ["mTLS listener not up"]),
         ...(shutdown.signal.aborted ? ["shutting down"] : []),
       ],
+      details: policyStarted ? { policy: policy.status() } : undefined,
     }),
   });
   log.info("status_listening", { address: formatAddress(status.address) });
@@ -74,6 +84,9 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
     throw error;
   }
   log.info("identity_loaded", { certificate: identity.summary });
+  // After the identity: both come through the same volume, so by now the delivery has written it.
+  await policy.start({ debounceMs: config.reloadDebounceMs, pollMs: config.reloadPollMs });
+  policyStarted = true;
 
   const server = createServer({
     ...secureContextOptions(identity, config),
@@ -91,12 +104,12 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
   server.maxConnections = config.maxConnections;
   const gate = installConnectionGate({
     server,
-    allowList: createAllowList(config.allowedClients),
     metrics,
     log,
   });
   const routes = createRequestHandler({
     stateOf: (socket) => gate.stateOf(socket),
+    authorize: policy.authorize, // issue 10: the one per-request access check
     maxBodyBytes: config.maxBodyBytes,
     metrics,
     log,
@@ -133,6 +146,7 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
     open: gate.openConnections(),
   });
   stopReloading();
+  policy.stop();
   const { forced, waitedMs } = await drainServer(server, gate, config.shutdownTimeoutMs);
   await status.close();
   log.info("stopped", { signal: received, waitedMs, closedForcibly: forced });
