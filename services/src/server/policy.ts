@@ -43,6 +43,9 @@ export interface PolicyStatus {
   allowListSource: AccessPolicy["allowListSource"];
   allowedClients: number;
   revokedSerials: number;
+  /** How often the file was read since start (watch events, polls, signals), and when last. */
+  checks: number;
+  checkedAt: string | null;
   lastReload: { result: "success" | "failure"; trigger: ReloadTrigger; at: string; reason?: string } | null;
 }
 
@@ -56,6 +59,8 @@ export class ServerPolicy {
   #fileState: FileState | undefined;
   #lastFailure: { key: string; kind: string } | undefined;
   #lastReload: PolicyStatus["lastReload"] = null;
+  #checks = 0;
+  #checkedAt: string | null = null;
   #running: Promise<void> | undefined;
   #pending: ReloadTrigger | undefined;
   #stop: (() => void) | undefined;
@@ -101,6 +106,8 @@ export class ServerPolicy {
       allowListSource: this.#policy.allowListSource,
       allowedClients: this.#policy.allowedClients.length,
       revokedSerials: this.#policy.revoked.size,
+      checks: this.#checks,
+      checkedAt: this.#checkedAt,
       lastReload: this.#lastReload,
     };
   }
@@ -170,10 +177,12 @@ export class ServerPolicy {
     try {
       read = await readPolicyFile(path);
     } catch (error) {
+      this.#checked();
       const kind = error instanceof PolicyFileError ? error.kind : "other";
       this.#fail(trigger, error as Error, kind, `read:${(error as Error).message}`, forced);
       return;
     }
+    this.#checked();
     if (read.state === "broken") {
       this.#fail(trigger, read.error, read.error.kind, read.digest, forced);
       return;
@@ -200,6 +209,11 @@ export class ServerPolicy {
     this.#apply(read.policy, read.digest);
     this.#fileState = "valid";
     this.#succeed(trigger, changed, [...before.revoked]);
+  }
+
+  #checked(): void {
+    this.#checks++;
+    this.#checkedAt = new Date().toISOString();
   }
 
   #apply(file: FilePolicy, digest: string): void {
