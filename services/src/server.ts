@@ -8,7 +8,7 @@
  */
 import { createServer, type ServerOptions } from "node:https";
 import { ConfigError, parseServerConfig, type ServerConfig } from "./config.ts";
-import { ENV } from "./contract.ts";
+import { ENV, type TlsPolicy } from "./contract.ts";
 import { loadIdentityAtStart, startHotReload } from "./identity/lifecycle.ts";
 import type { Identity } from "./identity/validate.ts";
 import { EXIT, exitWithError, formatAddress, isEntryPoint, listen, onShutdownSignal } from "./lifecycle.ts";
@@ -22,13 +22,14 @@ import { ServerPolicy } from "./server/policy.ts";
 import { startStatusServer } from "./status-server.ts";
 import { tlsPolicyOptions } from "./tls-policy.ts";
 
-function secureContextOptions(identity: Identity, config: ServerConfig): ServerOptions {
+function secureContextOptions(identity: Identity, tlsPolicy: TlsPolicy): ServerOptions {
   // setSecureContext() resets every option it is not given, so reloads pass this whole set again.
+  // The TLS policy is the one in force (policy file or MTLS_TLS_POLICY), not always the environment's.
   return {
     cert: identity.certPem,
     key: identity.keyPem,
     ca: identity.caPem,
-    ...tlsPolicyOptions(config.tlsPolicy),
+    ...tlsPolicyOptions(tlsPolicy),
   };
 }
 
@@ -41,7 +42,7 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
   // Issue 10: the reloadable access policy (allow-list, revoked serials) from MTLS_POLICY_FILE.
   const policy = new ServerPolicy({
     path: config.policyFile,
-    envAllowedClients: config.allowedClients,
+    env: { allowedClients: config.allowedClients, tlsPolicy: config.tlsPolicy },
     log,
     registry: metrics.registry,
   });
@@ -89,7 +90,7 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
   policyStarted = true;
 
   const server = createServer({
-    ...secureContextOptions(identity, config),
+    ...secureContextOptions(identity, policy.current.tlsPolicy),
     requestCert: true,
     // Verification still happens; the connection gate reads its result and closes failed sockets
     // itself, which is the only way to learn (and count) why a client certificate was refused.
@@ -102,6 +103,10 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
   });
   server.maxConnections = config.maxConnections;
+  // Issue 10: a tlsPolicy change in the policy file reaches new handshakes without a restart.
+  policy.applyTls = (tlsPolicy) => {
+    if (identity) server.setSecureContext(secureContextOptions(identity, tlsPolicy));
+  };
   const gate = installConnectionGate({
     server,
     metrics,
@@ -129,7 +134,7 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
     initial: identity,
     apply: (next) => {
       // New handshakes use the new context; established connections keep theirs, none is dropped.
-      server.setSecureContext(secureContextOptions(next, config));
+      server.setSecureContext(secureContextOptions(next, policy.current.tlsPolicy));
       identity = next;
     },
     log,

@@ -1,5 +1,6 @@
 /**
- * The access policy in force and the one decision every request goes through.
+ * The policy in force (allow-list, revoked serials, TLS policy) and the one decision every request
+ * goes through.
  *
  * Precedence: an `allowedClients` key in a valid policy file REPLACES MTLS_ALLOWED_CLIENTS; without
  * a file, or with a file that has no `allowedClients` key, MTLS_ALLOWED_CLIENTS applies. Why replace
@@ -7,15 +8,16 @@
  * server container, whose environment is fixed at creation. With an intersection, a client added
  * to the file would stay refused until the environment changed too, which needs exactly the
  * container replacement the file is there to avoid. Revoked serials come from the file only, and are
- * refused whatever the allow-list says.
+ * refused whatever the allow-list says. The same rule holds for `tlsPolicy` against MTLS_TLS_POLICY.
  */
-import { ENV } from "../contract.ts";
+import { ENV, type TlsPolicy } from "../contract.ts";
 import { type AllowList, createAllowList, isAllowed } from "./authorization.ts";
 import type { PeerIdentity } from "./peer-identity.ts";
 import type { FilePolicy } from "./policy-file.ts";
 import { canonicalSerial } from "./serial.ts";
 
-export type AllowListSource = "file" | "env";
+export type PolicySource = "file" | "env";
+export type AllowListSource = PolicySource;
 
 export interface AccessPolicy {
   allowList: AllowList;
@@ -24,6 +26,15 @@ export interface AccessPolicy {
   allowListSource: AllowListSource;
   /** Canonical serials (serial.ts). */
   revoked: ReadonlySet<string>;
+  /** Protocol versions and suites for new handshakes (tls-policy.ts). */
+  tlsPolicy: TlsPolicy;
+  tlsPolicySource: PolicySource;
+}
+
+/** What the environment says, for whatever the file leaves out. */
+export interface EnvPolicy {
+  allowedClients: readonly string[];
+  tlsPolicy: TlsPolicy;
 }
 
 export const ACCESS_REFUSAL_REASONS = ["revoked", "not_allowed"] as const;
@@ -37,17 +48,16 @@ export interface AccessRefusal {
 }
 
 /** The policy in force for a file policy (or none) and the environment's allow-list. */
-export function effectivePolicy(
-  file: FilePolicy | undefined,
-  envAllowedClients: readonly string[],
-): AccessPolicy {
+export function effectivePolicy(file: FilePolicy | undefined, env: EnvPolicy): AccessPolicy {
   const fromFile = file?.allowedClients !== undefined;
-  const allowedClients = fromFile ? (file?.allowedClients ?? []) : envAllowedClients;
+  const allowedClients = fromFile ? (file?.allowedClients ?? []) : env.allowedClients;
   return {
     allowList: createAllowList(allowedClients),
     allowedClients,
     allowListSource: fromFile ? "file" : "env",
     revoked: new Set(file?.revokedSerials ?? []),
+    tlsPolicy: file?.tlsPolicy ?? env.tlsPolicy,
+    tlsPolicySource: file?.tlsPolicy !== undefined ? "file" : "env",
   };
 }
 

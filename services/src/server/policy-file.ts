@@ -1,15 +1,15 @@
 /**
- * The access policy file (MTLS_POLICY_FILE): JSON `{"allowedClients": [...], "revokedSerials": [...]}`,
- * both keys optional. Reading it gives either "absent" or validated contents; anything else throws a
+ * The server's policy file (MTLS_POLICY_FILE): JSON
+ * `{"allowedClients": [...], "revokedSerials": [...], "tlsPolicy": "modern"}`, every key optional. Reading it gives either "absent" or validated contents; anything else throws a
  * PolicyFileError whose message names the file and the problem (the key, the index, the value), so
  * one log line tells an operator what to fix.
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { ENV } from "../contract.ts";
+import { ENV, TLS_POLICIES, type TlsPolicy } from "../contract.ts";
 import { parseSerial } from "./serial.ts";
 
-export const POLICY_FILE_KEYS = ["allowedClients", "revokedSerials"] as const;
+export const POLICY_FILE_KEYS = ["allowedClients", "revokedSerials", "tlsPolicy"] as const;
 
 export type PolicyFileProblem =
   | "missing"
@@ -19,7 +19,10 @@ export type PolicyFileProblem =
   | "unknown_key"
   | "wrong_type"
   | "bad_client"
-  | "bad_serial";
+  | "bad_serial"
+  | "bad_tls_policy"
+  /** Valid JSON, but OpenSSL refused the TLS settings it asks for (the server's setSecureContext). */
+  | "rejected_by_openssl";
 
 export class PolicyFileError extends Error {
   override name = "PolicyFileError";
@@ -35,6 +38,8 @@ export interface FilePolicy {
   allowedClients: string[] | undefined;
   /** Canonical serials (serial.ts), without duplicates. */
   revokedSerials: string[];
+  /** Absent from the file: MTLS_TLS_POLICY applies. */
+  tlsPolicy: TlsPolicy | undefined;
 }
 
 export type PolicyFileRead =
@@ -116,7 +121,17 @@ export function parsePolicyText(text: string, path: string): FilePolicy {
       revoked.add(parsed.serial);
     });
   }
-  return { allowedClients, revokedSerials: [...revoked] };
+  let tlsPolicy: TlsPolicy | undefined;
+  if (record.tlsPolicy !== undefined) {
+    if (!(TLS_POLICIES as readonly unknown[]).includes(record.tlsPolicy)) {
+      throw new PolicyFileError(
+        "bad_tls_policy",
+        `${where(path)}: tlsPolicy ${JSON.stringify(record.tlsPolicy)} is not a TLS policy: expected ${TLS_POLICIES.join(" or ")}`,
+      );
+    }
+    tlsPolicy = record.tlsPolicy as TlsPolicy;
+  }
+  return { allowedClients, revokedSerials: [...revoked], tlsPolicy };
 }
 
 function stringArray(value: unknown, key: string, path: string): string[] {

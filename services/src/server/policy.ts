@@ -1,6 +1,7 @@
 /**
- * The server's live access policy: read from MTLS_POLICY_FILE at start, then kept current the way
- * the identity is (the same directory watch and safety-net poll, identity/watch.ts, plus SIGHUP).
+ * The server's live policy (allow-list, revoked serials, TLS policy): read from MTLS_POLICY_FILE at
+ * start, then kept current the way the identity is (the same directory watch and safety-net poll,
+ * identity/watch.ts, plus SIGHUP).
  *
  * - At start: an absent file means "no file policy" (MTLS_ALLOWED_CLIENTS alone); a broken file
  *   stops the start with one line (exit 2), since there is no earlier policy to fall back on.
@@ -10,20 +11,30 @@
  *   once per distinct problem (one log line, counted), not at every poll. Removal keeps the policy
  *   because lifting revocations by accident is worse than keeping them by accident; write `{}` to
  *   lift the file policy on purpose.
+ * - A changed TLS policy is handed to `applyTls` (the server's setSecureContext): new handshakes get
+ *   the new protocol limits, established connections keep the version they negotiated. If OpenSSL
+ *   refuses it, the whole file is treated as broken and the last good policy stays.
  * Reloads never overlap; triggers during one are folded into one more.
  */
 import { ConfigError } from "../config.ts";
-import { ENV } from "../contract.ts";
+import { ENV, type TlsPolicy } from "../contract.ts";
 import { type ReloadTrigger, watchIdentityFiles as watchFiles } from "../identity/watch.ts";
 import type { Logger } from "../log.ts";
 import type { Counter, Registry } from "../metrics.ts";
-import { type AccessPolicy, type AccessRefusal, effectivePolicy, refusalFor } from "./access-policy.ts";
+import {
+  type AccessPolicy,
+  type AccessRefusal,
+  type EnvPolicy,
+  effectivePolicy,
+  refusalFor,
+} from "./access-policy.ts";
 import type { PeerIdentity } from "./peer-identity.ts";
 import { type FilePolicy, PolicyFileError, type PolicyFileRead, readPolicyFile } from "./policy-file.ts";
 
 export interface ServerPolicyOptions {
   path: string;
-  envAllowedClients: readonly string[];
+  /** MTLS_ALLOWED_CLIENTS and MTLS_TLS_POLICY: in force for whatever the file leaves out. */
+  env: EnvPolicy;
   log: Logger;
   registry: Registry;
 }
@@ -42,6 +53,8 @@ export interface PolicyStatus {
   fileState: FileState;
   allowListSource: AccessPolicy["allowListSource"];
   allowedClients: number;
+  tlsPolicy: TlsPolicy;
+  tlsPolicySource: AccessPolicy["tlsPolicySource"];
   revokedSerials: number;
   /** How often the file was read since start (watch events, polls, signals), and when last. */
   checks: number;
@@ -65,10 +78,15 @@ export class ServerPolicy {
   #pending: ReloadTrigger | undefined;
   #stop: (() => void) | undefined;
   readonly #reloads: Counter<"result">;
+  /**
+   * Puts a TLS policy into service for new handshakes (set by the server once its listener exists;
+   * the policy at start is read from `current` when the listener is created). A throw = refused.
+   */
+  applyTls: ((policy: TlsPolicy) => void) | undefined;
 
   constructor(options: ServerPolicyOptions) {
     this.#options = options;
-    this.#policy = effectivePolicy(undefined, options.envAllowedClients);
+    this.#policy = effectivePolicy(undefined, options.env);
     const { registry } = options;
     this.#reloads = registry.counter(
       "mtls_policy_reloads_total",
@@ -105,6 +123,8 @@ export class ServerPolicy {
       fileState: this.#fileState ?? "absent",
       allowListSource: this.#policy.allowListSource,
       allowedClients: this.#policy.allowedClients.length,
+      tlsPolicy: this.#policy.tlsPolicy,
+      tlsPolicySource: this.#policy.tlsPolicySource,
       revokedSerials: this.#policy.revoked.size,
       checks: this.#checks,
       checkedAt: this.#checkedAt,
@@ -206,6 +226,19 @@ export class ServerPolicy {
     if (!forced && read.digest === this.#appliedDigest && this.#fileState === "valid") return;
     const before = this.#policy;
     const changed = read.digest !== this.#appliedDigest;
+    const next = effectivePolicy(read.policy, this.#options.env);
+    if (next.tlsPolicy !== before.tlsPolicy) {
+      try {
+        this.applyTls?.(next.tlsPolicy);
+      } catch (error) {
+        const refused = new PolicyFileError(
+          "rejected_by_openssl",
+          `${ENV.policyFile} (${path}): OpenSSL refused tlsPolicy "${next.tlsPolicy}": ${(error as Error).message}`,
+        );
+        this.#fail(trigger, refused, refused.kind, read.digest, forced);
+        return;
+      }
+    }
     this.#apply(read.policy, read.digest);
     this.#fileState = "valid";
     this.#succeed(trigger, changed, [...before.revoked]);
@@ -217,7 +250,7 @@ export class ServerPolicy {
   }
 
   #apply(file: FilePolicy, digest: string): void {
-    this.#policy = effectivePolicy(file, this.#options.envAllowedClients);
+    this.#policy = effectivePolicy(file, this.#options.env);
     this.#appliedDigest = digest;
   }
 
@@ -260,6 +293,8 @@ export class ServerPolicy {
       allowListSource: this.#policy.allowListSource,
       allowedClients: this.#policy.allowedClients,
       revokedSerials: this.#policy.revoked.size,
+      tlsPolicy: this.#policy.tlsPolicy,
+      tlsPolicySource: this.#policy.tlsPolicySource,
     };
   }
 }
