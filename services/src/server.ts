@@ -39,7 +39,7 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
   const shutdown = onShutdownSignal();
   const ready = () => identity !== undefined && listening && !shutdown.signal.aborted;
   const metrics = createServerMetrics(() => identity?.leaf.validToDate, ready);
-  // Issue 10: the reloadable access policy (allow-list, revoked serials) from MTLS_POLICY_FILE.
+  // Issue 10: the reloadable policy (allow-list, revoked serials, TLS policy) from MTLS_POLICY_FILE.
   const policy = new ServerPolicy({
     path: config.policyFile,
     env: { allowedClients: config.allowedClients, tlsPolicy: config.tlsPolicy },
