@@ -36,6 +36,8 @@ export interface ServerConfig extends CommonConfig {
   listen: ListenAddress;
   /** Empty: any certificate that chains to the CA bundle is allowed. */
   allowedClients: string[];
+  /** The reloadable access policy (server/policy.ts); its allow-list replaces allowedClients. */
+  policyFile: string;
   handshakeTimeoutMs: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
@@ -140,6 +142,7 @@ export function parseServerConfig(env: Env): ServerConfig {
     ...common(env, DEFAULTS.statusListen),
     listen: listenAddress(env, ENV.listen, DEFAULTS.listen),
     allowedClients: parseAllowedClients(value(env, ENV.allowedClients) ?? DEFAULTS.allowedClients),
+    policyFile: value(env, ENV.policyFile) ?? DEFAULTS.policyFile, // issue 10: access policy file
     handshakeTimeoutMs: integer(env, ENV.handshakeTimeoutMs, DEFAULTS.handshakeTimeoutMs, 1),
     headersTimeoutMs: integer(env, ENV.headersTimeoutMs, DEFAULTS.headersTimeoutMs, 1),
     requestTimeoutMs: integer(env, ENV.requestTimeoutMs, DEFAULTS.requestTimeoutMs, 1),

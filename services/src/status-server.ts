@@ -13,6 +13,8 @@ export interface Readiness {
   ready: boolean;
   /** Why not ready, in words (empty when ready). */
   reasons: string[];
+  /** Extra facts for the /readyz body, ready or not (the server's access policy state). */
+  details?: Record<string, unknown>;
 }
 
 export interface StatusServerOptions {
@@ -50,8 +52,8 @@ export function handleStatusRequest(
       return;
     case STATUS_ROUTES.readyz: {
       const readiness = options.readiness();
-      if (readiness.ready) json(res, 200, { status: "ready" });
-      else json(res, 503, { status: "not_ready", reasons: readiness.reasons });
+      if (readiness.ready) json(res, 200, { status: "ready", ...readiness.details });
+      else json(res, 503, { status: "not_ready", reasons: readiness.reasons, ...readiness.details });
       return;
     }
     case STATUS_ROUTES.metrics: {

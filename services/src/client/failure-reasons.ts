@@ -10,6 +10,8 @@ export const ROUND_FAILURE_REASONS = [
   "name_mismatch",
   "server_certificate_invalid",
   "refused_by_server",
+  /** HTTP 403 with code `revoked`: the server's policy file revokes our certificate (issue 10). */
+  "revoked",
   "protocol_mismatch",
   "connection_refused",
   "name_not_resolved",
@@ -38,9 +40,12 @@ export interface FailureContext {
 export class ResponseError extends Error {
   override name = "ResponseError";
   readonly status: number;
-  constructor(status: number, message: string) {
+  /** The `code` of the server's JSON error body, when it sent one. */
+  readonly code: string | undefined;
+  constructor(status: number, message: string, code?: string) {
     super(message);
     this.status = status;
+    this.code = code;
   }
 }
 
@@ -89,6 +94,11 @@ function alertName(code: string): string {
 export function classifyRoundError(error: unknown, context: FailureContext): RoundFailure {
   const target = `${context.url.host}`;
   if (error instanceof ResponseError) {
+    if (error.status === 403 && error.code === "revoked")
+      return {
+        reason: "revoked",
+        message: `revoked by the server: ${error.message}; this certificate needs replacing`,
+      };
     if (error.status === 403)
       return { reason: "refused_by_server", message: `refused by the server: ${error.message}` };
     return { reason: "unexpected_response", message: error.message };

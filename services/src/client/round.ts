@@ -199,13 +199,17 @@ function parseJson(body: Buffer, what: string): Record<string, unknown> {
 
 function refusal(response: Response, path: string): ResponseError {
   let message = `HTTP ${response.status} from ${path}`;
+  let code: string | undefined;
   try {
-    const parsed = JSON.parse(response.body.toString("utf8")) as { error?: { message?: string } };
+    const parsed = JSON.parse(response.body.toString("utf8")) as {
+      error?: { message?: string; code?: unknown };
+    };
     if (parsed.error?.message) message += `: ${parsed.error.message}`;
+    if (typeof parsed.error?.code === "string") code = parsed.error.code;
   } catch {
     // keep the status line alone
   }
-  return new ResponseError(response.status, message);
+  return new ResponseError(response.status, message, code);
 }
 
 export async function runRound(options: RoundOptions, state: CallState): Promise<RoundResult> {

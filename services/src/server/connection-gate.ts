@@ -12,7 +12,6 @@
 import type { Socket } from "node:net";
 import type { Server, TLSSocket } from "node:tls";
 import type { Logger } from "../log.ts";
-import { type AllowList, isAllowed } from "./authorization.ts";
 import {
   type HandshakeFailureReason,
   reasonForTlsError,
@@ -22,9 +21,8 @@ import type { ServerMetrics } from "./metrics.ts";
 import { type PeerIdentity, peerIdentityOf } from "./peer-identity.ts";
 
 export interface ConnectionState {
+  /** Authorization is decided per request from this (server/policy.ts), not once per connection. */
   peer: PeerIdentity;
-  /** On the allow-list (or the list is empty). Denied peers get 403 per request, with a log line. */
-  allowed: boolean;
   protocol: string;
   cipher: string;
   resumed: boolean;
@@ -40,7 +38,6 @@ export interface ConnectionGate {
 
 export interface ConnectionGateOptions {
   server: Server;
-  allowList: AllowList;
   metrics: ServerMetrics;
   log: Logger;
 }
@@ -107,7 +104,6 @@ export function installConnectionGate(options: ConnectionGateOptions): Connectio
     metrics.handshakes.inc({ result: "success" });
     states.set(socket, {
       peer,
-      allowed: isAllowed(options.allowList, peer),
       protocol: socket.getProtocol() ?? "unknown",
       cipher: socket.getCipher()?.name ?? "unknown",
       resumed: socket.isSessionReused(),
