@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Writes one client's credentials from the stack outputs into files for calls from the host:
 # <dir>/tls.crt (certificate chain), <dir>/tls.key (private key), <dir>/ca.crt (CA bundle), all
-# mode 0600 in a 0700 directory. The key is a secret output: it is decrypted only here, with the
-# project's local passphrase, and never printed.
+# mode 0600 in a 0700 directory. The key is a secret output: it is decrypted only by this script,
+# with the project's local passphrase, and never printed.
 #
 #   scripts/client-credentials.sh client-a                # -> .credentials/dev/client-a/
 #   STACK=prod scripts/client-credentials.sh billing /secure/dir

@@ -10,7 +10,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK="${STACK:-dev}"
 
 if [[ ! -f "$ROOT/Pulumi.$STACK.yaml" ]]; then
-  echo "up.sh: no stack file Pulumi.$STACK.yaml; stacks here: $(cd "$ROOT" && ls Pulumi.*.yaml | sed 's/Pulumi\.\(.*\)\.yaml/\1/' | tr '\n' ' ')" >&2
+  echo "up.sh: no stack file Pulumi.$STACK.yaml; stacks in this project: $(cd "$ROOT" && ls Pulumi.*.yaml | sed 's/Pulumi\.\(.*\)\.yaml/\1/' | tr '\n' ' ')" >&2
   exit 2
 fi
 

@@ -138,7 +138,7 @@ describe("npm run up", () => {
   it("names the stacks there are when asked for one without a stack file", async () => {
     const attempt = run(join(project, "scripts/up.sh"), [], { env: { ...env, STACK: "qa" } });
     await expect(attempt).rejects.toMatchObject({
-      stderr: expect.stringContaining("no stack file Pulumi.qa.yaml; stacks here: dev"),
+      stderr: expect.stringContaining("no stack file Pulumi.qa.yaml; stacks in this project: dev"),
     });
   });
 });
