@@ -14,5 +14,15 @@ if [[ ! -f "$ROOT/Pulumi.$STACK.yaml" ]]; then
   exit 2
 fi
 
+# Pulumi keeps the passphrase provider's salt (with a check value encrypted by the passphrase) in
+# the stack file as `encryptionsalt:`. One without this stack in the project's state was made with
+# another passphrase (another machine's, or one whose state is gone): the CLI would refuse it with
+# "incorrect passphrase". Say what to do instead, before anything is created.
+if grep -q '^encryptionsalt:' "$ROOT/Pulumi.$STACK.yaml" &&
+  [[ -z "$(find "$ROOT/.pulumi/state/.pulumi/stacks" -name "$STACK.json*" 2>/dev/null | head -n1)" ]]; then
+  echo "up.sh: Pulumi.$STACK.yaml has an encryptionsalt: line but this project's state (.pulumi/) has no $STACK stack, so the salt belongs to another passphrase: delete that line (it is per machine, not part of the project) and run again" >&2
+  exit 2
+fi
+
 "$ROOT/scripts/pulumi.sh" stack select --create --secrets-provider passphrase "$STACK" >/dev/null
 exec "$ROOT/scripts/pulumi.sh" up --stack "$STACK" "$@"

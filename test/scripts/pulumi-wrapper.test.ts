@@ -135,6 +135,32 @@ describe("npm run up", () => {
     expect(readFileSync(join(project, ".pulumi-passphrase"), "utf8")).toBe(first);
   });
 
+  it("stops in one line, before calling the CLI, on another machine's encryptionsalt in the stack file", async () => {
+    writeFileSync(
+      join(project, "Pulumi.dev.yaml"),
+      "encryptionsalt: v1:c2FsdA==:v1:bm9uY2U=:Y2hlY2s=\nconfig: {}\n",
+    );
+    const error = await failureOf(run(join(project, "scripts/up.sh"), [], { env }));
+    expect(error.code).toBe(2);
+    expect(error.stderr.trim().split("\n")).toEqual([
+      "up.sh: Pulumi.dev.yaml has an encryptionsalt: line but this project's state (.pulumi/) has no dev stack, so the salt belongs to another passphrase: delete that line (it is per machine, not part of the project) and run again",
+    ]);
+    expect(existsSync(join(project, "pulumi-calls.log"))).toBe(false);
+  });
+
+  it("goes ahead with an encryptionsalt once the project's state holds the stack", async () => {
+    writeFileSync(
+      join(project, "Pulumi.dev.yaml"),
+      "encryptionsalt: v1:c2FsdA==:v1:bm9uY2U=:Y2hlY2s=\nconfig: {}\n",
+    );
+    // Where the CLI's file backend keeps a stack (project-scoped layout: .pulumi/stacks/<project>/<stack>.json).
+    const stacks = join(project, ".pulumi/state/.pulumi/stacks/mtls-pki");
+    mkdirSync(stacks, { recursive: true });
+    writeFileSync(join(stacks, "dev.json"), "{}");
+    await run(join(project, "scripts/up.sh"), ["--yes"], { env });
+    expect(calls()[1]).toMatch(/^up --stack dev --yes \|/);
+  });
+
   it("names the stacks there are when asked for one without a stack file", async () => {
     const attempt = run(join(project, "scripts/up.sh"), [], { env: { ...env, STACK: "qa" } });
     await expect(attempt).rejects.toMatchObject({
