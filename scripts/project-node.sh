@@ -42,7 +42,9 @@ fi
 errors="$(mktemp)"
 trap 'rm -f "$errors"' EXIT
 if bin="$("$ROOT/scripts/provision-node.sh" 2>"$errors")"; then
-  echo "project-node: node ${current:-(none on PATH)} is older than package.json's engines (>=$floor): using Node $("$bin/node" --version) from .tools/node" >&2
+  fetched=""
+  grep -q '^provision-node: installed' "$errors" && fetched=" (just fetched from the npm registry)"
+  echo "project-node: node ${current:-(none on PATH)} is older than package.json's engines (>=$floor): using Node $("$bin/node" --version) from .tools/node$fetched" >&2
   echo "$bin"
   exit 0
 fi
