@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/free-port.ts";
-import { enginesFloor, olderNodeOrSkip } from "./support/older-node.ts";
+import { enginesFloor, npmCli, type OlderNode, olderNodeOrSkip } from "./support/older-node.ts";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -24,20 +24,24 @@ interface Result {
   stderr: string;
 }
 
+/** `npm run --silent ARGS` with npm itself running on the older Node, that Node first on PATH. */
 async function npmRun(
+  older: OlderNode,
   cwd: string,
-  path: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<Result> {
-  const environment: NodeJS.ProcessEnv = { ...process.env, ...env, PATH: path };
+  const environment: NodeJS.ProcessEnv = { ...process.env, ...env, PATH: older.path };
   // Nothing of an outer `npm test` may leak in (it would point npm at the outer project's config).
   for (const name of Object.keys(environment)) {
     if (name.startsWith("npm_") && !(name in env)) delete environment[name];
     if (name.startsWith("MTLS_") && !(name in env)) delete environment[name];
   }
   try {
-    const { stdout, stderr } = await run("npm", ["run", "--silent", ...args], { cwd, env: environment });
+    const { stdout, stderr } = await run(older.node, [npmCli(), "run", "--silent", ...args], {
+      cwd,
+      env: environment,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
@@ -75,7 +79,7 @@ describe.skipIf(skip)(`npm scripts under an older Node (${older?.version ?? "non
   it("runs `npm run server` under the provisioned Node 24 and says so in one line", async () => {
     // A bad MTLS_LISTEN makes the server stop at its configuration check: proof that the .ts
     // entry point ran (an older Node fails earlier, with ERR_UNKNOWN_FILE_EXTENSION).
-    const result = await npmRun(ROOT, older!.path, ["server"], { MTLS_LISTEN: "not-an-address" });
+    const result = await npmRun(older!, ROOT, ["server"], { MTLS_LISTEN: "not-an-address" });
     expect(result.stderr).not.toContain("ERR_UNKNOWN_FILE_EXTENSION");
     expect(result.stderr).toContain(
       `project-node: node ${older!.version} is older than package.json's engines (>=${floor}): using Node v24.`,
@@ -90,7 +94,7 @@ describe.skipIf(skip)(`npm scripts under an older Node (${older?.version ?? "non
 
   it("fails at once with one line saying what to run when Node 24 cannot be provisioned", async () => {
     const closed = await freePort();
-    const result = await npmRun(project, older!.path, ["server"], {
+    const result = await npmRun(older!, project, ["server"], {
       npm_config_registry: `http://127.0.0.1:${closed}/`,
     });
     expect(result.code).toBe(1);

@@ -5,7 +5,7 @@
  * one line saying what is missing.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -38,8 +38,25 @@ export function isOlder(version: number[], floor: number[]): boolean {
 export interface OlderNode {
   node: string;
   version: string;
-  /** A PATH on which `node` is that Node and `npm` is found, with no newer Node on it. */
+  /** A PATH on which the first `node` is that Node. */
   path: string;
+}
+
+/**
+ * npm's own entry point (npm-cli.js), to run npm on a chosen Node as `<node> npm-cli.js ...`
+ * wherever npm is installed (its `npm` on PATH is a symlink to it, or a shell wrapper next to it).
+ */
+export function npmCli(): string {
+  const onPath = (process.env.PATH ?? "")
+    .split(delimiter)
+    .map((dir) => join(dir, "npm"))
+    .find((candidate) => existsSync(candidate));
+  if (!onPath) throw new Error("npm is not on PATH");
+  const real = realpathSync(onPath);
+  if (real.endsWith(".js")) return real;
+  const beside = join(dirname(real), "../lib/node_modules/npm/bin/npm-cli.js");
+  if (existsSync(beside)) return beside;
+  throw new Error(`cannot find npm-cli.js for ${onPath}`);
 }
 
 /** The first older Node among MTLS_OLDER_NODE, /usr/bin/node, /usr/local/bin/node and PATH. */
@@ -51,11 +68,8 @@ export function findOlderNode(): OlderNode | undefined {
     if (!node || !existsSync(node)) continue;
     const version = versionOf(node);
     if (!version || !isOlder(version, floor)) continue;
-    // Every directory holding another node is dropped, so nothing newer can be picked up.
-    const dirs = (process.env.PATH ?? "")
-      .split(delimiter)
-      .filter((dir) => dir !== "" && (dir === dirname(node) || !existsSync(join(dir, "node"))));
-    const path = [dirname(node), ...dirs.filter((dir) => dir !== dirname(node))].join(delimiter);
+    // That Node's directory first: the first `node` on PATH is the one npm scripts run.
+    const path = [dirname(node), process.env.PATH ?? ""].join(delimiter);
     return { node, version: `v${version.join(".")}`, path };
   }
   return undefined;
