@@ -8,12 +8,16 @@ import { type RunningServer, startServer, stopAllServices } from "../services/su
 import { eventually, handshakeFailures } from "../services/support/status.ts";
 import { type IdentityFiles, removeDir, writeIdentity } from "../support/pki-fixtures/files.ts";
 import { createTestPki, type TestPki } from "../support/pki-fixtures/pki.ts";
+import { peerSkipReason } from "./support/peer-available.ts";
 import { runTool } from "./support/run.ts";
 
 let pki: TestPki;
 let serverFiles: IdentityFiles;
 let clientFiles: IdentityFiles;
 let server: RunningServer;
+
+// Outside CI a missing peer skips this file with one line; under CI=true it fails.
+const skip = peerSkipReason("curl");
 
 beforeAll(async () => {
   pki = await createTestPki({ keyType: "ecdsa-p256", intermediate: true });
@@ -32,7 +36,7 @@ const withCertificate = () => ["--cert", clientFiles.cert, "--key", clientFiles.
 const curl = (args: string[], input?: string) =>
   runTool("curl", ["--silent", "--show-error", "--cacert", clientFiles.ca, ...args], { input });
 
-describe("curl against our server", () => {
+describe.skipIf(skip)("curl against our server", () => {
   it("gets whoami with a client certificate (chain with an intermediate)", async () => {
     const run = await curl([...withCertificate(), "--fail", `https://localhost:${server.port}/v1/whoami`]);
     expect(run.code, run.stderr).toBe(0);

@@ -147,7 +147,7 @@ function checkSignature(certificate: X509Certificate, file: FileRef): void {
   const weak = WEAK_SIGNATURES[certificate.signatureAlgorithmOid];
   if (!weak) return;
   const algorithm = certificate.signatureAlgorithm ?? certificate.signatureAlgorithmOid;
-  const tutorial = weak === "SHA-1" ? " (the tutorial's -sha1 recipe makes such certificates)" : "";
+  const tutorial = weak === "SHA-1" ? " (the classic openssl recipe's -sha1 makes such certificates)" : "";
   throw new IdentityError(
     "weak_signature",
     `${named(certificate)} in ${describeFile(file)} is signed with ${weak} (${algorithm}): ` +
