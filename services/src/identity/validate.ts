@@ -16,6 +16,7 @@ import {
   PRIVATE_KEY_LABELS,
   pemBlocks,
 } from "./pem.ts";
+import { SIGNATURE_ALGORITHM_NAMES, signatureAlgorithmOid } from "./signature-algorithm.ts";
 
 export type Purpose = "server" | "client";
 
@@ -144,14 +145,15 @@ function parseKey(contents: string, file: FileRef): { key: KeyObject; pem: strin
 }
 
 function checkSignature(certificate: X509Certificate, file: FileRef): void {
-  const weak = WEAK_SIGNATURES[certificate.signatureAlgorithmOid];
+  const oid = signatureAlgorithmOid(certificate.raw);
+  const weak = WEAK_SIGNATURES[oid];
   if (!weak) return;
-  const algorithm = certificate.signatureAlgorithm ?? certificate.signatureAlgorithmOid;
-  const tutorial = weak === "SHA-1" ? " (the tutorial's -sha1 recipe makes such certificates)" : "";
+  const algorithm = SIGNATURE_ALGORITHM_NAMES[oid] ?? oid;
+  const recipe = weak === "SHA-1" ? " (the classic openssl recipe with -sha1 makes such certificates)" : "";
   throw new IdentityError(
     "weak_signature",
     `${named(certificate)} in ${describeFile(file)} is signed with ${weak} (${algorithm}): ` +
-      `OpenSSL's default security level refuses ${weak} signatures${tutorial}; re-issue it with SHA-256 ` +
+      `OpenSSL's default security level refuses ${weak} signatures${recipe}; re-issue it with SHA-256 ` +
       "(e.g. openssl x509 -req -sha256 ...)",
   );
 }
