@@ -14,6 +14,7 @@ import type { Identity } from "./identity/validate.ts";
 import { EXIT, exitWithError, formatAddress, isEntryPoint, listen, onShutdownSignal } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createAllowList } from "./server/authorization.ts";
+import { keepRejectedConnectionsOpen } from "./server/certificate-required.ts";
 import { installConnectionGate } from "./server/connection-gate.ts";
 import { drainServer } from "./server/drain.ts";
 import { createRequestHandler } from "./server/http-routes.ts";
@@ -77,10 +78,10 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
 
   const server = createServer({
     ...secureContextOptions(identity, config),
+    // A certificate is required: a caller without one is refused in the handshake (TLS alert
+    // "certificate required"). One that fails verification is kept open to be told why (400).
     requestCert: true,
-    // Verification still happens; the connection gate reads its result and closes failed sockets
-    // itself, which is the only way to learn (and count) why a client certificate was refused.
-    rejectUnauthorized: false,
+    rejectUnauthorized: true,
     handshakeTimeout: config.handshakeTimeoutMs,
     ALPNProtocols: ["http/1.1"],
     headersTimeout: config.headersTimeoutMs,
@@ -89,6 +90,7 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
   });
   server.maxConnections = config.maxConnections;
+  keepRejectedConnectionsOpen(server);
   const gate = installConnectionGate({
     server,
     allowList: createAllowList(config.allowedClients),
@@ -97,6 +99,7 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
   });
   const routes = createRequestHandler({
     stateOf: (socket) => gate.stateOf(socket),
+    refusalOf: (socket) => gate.refusalOf(socket),
     maxBodyBytes: config.maxBodyBytes,
     metrics,
     log,

@@ -203,7 +203,10 @@ function refusal(response: Response, path: string): ResponseError {
     const parsed = JSON.parse(response.body.toString("utf8")) as { error?: { message?: string } };
     if (parsed.error?.message) message += `: ${parsed.error.message}`;
   } catch {
-    // keep the status line alone
+    // Not JSON: a one-line text answer (the server's 400 for a rejected client certificate) is
+    // quoted as it is; anything longer keeps the status line alone.
+    const text = response.body.toString("utf8").trim();
+    if (text !== "" && text.length <= 200 && !text.includes("\n")) message += `: ${text}`;
   }
   return new ResponseError(response.status, message);
 }

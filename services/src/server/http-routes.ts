@@ -8,11 +8,13 @@ import { performance } from "node:perf_hooks";
 import { pipeline } from "node:stream";
 import { ROUTES } from "../contract.ts";
 import type { Logger } from "../log.ts";
+import { answerRefusal, type CertificateRefusal } from "./certificate-refusal.ts";
 import type { ConnectionState } from "./connection-gate.ts";
 import type { ServerMetrics } from "./metrics.ts";
 
 export interface RouteOptions {
   stateOf: (socket: IncomingMessage["socket"]) => ConnectionState | undefined;
+  refusalOf: (socket: IncomingMessage["socket"]) => CertificateRefusal | undefined;
   maxBodyBytes: number;
   metrics: ServerMetrics;
   log: Logger;
@@ -117,9 +119,15 @@ export function createRequestHandler(options: RouteOptions) {
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
+    const refusal = options.refusalOf(req.socket);
+    if (refusal) {
+      // Rejected client certificate: say why and close; counted and logged as a handshake failure.
+      answerRefusal(res, refusal);
+      return;
+    }
     const state = options.stateOf(req.socket);
     if (!state) {
-      // Unreachable: the connection gate destroys unauthenticated sockets before HTTP sees them.
+      // Unreachable: a connection is either refused (above) or authenticated.
       req.socket.destroy();
       return;
     }
@@ -177,8 +185,12 @@ export function createRequestHandler(options: RouteOptions) {
   const checkContinue = (req: IncomingMessage, res: ServerResponse): void => {
     const length = declaredLength(req);
     const state = options.stateOf(req.socket);
+    if (!state) {
+      handle(req, res); // refused: answered without asking for the body
+      return;
+    }
     if (
-      state?.allowed &&
+      state.allowed &&
       pathOf(req.url) === ROUTES.echo &&
       length !== undefined &&
       length > options.maxBodyBytes
