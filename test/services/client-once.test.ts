@@ -105,7 +105,7 @@ describe("client --once", () => {
     expect(message).toMatch(/^name mismatch: the server's certificate is not valid for "payments.internal"/);
   });
 
-  it("says refused by the server when the server does not accept its certificate", async () => {
+  it("says refused by the server, quoting its 400, when the server does not accept its certificate", async () => {
     const otherCa = await createCa({ commonName: "unknown to the server" });
     const stranger = await issueLeaf(otherCa, { commonName: "client-x", purpose: "client" });
     const strangerFiles = await filesFor({
@@ -118,7 +118,9 @@ describe("client --once", () => {
       { MTLS_SERVER_URL: `https://localhost:${server.port}` },
       "refused_by_server",
     );
-    expect(message).toMatch(/^refused by the server/);
+    expect(message).toBe(
+      "refused by the server: HTTP 400 from /v1/whoami: client certificate rejected: issued by an unknown CA",
+    );
   });
 
   it("says refused by the server on 403 (not on the allow-list)", async () => {
