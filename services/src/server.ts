@@ -2,14 +2,14 @@
  * The mTLS HTTPS server. Run it with `node services/src/server.ts` (or `main.ts server`), configured
  * by the MTLS_* environment variables (docs/SERVICES.md).
  *
- * Start-up: status listener first (so /readyz can say "not ready" while waiting), then the identity
- * (waiting for absent files, validating with one clear message per problem), then the mTLS
- * listener, then hot reload (file watch, poll, SIGHUP). SIGTERM/SIGINT drain and exit 0.
+ * Start-up: the sequence shared with the client (service-start.ts: status listener, then the
+ * identity), then the mTLS listener, then hot reload (file watch, poll, SIGHUP). SIGTERM/SIGINT
+ * drain and exit 0.
  */
 import { createServer, type ServerOptions } from "node:https";
 import { ConfigError, parseServerConfig, type ServerConfig } from "./config.ts";
 import { ENV } from "./contract.ts";
-import { loadIdentityAtStart, startHotReload } from "./identity/lifecycle.ts";
+import { startHotReload } from "./identity/lifecycle.ts";
 import type { Identity } from "./identity/validate.ts";
 import { EXIT, exitWithError, formatAddress, isEntryPoint, listen, onShutdownSignal } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -20,7 +20,7 @@ import { drainServer } from "./server/drain.ts";
 import { createRequestHandler } from "./server/http-routes.ts";
 import { createServerMetrics } from "./server/metrics.ts";
 import { keepReadsPausable } from "./server/pausable-reads.ts";
-import { startStatusServer } from "./status-server.ts";
+import { startService } from "./service-start.ts";
 import { tlsPolicyOptions } from "./tls-policy.ts";
 
 function secureContextOptions(identity: Identity, config: ServerConfig): ServerOptions {
@@ -40,18 +40,18 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
   const ready = () => identity !== undefined && listening && !shutdown.signal.aborted;
   const metrics = createServerMetrics(() => identity?.leaf.validToDate, ready);
 
-  log.info("start", {
-    pid: process.pid,
-    node: process.version,
-    listen: `${config.listen.host}:${config.listen.port}`,
-    statusListen: `${config.statusListen.host}:${config.statusListen.port}`,
-    tlsPolicy: config.tlsPolicy,
-    allowedClients: config.allowedClients,
-    files: config.identity,
-  });
-
-  const status = await startStatusServer({
-    listen: config.statusListen,
+  const started = await startService({
+    purpose: "server",
+    config,
+    log,
+    shutdown,
+    startFields: {
+      listen: `${config.listen.host}:${config.listen.port}`,
+      statusListen: `${config.statusListen.host}:${config.statusListen.port}`,
+      tlsPolicy: config.tlsPolicy,
+      allowedClients: config.allowedClients,
+      files: config.identity,
+    },
     registry: metrics.registry,
     readiness: () => ({
       ready: ready(),
@@ -62,19 +62,9 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
       ],
     }),
   });
-  log.info("status_listening", { address: formatAddress(status.address) });
-
-  try {
-    identity = await loadIdentityAtStart(config, "server", log, shutdown.signal);
-  } catch (error) {
-    if (shutdown.signal.aborted) {
-      log.info("stopped", { signal: await shutdown.received, before: "identity was delivered" });
-      await status.close();
-      return;
-    }
-    throw error;
-  }
-  log.info("identity_loaded", { certificate: identity.summary });
+  if (!started) return;
+  const { status } = started;
+  identity = started.identity;
 
   const server = createServer({
     ...secureContextOptions(identity, config),
