@@ -4,7 +4,7 @@
  * client against `openssl s_server -Verify 1`, which demands and verifies the client certificate.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../services/support/ports.ts";
+import { waitForPort } from "../services/support/eventually.ts";
 import {
   type RunningServer,
   runClientOnce,
@@ -12,6 +12,7 @@ import {
   stopAllServices,
 } from "../services/support/service-process.ts";
 import { eventually, handshakeFailures } from "../services/support/status.ts";
+import { freePort } from "../support/free-port.ts";
 import { type IdentityFiles, removeDir, writeIdentity } from "../support/pki-fixtures/files.ts";
 import {
   createCa,
@@ -22,7 +23,6 @@ import {
 } from "../support/pki-fixtures/pki.ts";
 import { httpRequest, runTool } from "./support/run.ts";
 import { startSServer } from "./support/s-server.ts";
-import { waitForPort } from "./support/wait-port.ts";
 
 let pki: TestPki;
 let serverFiles: IdentityFiles;

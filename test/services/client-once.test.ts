@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type IdentityFiles, removeDir, writeIdentity } from "../support/pki-fixtures/files.ts";
 import { createCa, createTestPki, issueLeaf, type TestPki } from "../support/pki-fixtures/pki.ts";
-import { freePort } from "./support/ports.ts";
+import { refusingPort } from "./support/ports.ts";
 import {
   MAIN_ENTRY,
   type RunningServer,
@@ -137,13 +137,17 @@ describe("client --once", () => {
   });
 
   it("says connection refused when nothing listens", async () => {
-    const port = await freePort();
-    const message = await expectFailure(
-      clientFiles,
-      { MTLS_SERVER_URL: `https://localhost:${port}` },
-      "connection_refused",
-    );
-    expect(message).toBe(`connection refused: nothing listens on localhost:${port}`);
+    const { port, release } = await refusingPort();
+    try {
+      const message = await expectFailure(
+        clientFiles,
+        { MTLS_SERVER_URL: `https://localhost:${port}` },
+        "connection_refused",
+      );
+      expect(message).toBe(`connection refused: nothing listens on localhost:${port}`);
+    } finally {
+      await release();
+    }
   });
 
   it("says timeout when the server never answers", async () => {
