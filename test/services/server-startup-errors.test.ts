@@ -6,6 +6,7 @@
  * -sha256 (v1 certificates, CN only) starts and serves. Identity files absent at start are waited
  * for at the delivered paths or when asked to, not crash-looped on; a typed path is not waited for.
  */
+import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp } from "node:fs/promises";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -29,6 +30,7 @@ import { makeTutorialPki, type TutorialPki } from "../support/pki-fixtures/tutor
 import {
   runClientOnce,
   SERVER_ENTRY,
+  SERVICES_NODE,
   spawnService,
   startServer,
   stopAllServices,
@@ -295,6 +297,17 @@ describe("the classic openssl recipe", () => {
     expect(mismatch.code).toBe(4);
     expect(mismatch.result).toMatchObject({ reason: "name_mismatch" });
     expect(String(mismatch.result?.message)).toContain("is not cert's CN: myServer");
+  });
+});
+
+describe("the Node that runs the services", () => {
+  it("is SERVICES_NODE when set (CI sets the lowest Node of engines), else the test runner's", async () => {
+    const expected = execFileSync(SERVICES_NODE, ["--version"], { encoding: "utf8" }).trim();
+    if (process.env.SERVICES_NODE === undefined) expect(expected).toBe(process.version);
+    const files = await identityDir(good);
+    const server = await startServer({ identity: files });
+    expect(server.lines.find((line) => line.event === "start")).toMatchObject({ node: expected });
+    await server.stop();
   });
 });
 
