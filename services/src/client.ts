@@ -14,7 +14,7 @@ import { type CallState, createAgent, type RoundResult, runRound } from "./clien
 import { type ClientConfig, parseClientConfig } from "./config.ts";
 import { loadIdentityAtStart, startHotReload } from "./identity/lifecycle.ts";
 import type { Identity } from "./identity/validate.ts";
-import { EXIT, exitWithError, formatAddress, isEntryPoint, onShutdownSignal } from "./lifecycle.ts";
+import { EXIT, exitWithError, isEntryPoint, onShutdownSignal } from "./lifecycle.ts";
 import { createLogger, formatLine, type Logger } from "./log.ts";
 import { startService } from "./service-start.ts";
 
