@@ -1,7 +1,8 @@
 /**
  * Why a client round failed, in words: the reason (a metric label) and one sentence that says what
  * happened and what to look at. Covers the client's own verification of the server, refusals by
- * the server (TLS alerts, a connection closed after the handshake, HTTP 403), and the network.
+ * the server (TLS alerts, a connection closed after the handshake, HTTP 400 for a rejected
+ * certificate, HTTP 403), and the network.
  */
 import { ENV } from "../contract.ts";
 
@@ -99,7 +100,8 @@ export function classifyRoundError(error: unknown, context: FailureContext): Rou
         reason: "revoked",
         message: `revoked by the server: ${error.message}; this certificate needs replacing`,
       };
-    if (error.status === 403)
+    // 403: not on the allow-list; 400: the server rejected our certificate (it says why).
+    if (error.status === 403 || error.status === 400)
       return { reason: "refused_by_server", message: `refused by the server: ${error.message}` };
     return { reason: "unexpected_response", message: error.message };
   }

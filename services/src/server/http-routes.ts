@@ -9,6 +9,7 @@ import { pipeline } from "node:stream";
 import { ROUTES } from "../contract.ts";
 import type { Logger } from "../log.ts";
 import type { AccessRefusal } from "./access-policy.ts";
+import { answerRefusal, type CertificateRefusal } from "./certificate-refusal.ts";
 import type { ConnectionState } from "./connection-gate.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { PeerIdentity } from "./peer-identity.ts";
@@ -17,6 +18,7 @@ export interface RouteOptions {
   stateOf: (socket: IncomingMessage["socket"]) => ConnectionState | undefined;
   /** The access policy's per-request check (server/policy.ts); undefined = may proceed. */
   authorize: (peer: PeerIdentity) => AccessRefusal | undefined;
+  refusalOf: (socket: IncomingMessage["socket"]) => CertificateRefusal | undefined;
   maxBodyBytes: number;
   metrics: ServerMetrics;
   log: Logger;
@@ -123,9 +125,15 @@ export function createRequestHandler(options: RouteOptions) {
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
+    const refusal = options.refusalOf(req.socket);
+    if (refusal) {
+      // Rejected client certificate: say why and close; counted and logged as a handshake failure.
+      answerRefusal(res, refusal);
+      return;
+    }
     const state = options.stateOf(req.socket);
     if (!state) {
-      // Unreachable: the connection gate destroys unauthenticated sockets before HTTP sees them.
+      // Unreachable: a connection is either refused (above) or authenticated.
       req.socket.destroy();
       return;
     }
@@ -154,11 +162,11 @@ export function createRequestHandler(options: RouteOptions) {
 
     // Access policy (issue 10), checked at every request so that a revocation or an allow-list
     // change reaches kept-alive connections: 403, then the connection is closed (cut off).
-    const refusal = options.authorize(state.peer);
-    if (refusal) {
-      metrics.accessRefusals.inc({ reason: refusal.reason });
-      refusalReasons.set(res, refusal.reason);
-      sendError(res, 403, refusal.code, refusal.message, { connection: "close" });
+    const accessRefusal = options.authorize(state.peer);
+    if (accessRefusal) {
+      metrics.accessRefusals.inc({ reason: accessRefusal.reason });
+      refusalReasons.set(res, accessRefusal.reason);
+      sendError(res, 403, accessRefusal.code, accessRefusal.message, { connection: "close" });
       return;
     }
     if (!route) {
@@ -188,12 +196,13 @@ export function createRequestHandler(options: RouteOptions) {
   const checkContinue = (req: IncomingMessage, res: ServerResponse): void => {
     const length = declaredLength(req);
     const state = options.stateOf(req.socket);
-    const refused = state === undefined || options.authorize(state.peer) !== undefined;
-    if (
-      refused ||
-      (pathOf(req.url) === ROUTES.echo && length !== undefined && length > options.maxBodyBytes)
-    ) {
-      handle(req, res); // answers 403 or 413 without asking for the body
+    // Refused (rejected certificate, or the access policy says no): answered without the body.
+    if (!state || options.authorize(state.peer) !== undefined) {
+      handle(req, res);
+      return;
+    }
+    if (pathOf(req.url) === ROUTES.echo && length !== undefined && length > options.maxBodyBytes) {
+      handle(req, res); // answers 413 without reading the body
       return;
     }
     res.writeContinue();
