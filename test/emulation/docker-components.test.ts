@@ -1,5 +1,5 @@
 /**
- * ServiceImage, serviceNetwork and MtlsService run as a Pulumi program under the emulated engine
+ * ServiceImage, ServiceNetwork and MtlsService run as a Pulumi program under the emulated engine
  * with the docker emulation on a real engine: the child contract (names, types, parents, the inputs
  * that matter), the identity files delivered into the volume, a healthy hardened server, a no-op
  * second run, and a re-issued certificate that replaces only the delivery container while the
@@ -87,18 +87,18 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
   /** The program under test; reads the identity of the moment, so a run after a re-issue sees it. */
   const program = async () => {
     const { ServiceImage } = await import("../../components/service-image.ts");
-    const { serviceNetwork } = await import("../../components/network.ts");
+    const { ServiceNetwork } = await import("../../components/service-network.ts");
     const { MtlsService } = await import("../../components/mtls-service.ts");
     const image = new ServiceImage("svc", {
       imageName: `mtls-component-test:${docker.runId}`,
       baseImage: base,
     });
-    const network = serviceNetwork("svc-net");
+    const network = new ServiceNetwork("svc-net");
     const server = new MtlsService("server", {
       image: image.repoDigest,
       role: "server",
       identity: {
-        certChainPem: leaf.chainPem,
+        chainPem: leaf.chainPem,
         privateKeyPem: pulumi.secret(leaf.keyPem),
         caBundlePem: caPem,
       },
@@ -110,7 +110,7 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
       image: image.repoDigest,
       role: "client",
       identity: {
-        certChainPem: client.chainPem,
+        chainPem: client.chainPem,
         privateKeyPem: pulumi.secret(client.keyPem),
         caBundlePem: caPem,
       },
