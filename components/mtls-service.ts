@@ -115,9 +115,9 @@ export interface MtlsServiceArgs {
    * service container.
    */
   publish?: { hostPort: pulumi.Input<number>; containerPort?: pulumi.Input<number> };
-  /** Memory limit in MB, at least 6, with no swap on top. Default 256. Changing it replaces the container. */
+  /** Memory limit in MB, at least 6, with no swap on top. Default 256. Changing it updates the container in place. */
   memoryMb?: pulumi.Input<number>;
-  /** Docker restart policy. Default "unless-stopped". Changing it replaces the service container. */
+  /** Docker restart policy. Default "unless-stopped". Changing it updates the container in place. */
   restart?: pulumi.Input<RestartPolicy>;
   /**
    * Make `pulumi up` wait until the container reports healthy (up to 60 s). Default true. Changing
