@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { connect } from "node:tls";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { hostPlatform } from "../../components/service-image.ts";
 import { DEFAULT_SERVER_NAME, SERVICE_GID, SERVICE_UID } from "../../services/src/contract.ts";
 import { demuxLogs } from "../support/docker/container.ts";
 import { dockerApi } from "../support/docker/engine-api.ts";
@@ -192,6 +193,7 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
       context: "services",
       dockerfile: "services/Dockerfile",
       args: { BASE_IMAGE: base },
+      platform: hostPlatform(),
     });
     expect(first.exports.repoDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
