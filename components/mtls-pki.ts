@@ -18,7 +18,7 @@ import { ArgChecks, InvalidArgsError, isPlain } from "./arg-checks.ts";
 import { declareCertificateAuthority } from "./certificate-authority.ts";
 import { defaultServerNames, type IdentityProfile } from "./certificate-profiles.ts";
 import { Identity } from "./identity.ts";
-import { type KeyAlgorithmName, type KeySpec, parseKeyAlgorithm } from "./key-algorithm.ts";
+import { KEY_ALGORITHMS, type KeyAlgorithmName, type KeySpec, parseKeyAlgorithm } from "./key-algorithm.ts";
 import type { Subject } from "./subject.ts";
 import {
   dnsNameProblem,
@@ -125,6 +125,8 @@ export interface ServerIdentityOptions {
   ipAddresses?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
+const PKI_DEFAULTS_KEY_SPEC: KeySpec = KEY_ALGORITHMS[PKI_DEFAULTS.keyAlgorithm];
+
 interface CheckedArgs {
   keySpec: pulumi.Input<KeySpec>;
   caValidityHours: pulumi.Input<number>;
@@ -144,19 +146,15 @@ function keySpecOf(name: unknown): { spec?: KeySpec; problem?: string } {
 /** Checks the args (before super(): a refused PKI registers nothing, not even itself). */
 function checkArgs(name: string, args: MtlsPkiArgs): CheckedArgs {
   const checks = new ArgChecks(MTLS_PKI_TYPE, name);
-  const keyAlgorithm = args.keyAlgorithm ?? PKI_DEFAULTS.keyAlgorithm;
-  let keySpec: pulumi.Input<KeySpec>;
-  if (isPlain(keyAlgorithm)) {
-    const { spec, problem } = keySpecOf(keyAlgorithm);
-    checks.add("keyAlgorithm", problem);
-    keySpec = spec ?? { algorithm: "ECDSA", ecdsaCurve: "P256" };
-  } else {
-    keySpec = pulumi.output(keyAlgorithm).apply((value) => {
-      const { spec, problem } = keySpecOf(value);
-      if (spec) return spec;
-      throw new InvalidArgsError([checks.line("keyAlgorithm", problem ?? "is not valid")]);
-    });
-  }
+  const keyAlgorithm = checks.check(
+    "keyAlgorithm",
+    args.keyAlgorithm ?? PKI_DEFAULTS.keyAlgorithm,
+    (name) => keySpecOf(name).problem,
+  );
+  // A refused name has no spec; the fallback is never used, since done() throws first.
+  const keySpec: pulumi.Input<KeySpec> = isPlain(keyAlgorithm)
+    ? (keySpecOf(keyAlgorithm).spec ?? PKI_DEFAULTS_KEY_SPEC)
+    : pulumi.output(keyAlgorithm).apply((name) => keySpecOf(name).spec ?? PKI_DEFAULTS_KEY_SPEC);
 
   const caValidityHours = checks.check(
     "caValidityHours",
