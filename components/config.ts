@@ -18,7 +18,7 @@ import {
   type TlsPolicy,
 } from "../services/src/contract.ts";
 import { type KeyAlgorithmName, type KeySpec, parseKeyAlgorithm } from "./key-algorithm.ts";
-import { type MtlsPkiArgs, PKI_DEFAULTS } from "./mtls-pki.ts";
+import { type MtlsPkiArgs, PKI_DEFAULTS } from "./mtls-pki-args.ts";
 import type { Subject } from "./subject.ts";
 import {
   countryProblem,
