@@ -44,15 +44,22 @@ export interface MtlsServiceArgs {
    * Default: `image`. Changing it replaces the delivery container only.
    */
   deliveryImage?: pulumi.Input<string>;
-  /** "server" or "client": the image's first argument. A plain value. Changing it replaces the container. */
+  /**
+   * "server" or "client": the image's first argument. Required; a plain value. Changing it
+   * replaces the service container.
+   */
   role: Role;
   /**
    * The identity to deliver: an `Identity` from `MtlsPki`, or any object with `chainPem`,
-   * `privateKeyPem` (kept secret) and `caBundlePem`. A new certificate replaces only the delivery
-   * container; the service reloads the files without a restart.
+   * `privateKeyPem` (kept secret) and `caBundlePem`. Required. Changing any of them (a new
+   * certificate) replaces only the delivery container; the service reloads the files without a
+   * restart.
    */
   identity: ServiceIdentity;
-  /** Name of the Docker network to join (a user-defined bridge: `ServiceNetwork.name`). Required. */
+  /**
+   * Name of the Docker network to join (a user-defined bridge: `ServiceNetwork.name`). Required.
+   * Changing it replaces the service container.
+   */
   networkName: pulumi.Input<string>;
   /**
    * DNS names of this container on the network; a server's should be among its certificate's DNS
@@ -81,12 +88,15 @@ export interface MtlsServiceArgs {
    * `https://mtls-server:8443`. Changing it replaces the service container.
    */
   serverUrl?: pulumi.Input<string>;
-  /** Arguments after the role, e.g. `["--once"]` for a single client round. Default none. */
+  /**
+   * Arguments after the role (the services take their settings from `env`). Default none. Changing them
+   * replaces the service container.
+   */
   args?: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * Further environment (names from the services' contract, `ENV`); the identity paths and the
-   * typed args above are set by the component, and a key given here wins. Changing it replaces
-   * the service container.
+   * typed args above are set by the component, and a key given here wins. Default none. Changing
+   * it replaces the service container.
    */
   env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /**

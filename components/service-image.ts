@@ -49,28 +49,40 @@ export function hostPlatform(arch: string = process.arch): string | undefined {
 }
 
 export interface ServiceImageArgs {
-  /** Local name (tag) of the image. Default `mtls-service:local`. */
+  /**
+   * Local name (tag) of the image; not empty. Default `mtls-service:local`. Changing it re-tags
+   * (an in-place update): the image id, and so every container, stays.
+   */
   imageName?: pulumi.Input<string>;
   /**
-   * Base image: any image with Node 24 or later and no need for a shell (the Dockerfile has no RUN
-   * step). Default `node:24-slim`; machines without a registry use `mtls-node-base:24` built by
-   * scripts/build-base-image.sh.
+   * Base image: any image with Node 24 or later and a default command; no shell needed (the
+   * Dockerfile has no RUN step). Default `node:24-slim`; machines without a registry use
+   * `mtls-node-base:24` built by scripts/build-base-image.sh. Changing it rebuilds the image and
+   * replaces every container that runs it.
    */
   baseImage?: pulumi.Input<string>;
-  /** Build context holding the Dockerfile and src/. Default: this project's services/ directory. */
+  /**
+   * Build context holding the Dockerfile and src/. Default: this package's services/ directory.
+   * Changing it (or any file in it) rebuilds the image; a new image id replaces the containers
+   * that run it.
+   */
   context?: pulumi.Input<string>;
   /**
    * Platform to build for, e.g. "linux/arm64". Default: this machine's (linux/amd64 or
-   * linux/arm64); on other architectures the provider's own default. Changing it rebuilds.
+   * linux/arm64); on other architectures the provider's own default. Changing it rebuilds the
+   * image and replaces the containers that run it.
    */
   platform?: pulumi.Input<string>;
   /**
    * Also build the delivery image (see above) and expose it as `deliveryRepoDigest`, for
    * `MtlsServiceArgs.deliveryImage`. A plain boolean: it decides whether the child exists.
-   * Default false.
+   * Default false. Turning it on adds the image and replaces nothing by itself.
    */
   deliveryImage?: boolean;
-  /** Local name (tag) of the delivery image. Default `mtls-delivery:local`. */
+  /**
+   * Local name (tag) of the delivery image; not empty. Default `mtls-delivery:local`. Changing it
+   * re-tags (an in-place update).
+   */
   deliveryImageName?: pulumi.Input<string>;
 }
 
@@ -95,6 +107,11 @@ export class ServiceImage extends pulumi.ComponentResource {
       typeof value === "string" && value.trim() !== "" ? undefined : `${JSON.stringify(value)} is empty`;
     const imageName = checks.check("imageName", args.imageName ?? DEFAULT_IMAGE_NAME, nonEmpty);
     const baseImage = checks.check("baseImage", args.baseImage ?? DEFAULT_BASE_IMAGE, nonEmpty);
+    const deliveryImageName = checks.check(
+      "deliveryImageName",
+      args.deliveryImageName ?? DEFAULT_DELIVERY_IMAGE_NAME,
+      nonEmpty,
+    );
     const platformArg = args.platform ?? hostPlatform();
     const platform =
       platformArg === undefined
@@ -130,7 +147,7 @@ export class ServiceImage extends pulumi.ComponentResource {
       this.deliveryImage = new docker.Image(
         `${name}-delivery-image`,
         {
-          imageName: args.deliveryImageName ?? DEFAULT_DELIVERY_IMAGE_NAME,
+          imageName: deliveryImageName,
           skipPush: true,
           build: {
             context: deliveryContext,
