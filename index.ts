@@ -1,26 +1,92 @@
 /**
- * The program: stack config -> PKI -> image, network and containers -> outputs.
- * Runs as TypeScript under Node's type stripping (see Pulumi.yaml); components/ holds the parts.
+ * The program: stack config -> the library's components -> outputs. It uses only the public API
+ * (components/index.ts), as any other program would; components/config.ts reads the stack file.
+ * Runs as TypeScript under Node's type stripping (see Pulumi.yaml).
  */
-import { loadConfig } from "./components/config.ts";
-import { clientCredentials as credentialsOf, declarePki, identitySummary } from "./components/pki.ts";
-import { declareRuntime } from "./components/runtime.ts";
+import * as pulumi from "@pulumi/pulumi";
+import { loadConfig, pkiArgs } from "./components/config.ts";
+import { type Identity, MtlsPki, MtlsService, ServiceImage, ServiceNetwork } from "./components/index.ts";
 
 const config = loadConfig();
-const pki = declarePki(config);
-const runtime = declareRuntime(config, pki);
+const { name: serverName, port } = config.server;
+
+const pki = new MtlsPki("pki", pkiArgs(config));
+const serverIdentity = pki.issueServer(serverName);
+const clientIdentities = new Map(config.clients.map((name) => [name, pki.issueClient(name)] as const));
+
+const image = new ServiceImage("services", { baseImage: config.baseImage });
+const network = new ServiceNetwork("mtls");
+
+const serverService = new MtlsService(serverName, {
+  image: image.repoDigest,
+  role: "server",
+  identity: serverIdentity,
+  networkName: network.name,
+  // One value is both the network alias and the certificate's DNS SAN, so they cannot drift.
+  aliases: [serverName],
+  port,
+  allowedClients: config.allowedClients,
+  tlsPolicy: config.tlsPolicy,
+  ...(config.publishPort ? { publish: { hostPort: config.publishPort } } : {}),
+});
+
+const clientServices = new Map(
+  [...clientIdentities].map(([name, identity]) => {
+    const client = new MtlsService(
+      name,
+      {
+        image: image.repoDigest,
+        role: "client",
+        identity,
+        networkName: network.name,
+        serverUrl: `https://${serverName}:${port}`,
+        // A client is healthy once its last round succeeded, which depends on the server's
+        // allow-list and uptime: report that through its health status, but do not let it fail
+        // `pulumi up` (the server's health, which does gate the deploy, is about itself).
+        waitUntilHealthy: false,
+      },
+      // Clients start once the server is healthy, so their first round does not back off.
+      { dependsOn: [serverService] },
+    );
+    return [name, client] as const;
+  }),
+);
+
+/** What a person looks up about an identity; nothing secret. */
+function identitySummary(identity: Identity) {
+  return {
+    spiffeId: identity.spiffeId,
+    serialNumber: identity.serialNumber,
+    fingerprintSha256: identity.fingerprintSha256,
+    notAfter: identity.notAfter,
+  };
+}
 
 /** The root CA certificate: what anyone talking to these services trusts. */
-export const caCertificatePem = pki.ca.rootCertPem;
-export const server = identitySummary(pki.server);
-export const clients = Object.fromEntries([...pki.clients].map(([name, id]) => [name, identitySummary(id)]));
+export const caCertificatePem = pki.rootCertPem;
+export const server = identitySummary(serverIdentity);
+export const clients = Object.fromEntries(
+  [...clientIdentities].map(([name, identity]) => [name, identitySummary(identity)]),
+);
 /** Secret: per client, its certificate chain, private key and CA bundle, for calls from the host. */
-export const clientCredentials = credentialsOf(pki.clients);
+export const clientCredentials = pulumi.secret(
+  pulumi
+    .all(
+      [...clientIdentities].map(([name, identity]) =>
+        pulumi
+          .all([identity.chainPem, identity.privateKeyPem, identity.caBundlePem])
+          .apply(([certPem, keyPem, caPem]) => [name, { certPem, keyPem, caPem }] as const),
+      ),
+    )
+    .apply((pairs) => Object.fromEntries(pairs)),
+);
 
 /** The server from the host (set when the stack publishes it on 127.0.0.1: `publishPort`). */
-export const serverUrl = runtime.serverUrl ?? "not published (set mtls-pki:publishPort)";
-export const networkName = runtime.networkName;
+export const serverUrl = config.publishPort
+  ? `https://localhost:${config.publishPort}`
+  : "not published (set mtls-pki:publishPort)";
+export const networkName = network.name;
 export const containerNames = {
-  server: runtime.server.containerName,
-  clients: Object.fromEntries([...runtime.clients].map(([name, client]) => [name, client.containerName])),
+  server: serverService.containerName,
+  clients: Object.fromEntries([...clientServices].map(([name, client]) => [name, client.containerName])),
 };

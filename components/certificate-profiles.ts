@@ -21,21 +21,11 @@ export function spiffeId(trustDomain: string, name: string): string {
   return `spiffe://${trustDomain}/${name}`;
 }
 
-export interface SubjectAltNames {
-  dnsNames: string[];
-  ipAddresses: string[];
-  uris: string[];
-}
-
 /**
- * Server SANs: every name a client uses to reach it. Inside the Docker network that is its alias;
- * from the host it is localhost / 127.0.0.1 (the port published on loopback).
+ * A server's SANs when the caller names none: every name a client uses to reach it. Inside a Docker
+ * network that is its alias (its workload name); from the host it is localhost / 127.0.0.1 (a port
+ * published on loopback).
  */
-export function serverAltNames(trustDomain: string, alias: string): SubjectAltNames {
-  return { dnsNames: [alias, "localhost"], ipAddresses: ["127.0.0.1"], uris: [spiffeId(trustDomain, alias)] };
-}
-
-/** Client SANs: only its SPIFFE ID; its common name is its name, for allow-lists keyed by CN. */
-export function clientAltNames(trustDomain: string, name: string): SubjectAltNames {
-  return { dnsNames: [], ipAddresses: [], uris: [spiffeId(trustDomain, name)] };
+export function defaultServerNames(workload: string): { dnsNames: string[]; ipAddresses: string[] } {
+  return { dnsNames: [workload, "localhost"], ipAddresses: ["127.0.0.1"] };
 }

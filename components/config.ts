@@ -1,7 +1,11 @@
 /**
- * Typed, validated stack configuration. Every key is declared (with its description and default) in
- * Pulumi.yaml; the defaults are repeated here because the program must behave the same when the
- * engine did not apply them (unit tests under mocks, other programs reusing these components).
+ * Typed, validated stack configuration, and its mapping onto the library's component args. Only the
+ * program (index.ts) reads it; the components know nothing of stack config. Every key is declared
+ * (with its description and default) in Pulumi.yaml; the defaults are repeated here because the
+ * program must behave the same when the engine did not apply them (unit tests under mocks).
+ *
+ * The rules each value follows are the components' own (validation.ts); they are checked here too so
+ * that a stack user is told the config key and the stack file rather than a component arg.
  *
  * Every bad value yields one line naming the key and the stack file; all lines are reported at once,
  * before any resource is declared, so a user fixes the whole stack file in one go.
@@ -13,30 +17,31 @@ import {
   TLS_POLICIES,
   type TlsPolicy,
 } from "../services/src/contract.ts";
-import { RESERVED_NAMES } from "./certificate-authority.ts";
-import { type KeySpec, parseKeyAlgorithm } from "./key-algorithm.ts";
+import { type KeyAlgorithmName, type KeySpec, parseKeyAlgorithm } from "./key-algorithm.ts";
+import { type MtlsPkiArgs, PKI_DEFAULTS } from "./mtls-pki-args.ts";
+import type { Subject } from "./subject.ts";
+import {
+  countryProblem,
+  duplicatesOf,
+  MAX_VALIDITY_HOURS,
+  nameProblem,
+  subjectFieldProblem,
+  trustDomainProblem,
+} from "./validation.ts";
 
 export const PROJECT = "mtls-pki";
-
-export interface SubjectConfig {
-  organization: string;
-  organizationalUnit?: string;
-  country?: string;
-  province?: string;
-  locality?: string;
-}
 
 export interface MtlsConfig {
   stack: string;
   /** The algorithm name as configured, normalised (e.g. "ECDSA-P256"). */
-  keyAlgorithm: string;
+  keyAlgorithm: KeyAlgorithmName;
   key: KeySpec;
   caValidityHours: number;
   intermediateCa: boolean;
   intermediateValidityHours: number;
   leafValidityHours: number;
   earlyRenewalHours: number;
-  subject: SubjectConfig;
+  subject: Subject;
   trustDomain: string;
   server: { name: string; port: number };
   clients: string[];
@@ -51,14 +56,7 @@ export interface MtlsConfig {
 
 /** Defaults, mirrored in Pulumi.yaml (a unit test keeps the two in step). */
 export const CONFIG_DEFAULTS = {
-  keyAlgorithm: "ECDSA-P256",
-  caValidityHours: 43800, // 5 years
-  intermediateCa: false,
-  intermediateValidityHours: 17520, // 2 years
-  leafValidityHours: 720, // 30 days
-  earlyRenewalHours: 240, // renew in the last 10 days
-  organization: "mtls-pki",
-  trustDomain: "mtls.internal",
+  ...PKI_DEFAULTS,
   serverName: DEFAULT_SERVER_NAME,
   serverPort: DEFAULT_SERVER_PORT,
   clients: ["client-a"],
@@ -87,12 +85,6 @@ export class ConfigError extends Error {
 
 /** Reads one raw config value (as the engine hands it over: a string, or undefined when unset). */
 export type RawConfig = (key: string) => string | undefined;
-
-// A DNS label: it becomes a container alias, a DNS SAN and a SPIFFE path segment.
-const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-// SPIFFE trust domain: lowercase letters, digits, dots, dashes and underscores.
-const TRUST_DOMAIN_PATTERN = /^[a-z0-9._-]{1,255}$/;
-const HOURS_IN_YEAR = 8766;
 
 /** Parses and validates the whole configuration; throws ConfigError listing every problem. */
 export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
@@ -132,7 +124,7 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
     );
   }
 
-  const subject: SubjectConfig = {
+  const subject: Subject = {
     organization: reader.subjectField("organization", CONFIG_DEFAULTS.organization),
   };
   const organizationalUnit = reader.optionalSubjectField("organizationalUnit");
@@ -143,19 +135,14 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
   if (locality) subject.locality = locality;
   const country = reader.optionalString("country");
   if (country !== undefined && country !== "") {
-    if (/^[A-Z]{2}$/.test(country)) subject.country = country;
-    else
-      problems.push(
-        `country: ${JSON.stringify(country)} is not a two-letter ISO 3166 code in capitals (e.g. "DE")`,
-      );
+    const problem = countryProblem(country);
+    if (problem) problems.push(`country: ${problem}`);
+    else subject.country = country;
   }
 
   const trustDomain = reader.string("trustDomain", CONFIG_DEFAULTS.trustDomain);
-  if (!TRUST_DOMAIN_PATTERN.test(trustDomain)) {
-    problems.push(
-      `trustDomain: ${JSON.stringify(trustDomain)} is not a SPIFFE trust domain (lowercase letters, digits, ".", "-", "_")`,
-    );
-  }
+  const trustDomainIssue = trustDomainProblem(trustDomain);
+  if (trustDomainIssue) problems.push(`trustDomain: ${trustDomainIssue}`);
 
   const serverName = reader.name("serverName", CONFIG_DEFAULTS.serverName);
   const serverPort = reader.integer("serverPort", CONFIG_DEFAULTS.serverPort, 1, 65535);
@@ -210,16 +197,6 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
   };
 }
 
-function duplicatesOf(values: string[]): string[] {
-  const seen = new Set<string>();
-  const duplicates = new Set<string>();
-  for (const value of values) {
-    if (seen.has(value)) duplicates.add(value);
-    seen.add(value);
-  }
-  return [...duplicates];
-}
-
 /** Reads typed values from the raw config, recording a problem (and returning the default) on bad input. */
 class ValueReader {
   private readonly raw: RawConfig;
@@ -257,7 +234,7 @@ class ValueReader {
 
   /** A validity in hours: at least one hour, at most 100 years (beyond that it is surely a typo). */
   hours(key: string, fallback: number): number {
-    return this.integer(key, fallback, 1, 100 * HOURS_IN_YEAR);
+    return this.integer(key, fallback, 1, MAX_VALIDITY_HOURS);
   }
 
   boolean(key: string, fallback: boolean): boolean {
@@ -276,9 +253,9 @@ class ValueReader {
   optionalSubjectField(key: string): string | undefined {
     const value = this.optionalString(key);
     if (value === undefined || value === "") return undefined;
-    // X.520 upper bound for O/OU/L/ST (ub-organization-name etc. are 64).
-    if (value.length > 64) {
-      this.problems.push(`${key}: is ${value.length} characters long; X.509 allows at most 64`);
+    const problem = subjectFieldProblem(value);
+    if (problem) {
+      this.problems.push(`${key}: ${problem}`);
       return undefined;
     }
     return value;
@@ -314,15 +291,8 @@ class ValueReader {
   }
 
   private checkName(key: string, value: string): void {
-    if ((RESERVED_NAMES as readonly string[]).includes(value)) {
-      this.problems.push(
-        `${key}: ${JSON.stringify(value)} is reserved for the CA's own certificates; choose another name`,
-      );
-    } else if (!NAME_PATTERN.test(value)) {
-      this.problems.push(
-        `${key}: ${JSON.stringify(value)} is not a valid name (lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit: it becomes a DNS name)`,
-      );
-    }
+    const problem = nameProblem(value);
+    if (problem) this.problems.push(`${key}: ${problem}`);
   }
 }
 
@@ -340,4 +310,18 @@ export function loadConfig(): MtlsConfig {
     if (error instanceof ConfigError) throw new pulumi.RunError(error.message);
     throw error;
   }
+}
+
+/** The stack's PKI as MtlsPki args. */
+export function pkiArgs(config: MtlsConfig): MtlsPkiArgs {
+  return {
+    keyAlgorithm: config.keyAlgorithm,
+    caValidityHours: config.caValidityHours,
+    intermediateCa: config.intermediateCa,
+    intermediateValidityHours: config.intermediateValidityHours,
+    leafValidityHours: config.leafValidityHours,
+    earlyRenewalHours: config.earlyRenewalHours,
+    subject: config.subject,
+    trustDomain: config.trustDomain,
+  };
 }

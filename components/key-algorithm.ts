@@ -13,25 +13,31 @@ export interface KeySpec {
   rsaBits?: 2048 | 3072 | 4096;
 }
 
-export const KEY_ALGORITHMS: Record<string, KeySpec> = {
+/** The key algorithms a PKI may use, by the name an arg or a stack file gives. */
+export const KEY_ALGORITHMS = {
   "ECDSA-P256": { algorithm: "ECDSA", ecdsaCurve: "P256" },
   "ECDSA-P384": { algorithm: "ECDSA", ecdsaCurve: "P384" },
   "RSA-2048": { algorithm: "RSA", rsaBits: 2048 },
   "RSA-3072": { algorithm: "RSA", rsaBits: 3072 },
   "RSA-4096": { algorithm: "RSA", rsaBits: 4096 },
   ED25519: { algorithm: "ED25519" },
-};
+} as const satisfies Record<string, KeySpec>;
 
-export type ParsedKeyAlgorithm = { name: string; spec: KeySpec } | { error: string };
+export type KeyAlgorithmName = keyof typeof KEY_ALGORITHMS;
+
+/** Every supported name, strongest-default first: "ECDSA-P256", "ECDSA-P384", "RSA-2048", ... */
+export const KEY_ALGORITHM_NAMES = Object.keys(KEY_ALGORITHMS) as KeyAlgorithmName[];
+
+export type ParsedKeyAlgorithm = { name: KeyAlgorithmName; spec: KeySpec } | { error: string };
 
 /** Accepts the names above in any case, with "-", "_" or nothing between the parts ("ecdsa_p256", "rsa3072"). */
 export function parseKeyAlgorithm(text: string): ParsedKeyAlgorithm {
   const normalised = text.trim().toUpperCase().replace(/[_\s]/g, "-");
   const compact = normalised.replace(/-/g, "");
-  const name = Object.keys(KEY_ALGORITHMS).find((known) => known.replace(/-/g, "") === compact);
-  if (name) return { name, spec: KEY_ALGORITHMS[name]! };
+  const name = KEY_ALGORITHM_NAMES.find((known) => known.replace(/-/g, "") === compact);
+  if (name) return { name, spec: KEY_ALGORITHMS[name] };
 
-  const supported = Object.keys(KEY_ALGORITHMS).join(", ");
+  const supported = KEY_ALGORITHM_NAMES.join(", ");
   if (/^(ECDSA)?P?-?224$/.test(compact) || compact === "ECDSAP224") {
     return {
       error: `uses curve P-224, which TLS stacks refuse (it is the tls provider's silent default); use ECDSA-P256 or ECDSA-P384`,

@@ -12,6 +12,9 @@
  *   about a re-issue changes it; it `dependsOn` the delivery container so that on first deploy the
  *   files are in the volume before it starts (the services also wait for missing files).
  *
+ * Args (mtls-service-args.ts) are checked in the constructor before anything is declared; a bad one
+ * throws one line naming `mtls:docker:MtlsService "<name>"`, the arg and the value.
+ *
  * Hardening: non-root numeric user, read-only root filesystem, every capability dropped,
  * no-new-privileges, memory limit without swap, rotated JSON logs, a restart policy, and a health
  * check against the status listener (which also makes `pulumi up` wait for readiness).
@@ -19,54 +22,28 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
-  DEFAULT_SERVER_PORT,
   DEFAULTS,
   ENV,
   IDENTITY_DIR,
   IDENTITY_FILES,
-  type Role,
   SERVICE_GID,
   SERVICE_UID,
 } from "../services/src/contract.ts";
+import {
+  checkArgs,
+  HEALTHCHECK_COMMAND,
+  MTLS_SERVICE_TYPE,
+  type MtlsServiceArgs,
+} from "./mtls-service-args.ts";
 
-/** The health check the image ships (services/Dockerfile HEALTHCHECK), exec form: no shell needed. */
-export const HEALTHCHECK_COMMAND = ["CMD", "node", "/app/src/healthcheck.ts"];
-
-export interface MtlsServiceIdentity {
-  /** Leaf certificate followed by any intermediates (PEM). */
-  certChainPem: pulumi.Input<string>;
-  /** The private key (PEM); kept secret. */
-  privateKeyPem: pulumi.Input<string>;
-  /** CA certificates trusted for peers (PEM bundle). */
-  caBundlePem: pulumi.Input<string>;
-}
-
-export interface MtlsServiceArgs {
-  /** Image to run: `ServiceImage.repoDigest`, so that a rebuilt image replaces the container. */
-  image: pulumi.Input<string>;
-  role: Role;
-  /** Arguments after the role, e.g. `["--once"]` for a single client round. */
-  args?: pulumi.Input<pulumi.Input<string>[]>;
-  identity: MtlsServiceIdentity;
-  /** Name of the Docker network to join (a user-defined bridge). */
-  networkName: pulumi.Input<string>;
-  /** DNS names of this container on the network, e.g. the server's certificate DNS name. */
-  aliases?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Extra environment (names from the contract, e.g. MTLS_SERVER_URL); identity paths are set here. */
-  env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** Publish the container's mTLS port on the host, bound to 127.0.0.1 only. */
-  publish?: { hostPort: pulumi.Input<number>; containerPort?: pulumi.Input<number> };
-  /** Memory limit in MB (no swap on top). Default 256. */
-  memoryMb?: pulumi.Input<number>;
-  /** Default "unless-stopped". */
-  restart?: pulumi.Input<"no" | "on-failure" | "always" | "unless-stopped">;
-  /** Make `pulumi up` wait until the container reports healthy (up to 60 s). Default true. */
-  waitUntilHealthy?: pulumi.Input<boolean>;
-  /** Docker container name. Default: auto-named `<name>-<7 hex>`. */
-  containerName?: pulumi.Input<string>;
-}
-
-const DEFAULT_MEMORY_MB = 256;
+export {
+  DEFAULT_MEMORY_MB,
+  HEALTHCHECK_COMMAND,
+  MTLS_SERVICE_TYPE,
+  type MtlsServiceArgs,
+  RESTART_POLICIES,
+  type RestartPolicy,
+} from "./mtls-service-args.ts";
 
 /** The environment the service reads its identity from: the files this component delivers. */
 function identityEnv(): Record<string, string> {
@@ -77,8 +54,8 @@ function identityEnv(): Record<string, string> {
   };
 }
 
-function envList(extra: Record<string, string>): string[] {
-  return Object.entries({ ...identityEnv(), ...extra })
+function envList(entries: Record<string, string>): string[] {
+  return Object.entries({ ...identityEnv(), ...entries })
     .map(([key, value]) => `${key}=${value}`)
     .sort();
 }
@@ -93,7 +70,8 @@ export class MtlsService extends pulumi.ComponentResource {
   readonly volumeName: pulumi.Output<string>;
 
   constructor(name: string, args: MtlsServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("mtls:docker:MtlsService", name, {}, opts);
+    const checked = checkArgs(name, args);
+    super(MTLS_SERVICE_TYPE, name, {}, opts);
     const parent = { parent: this };
     const owner = { owner: String(SERVICE_UID), group: String(SERVICE_GID) };
 
@@ -102,7 +80,7 @@ export class MtlsService extends pulumi.ComponentResource {
     this.delivery = new docker.Container(
       `${name}-delivery`,
       {
-        image: args.image,
+        image: args.deliveryImage ?? args.image,
         // Never started: it exists only so Docker writes the uploads into the volume.
         start: false,
         mustRun: false,
@@ -111,7 +89,7 @@ export class MtlsService extends pulumi.ComponentResource {
         uploads: [
           {
             file: `${IDENTITY_DIR}/${IDENTITY_FILES.cert}`,
-            content: args.identity.certChainPem,
+            content: args.identity.chainPem,
             permissions: "0444",
             ...owner,
           },
@@ -132,26 +110,17 @@ export class MtlsService extends pulumi.ComponentResource {
       parent,
     );
 
-    const memoryMb = args.memoryMb ?? DEFAULT_MEMORY_MB;
     this.container = new docker.Container(
       name,
       {
         name: args.containerName,
         image: args.image,
         command: pulumi.output(args.args ?? []).apply((rest) => [args.role, ...rest]),
-        envs: pulumi.output(args.env ?? {}).apply(envList),
+        envs: pulumi.output(checked.env).apply(envList),
         user: `${SERVICE_UID}:${SERVICE_GID}`,
         mounts: [{ type: "volume", source: this.volume.name, target: IDENTITY_DIR, readOnly: true }],
-        networksAdvanced: [{ name: args.networkName, aliases: args.aliases }],
-        ports: args.publish
-          ? [
-              {
-                internal: args.publish.containerPort ?? DEFAULT_SERVER_PORT,
-                external: args.publish.hostPort,
-                ip: "127.0.0.1",
-              },
-            ]
-          : [],
+        networksAdvanced: [{ name: args.networkName, aliases: checked.aliases }],
+        ports: checked.ports,
         labels: [
           { label: "mtls-pki.service", value: name },
           { label: "mtls-pki.role", value: args.role },
@@ -159,9 +128,10 @@ export class MtlsService extends pulumi.ComponentResource {
         readOnly: true,
         capabilities: { drops: ["ALL"] },
         securityOpts: ["no-new-privileges:true"],
-        restart: args.restart ?? "unless-stopped",
-        memory: memoryMb,
-        memorySwap: memoryMb,
+        restart: checked.restart,
+        memory: checked.memoryMb,
+        // Equal to the memory limit: no swap on top of it.
+        memorySwap: checked.memoryMb,
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },
         // Canonical Go duration strings: the provider reads them back in that form.

@@ -1,8 +1,8 @@
 /** Maps this project's typed values onto the tls provider's inputs, spelling out every default. */
 import * as pulumi from "@pulumi/pulumi";
 import type * as tls from "@pulumi/tls";
-import type { SubjectConfig } from "./config.ts";
 import type { KeySpec } from "./key-algorithm.ts";
+import type { Subject } from "./subject.ts";
 
 export function keyArgs(key: pulumi.Input<KeySpec>): tls.PrivateKeyArgs {
   const spec = pulumi.output(key);
@@ -15,7 +15,7 @@ export function keyArgs(key: pulumi.Input<KeySpec>): tls.PrivateKeyArgs {
 }
 
 export function subjectArgs(
-  subject: pulumi.Input<SubjectConfig>,
+  subject: pulumi.Input<Subject>,
   commonName: pulumi.Input<string>,
 ): pulumi.Output<tls.types.input.CertRequestSubject> {
   return pulumi.all([subject, commonName]).apply(([s, cn]) => ({

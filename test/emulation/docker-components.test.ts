@@ -1,5 +1,5 @@
 /**
- * ServiceImage, serviceNetwork and MtlsService run as a Pulumi program under the emulated engine
+ * ServiceImage, ServiceNetwork and MtlsService run as a Pulumi program under the emulated engine
  * with the docker emulation on a real engine: the child contract (names, types, parents, the inputs
  * that matter), the identity files delivered into the volume, a healthy hardened server, a no-op
  * second run, and a re-issued certificate that replaces only the delivery container while the
@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { connect } from "node:tls";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { hostPlatform } from "../../components/service-image.ts";
 import { DEFAULT_SERVER_NAME, SERVICE_GID, SERVICE_UID } from "../../services/src/contract.ts";
 import { demuxLogs } from "../support/docker/container.ts";
 import { dockerApi } from "../support/docker/engine-api.ts";
@@ -87,18 +88,18 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
   /** The program under test; reads the identity of the moment, so a run after a re-issue sees it. */
   const program = async () => {
     const { ServiceImage } = await import("../../components/service-image.ts");
-    const { serviceNetwork } = await import("../../components/network.ts");
+    const { ServiceNetwork } = await import("../../components/service-network.ts");
     const { MtlsService } = await import("../../components/mtls-service.ts");
     const image = new ServiceImage("svc", {
       imageName: `mtls-component-test:${docker.runId}`,
       baseImage: base,
     });
-    const network = serviceNetwork("svc-net");
+    const network = new ServiceNetwork("svc-net");
     const server = new MtlsService("server", {
       image: image.repoDigest,
       role: "server",
       identity: {
-        certChainPem: leaf.chainPem,
+        chainPem: leaf.chainPem,
         privateKeyPem: pulumi.secret(leaf.keyPem),
         caBundlePem: caPem,
       },
@@ -110,7 +111,7 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
       image: image.repoDigest,
       role: "client",
       identity: {
-        certChainPem: client.chainPem,
+        chainPem: client.chainPem,
         privateKeyPem: pulumi.secret(client.keyPem),
         caBundlePem: caPem,
       },
@@ -192,6 +193,7 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
       context: "services",
       dockerfile: "services/Dockerfile",
       args: { BASE_IMAGE: base },
+      platform: hostPlatform(),
     });
     expect(first.exports.repoDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
   });

@@ -73,10 +73,17 @@ export const wholeProgram: Program = () => import("../../index.ts");
 
 /** Only the PKI half of the program, for tests of the certificates themselves. */
 export const pkiProgram: Program = async () => {
-  const { loadConfig } = await import("../../components/config.ts");
-  const { declarePki, identitySummary } = await import("../../components/pki.ts");
-  const pki = declarePki(loadConfig());
-  return { caCertificatePem: pki.ca.rootCertPem, server: identitySummary(pki.server) };
+  const { loadConfig, pkiArgs } = await import("../../components/config.ts");
+  const { MtlsPki } = await import("../../components/index.ts");
+  const config = loadConfig();
+  const pki = new MtlsPki("pki", pkiArgs(config));
+  const server = pki.issueServer(config.server.name);
+  for (const name of config.clients) pki.issueClient(name);
+  const { spiffeId, serialNumber, fingerprintSha256, notAfter } = server;
+  return {
+    caCertificatePem: pki.rootCertPem,
+    server: { spiffeId, serialNumber, fingerprintSha256, notAfter },
+  };
 };
 
 export async function deploy(

@@ -97,7 +97,38 @@ function runFailure(engine: EmulatedEngine): Error {
   });
 }
 
+/**
+ * For the length of a run, an unhandled rejection is the program's failure, as under Pulumi's
+ * language host (`@pulumi/pulumi/cmd/run/run.js` owns the process's `unhandledRejection` handler and
+ * logs each error once): e.g. an exception thrown inside an `apply` whose Output feeds a resource.
+ * Returns the function that restores the previous handlers.
+ */
+function failOnUnhandledRejections(engine: EmulatedEngine): () => void {
+  const previous = process.listeners("unhandledRejection");
+  process.removeAllListeners("unhandledRejection");
+  const seen = new Set<unknown>();
+  const handler = (reason: unknown) => {
+    if (seen.has(reason)) return;
+    seen.add(reason);
+    engine.reportError(reason);
+  };
+  process.on("unhandledRejection", handler);
+  return () => {
+    process.off("unhandledRejection", handler);
+    for (const listener of previous) process.on("unhandledRejection", listener);
+  };
+}
+
 export async function runProgram(options: RunProgramOptions): Promise<ProgramRun> {
+  const restore = failOnUnhandledRejections(options.engine);
+  try {
+    return await runOnce(options);
+  } finally {
+    restore();
+  }
+}
+
+async function runOnce(options: RunProgramOptions): Promise<ProgramRun> {
   const { engine, project } = options;
   await engine.startRun({ project, stack: options.stack, preview: options.preview });
   const config = Object.fromEntries(

@@ -12,7 +12,15 @@
 import { randomUUID } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { EmulatedProvider, Inputs, State } from "./provider.ts";
-import { makeUrn, noOptions, RegistrationCapture, type RegistrationOptions } from "./registration.ts";
+import {
+  type AliasSpec,
+  makeUrn,
+  noOptions,
+  RegistrationCapture,
+  type RegistrationOptions,
+  urnName,
+  urnType,
+} from "./registration.ts";
 import { deepEqual, secretWire, unwrapSecrets } from "./values.ts";
 
 export type Op = "create" | "same" | "update" | "replace" | "delete";
@@ -49,6 +57,8 @@ export interface Registration {
   op: Exclude<Op, "delete">;
   /** Input property names whose change caused an update / replace. */
   changed: string[];
+  /** The URN the resource had in the state, when it was found under an alias. */
+  aliasedFrom?: string;
   inputs: Inputs;
   outputs: State;
   id?: string;
@@ -115,6 +125,12 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
   private runOps: OpRecord[] = [];
   private runCalls: ProviderCall[] = [];
   private runErrors: Error[] = [];
+  /** URN -> the old URN it was found under this run (the step generator's `aliases` map). */
+  private adopted = new Map<string, string>();
+  /** Old URN -> the URN that claimed it this run (the step generator's `aliased` map). */
+  private claimed = new Map<string, string>();
+  /** In preview, resources found under an alias (the state itself is not changed in preview). */
+  private previewAdopted = new Map<string, ResourceState>();
   private signalFailure: () => void = () => {};
   private failurePromise: Promise<void> = NEVER;
 
@@ -140,6 +156,9 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
     this.runOps = [];
     this.runCalls = [];
     this.runErrors = [];
+    this.adopted = new Map();
+    this.claimed = new Map();
+    this.previewAdopted = new Map();
     this.failurePromise = new Promise<void>((resolve) => {
       this.signalFailure = resolve;
     });
@@ -319,6 +338,7 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
       throw new Error(`Duplicate resource URN '${urn}'; try giving it a unique name`);
     }
     this.registeredThisRun.add(urn);
+    this.adoptAlias(urn, args.type, args.name, options);
     if (args.id) throw new Error(`reading or importing existing resources (id "${args.id}") is not emulated`);
     const unwrapped = unwrapSecrets(args.inputs ?? {});
     const inputs = unwrapped.value as Inputs;
@@ -337,7 +357,7 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
     const secretOutputs = [
       ...new Set([...provider.secretOutputs(args.type), ...options.additionalSecretOutputs, ...secretInputs]),
     ];
-    const old = this.state.get(urn);
+    const old = this.oldState(urn);
     const base = { urn, type: args.type, name: args.name, parent: options.parent, custom, options };
 
     if (!old) {
@@ -416,7 +436,7 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
     inputs: Inputs,
     custom: boolean,
   ): pulumi.runtime.MockResourceResult {
-    const old = this.state.get(urn);
+    const old = this.oldState(urn);
     const op: Exclude<Op, "delete"> = !old ? "create" : deepEqual(old.inputs, inputs) ? "same" : "update";
     const id = custom ? (old?.id ?? randomUUID()) : undefined;
     const outputs = custom ? inputs : {};
@@ -438,6 +458,89 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
     this.commit(record, !old);
     this.record(op, op === "update" ? Object.keys(inputs) : [], record);
     return { id: this.preview && !old ? undefined : id, state: outputs };
+  }
+
+  /** The state of a resource at its URN (in preview also one found under an alias this run). */
+  private oldState(urn: string): ResourceState | undefined {
+    return this.state.get(urn) ?? this.previewAdopted.get(urn);
+  }
+
+  /**
+   * Looks the resource up by URN, then by each alias; one found under an alias is moved to its new
+   * URN (in preview only for this run), and its old URN counts as registered so it is not deleted.
+   */
+  private adoptAlias(urn: string, type: string, name: string, options: RegistrationOptions): void {
+    if (this.state.has(urn)) return;
+    for (const alias of this.generateAliases(urn, type, name, options)) {
+      // Claimed earlier in this run: it was in the old state (which the real engine keeps for the
+      // whole run), even if it has been moved to its claimant's URN since.
+      const earlier = this.claimed.get(alias);
+      if (earlier) {
+        throw new Error(
+          `Duplicate resource alias '${alias}' applied to resource with URN '${urn}'; already claimed by '${earlier}'`,
+        );
+      }
+      const old = this.state.get(alias);
+      if (!old) continue;
+      if (this.registeredThisRun.has(alias)) {
+        throw new Error(`Duplicate resource alias '${alias}' applied to resource with URN '${urn}'`);
+      }
+      this.claimed.set(alias, urn);
+      this.adopted.set(urn, alias);
+      this.registeredThisRun.add(alias);
+      const renamed = { urn, type, name, parent: options.parent };
+      if (this.preview) {
+        this.previewAdopted.set(urn, { ...old, ...renamed });
+      } else {
+        this.state.delete(alias);
+        this.state.set(urn, Object.assign(old, renamed));
+      }
+      return;
+    }
+  }
+
+  /** The step generator's `generateAliases`: the resource's own aliases, then its parent's, multiplied out. */
+  private generateAliases(urn: string, type: string, name: string, options: RegistrationOptions): string[] {
+    const result: string[] = [];
+    const add = (alias: string) => {
+      if (alias !== urn && !result.includes(alias)) result.push(alias);
+    };
+    const own = options.aliases.map((alias) => this.collapseAlias(type, name, options.parent, alias));
+    for (const alias of own) add(alias);
+    const parentAlias = options.parent ? this.adopted.get(options.parent) : undefined;
+    if (options.parent && parentAlias) {
+      const parentName = urnName(options.parent);
+      add(this.inheritedChildAlias(type, name, parentName, parentAlias));
+      for (const alias of own) {
+        add(this.inheritedChildAlias(urnType(alias), urnName(alias), parentName, parentAlias));
+      }
+    }
+    return result;
+  }
+
+  private collapseAlias(type: string, name: string, parent: string | undefined, alias: AliasSpec): string {
+    if (alias.urn) return alias.urn;
+    let aliasParent = alias.parentUrn ?? parent;
+    // The parent used an alias itself: its old URN is the one this resource's old URN hangs under.
+    if (alias.parentUrn && this.adopted.has(alias.parentUrn)) aliasParent = this.adopted.get(alias.parentUrn);
+    if (alias.noParent || (aliasParent && urnType(aliasParent) === "pulumi:pulumi:Stack")) {
+      aliasParent = undefined;
+    }
+    return makeUrn(
+      alias.stack ?? this.stack,
+      alias.project ?? this.project,
+      aliasParent,
+      alias.type ?? type,
+      alias.name ?? name,
+    );
+  }
+
+  /** A child named `<parent>-x` under an aliased parent was `<old parent name>-x` under the old URN. */
+  private inheritedChildAlias(type: string, name: string, parentName: string, parentAlias: string): string {
+    const aliasName = name.startsWith(parentName)
+      ? urnName(parentAlias) + name.slice(parentName.length)
+      : name;
+    return makeUrn(this.stack, this.project, parentAlias, type, aliasName);
   }
 
   private forcesReplace(changed: readonly string[], replaceOnChanges: readonly string[]): boolean {
@@ -480,6 +583,7 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
       outputs: r.outputs,
       id: r.id,
       options: r.options,
+      ...(this.adopted.has(r.urn) ? { aliasedFrom: this.adopted.get(r.urn) } : {}),
     });
     this.recordOp(op, r, changed);
   }

@@ -1,6 +1,7 @@
 /**
  * Reads the resource options the SDK sends with each registration (parent, dependencies,
- * deleteBeforeReplace, ignoreChanges, replaceOnChanges, additionalSecretOutputs, retainOnDelete)
+ * deleteBeforeReplace, ignoreChanges, replaceOnChanges, additionalSecretOutputs, retainOnDelete,
+ * aliases)
  * and component outputs (`registerOutputs`). `pulumi.runtime.Mocks.newResource` is not given them,
  * so this wraps the SDK's MockMonitor (installed by `setMocks`), whose `registerResource` calls
  * `mocks.newResource` synchronously: the options are handed over through `current` in that call.
@@ -17,6 +18,46 @@ export interface RegistrationOptions {
   replaceOnChanges: string[];
   additionalSecretOutputs: string[];
   retainOnDelete: boolean;
+  /** Aliases as the SDK sends them to a monitor that supports alias specs (the mock monitor does). */
+  aliases: AliasSpec[];
+}
+
+/** One alias: a whole URN, or the parts of the old URN that differ (empty = the resource's own). */
+export interface AliasSpec {
+  urn?: string;
+  name?: string;
+  type?: string;
+  stack?: string;
+  project?: string;
+  parentUrn?: string;
+  noParent?: boolean;
+}
+
+interface AliasMessage {
+  getUrn(): string;
+  getSpec(): AliasSpecMessage | undefined;
+}
+
+interface AliasSpecMessage {
+  getName(): string;
+  getType(): string;
+  getStack(): string;
+  getProject(): string;
+  getParenturn(): string;
+  getNoparent(): boolean;
+}
+
+function readAlias(alias: AliasMessage): AliasSpec {
+  const spec = alias.getSpec();
+  if (!spec) return { urn: alias.getUrn() };
+  return {
+    name: spec.getName() || undefined,
+    type: spec.getType() || undefined,
+    stack: spec.getStack() || undefined,
+    project: spec.getProject() || undefined,
+    parentUrn: spec.getParenturn() || undefined,
+    noParent: spec.getNoparent() || undefined,
+  };
 }
 
 /** The subset of the SDK's generated RegisterResourceRequest this file reads. */
@@ -30,6 +71,7 @@ interface RegisterRequest {
   getReplaceonchangesList(): string[];
   getAdditionalsecretoutputsList(): string[];
   getRetainondelete(): boolean;
+  getAliasesList(): AliasMessage[];
 }
 
 interface OutputsRequest {
@@ -93,6 +135,7 @@ function readOptions(req: RegisterRequest): RegistrationOptions {
     replaceOnChanges: [...req.getReplaceonchangesList()],
     additionalSecretOutputs: [...req.getAdditionalsecretoutputsList()],
     retainOnDelete: req.getRetainondelete(),
+    aliases: req.getAliasesList().map(readAlias),
   };
 }
 
@@ -104,6 +147,7 @@ export function noOptions(): RegistrationOptions {
     replaceOnChanges: [],
     additionalSecretOutputs: [],
     retainOnDelete: false,
+    aliases: [],
   };
 }
 
@@ -121,4 +165,14 @@ export function makeUrn(
     qualified = `${parentType}$${type}`;
   }
   return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
+}
+
+/** The name part of a URN (what follows the last "::"). */
+export function urnName(urn: string): string {
+  return urn.split("::").slice(3).join("::");
+}
+
+/** The type part of a URN, as `makeUrn` forms it (`<parent type>$<type>` under a parent). */
+export function urnType(urn: string): string {
+  return (urn.split("::")[2] ?? "").split("$").pop() ?? "";
 }

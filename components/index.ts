@@ -1,0 +1,42 @@
+/**
+ * The library's public API: a PKI as a component, and hardened mTLS services that run with its
+ * identities. Every arg is documented on its type (default, constraints, what changing it replaces).
+ *
+ *   const pki = new MtlsPki("pki", { trustDomain: "prod.example.internal" });
+ *   const image = new ServiceImage("services");
+ *   const network = new ServiceNetwork("mtls");
+ *   new MtlsService("api", { role: "server", image: image.repoDigest, networkName: network.name,
+ *     identity: pki.issueServer("api"), aliases: ["api"], allowedClients: ["billing"] });
+ *   new MtlsService("billing", { role: "client", image: image.repoDigest, networkName: network.name,
+ *     identity: pki.issueClient("billing"), serverUrl: "https://api:8443" });
+ */
+export {
+  DEFAULT_SERVER_NAME,
+  DEFAULT_SERVER_PORT,
+  ENV,
+  ROLES,
+  type Role,
+  TLS_POLICIES,
+  type TlsPolicy,
+} from "../services/src/contract.ts";
+export { InvalidArgsError } from "./arg-checks.ts";
+export type { IdentityProfile } from "./certificate-profiles.ts";
+export { Identity, type IdentityArgs, type IssuerArgs, type ServiceIdentity } from "./identity.ts";
+export { KEY_ALGORITHM_NAMES, KEY_ALGORITHMS, type KeyAlgorithmName, type KeySpec } from "./key-algorithm.ts";
+export { MtlsPki, type MtlsPkiArgs, PKI_DEFAULTS, type ServerIdentityOptions } from "./mtls-pki.ts";
+export {
+  DEFAULT_MEMORY_MB,
+  MtlsService,
+  type MtlsServiceArgs,
+  RESTART_POLICIES,
+  type RestartPolicy,
+} from "./mtls-service.ts";
+export {
+  DEFAULT_BASE_IMAGE,
+  DEFAULT_DELIVERY_IMAGE_NAME,
+  DEFAULT_IMAGE_NAME,
+  ServiceImage,
+  type ServiceImageArgs,
+} from "./service-image.ts";
+export { ServiceNetwork, type ServiceNetworkArgs } from "./service-network.ts";
+export type { Subject } from "./subject.ts";

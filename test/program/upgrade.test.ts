@@ -1,0 +1,122 @@
+/**
+ * Upgrading an existing stack to the library-based program replaces nothing: the program as it was
+ * before it consumed the library (commit 06258ea: index.ts and components/) is deployed for each
+ * stack file, then the current program runs on the same (emulated) engine state, and every resource
+ * must be `same`: no create, update, replace or delete.
+ *
+ * Both runs build the services' image from this working tree's services/, so that the test shows
+ * what the program's refactor does, not what a change of the services' code does (that rebuilds the
+ * image by design). The old components keep their own copy of the contract they were written
+ * against, so later renames in services/src/contract.ts cannot break the old program.
+ *
+ * Needs the git history (the old commit) and a Docker engine; under CI=true either missing fails.
+ */
+import { execFileSync } from "node:child_process";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
+import { freePort } from "../support/free-port.ts";
+import { stackConfig, stackNames } from "../support/stack-files.ts";
+import { deploy, newStack, wholeProgram } from "./deploy.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** The last commit before the program consumed the library. */
+const OLD_COMMIT = "06258ea";
+
+function missingHistory(): string | undefined {
+  try {
+    execFileSync("git", ["-C", ROOT, "cat-file", "-e", `${OLD_COMMIT}^{commit}`], { stdio: "ignore" });
+    return undefined;
+  } catch {
+    const reason = `the upgrade test needs commit ${OLD_COMMIT} in the git history (run \`git fetch --unshallow\`)`;
+    if (process.env.CI === "true") throw new Error(`CI=true, so ${reason}`);
+    console.warn(`Upgrade test skipped: ${reason}`);
+    return reason;
+  }
+}
+
+/** The old program in a temporary directory laid out like the repository. */
+function oldProgramTree(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "mtls-pki-old-program-"));
+  const archive = execFileSync("git", [
+    "-C",
+    ROOT,
+    "archive",
+    OLD_COMMIT,
+    "index.ts",
+    "package.json",
+    "components",
+    "services/src/contract.ts",
+  ]);
+  execFileSync("tar", ["-x", "-C", dir], { input: archive });
+  mkdirSync(path.join(dir, "old-contract"));
+  cpSync(path.join(dir, "services/src/contract.ts"), path.join(dir, "old-contract/contract.ts"));
+  rmSync(path.join(dir, "services"), { recursive: true });
+  for (const file of readdirSync(path.join(dir, "components"))) {
+    const source = path.join(dir, "components", file);
+    const text = readFileSync(source, "utf8");
+    writeFileSync(source, text.replaceAll("../services/src/contract.ts", "../old-contract/contract.ts"));
+  }
+  cpSync(path.join(ROOT, "services"), path.join(dir, "services"), { recursive: true });
+  symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  return dir;
+}
+
+const skip = missingHistory() ?? (await dockerSkipReason());
+
+describe.skipIf(skip)("upgrading a stack deployed by the program of commit 06258ea", () => {
+  let oldTree: string;
+  let baseImage: string;
+
+  beforeAll(async () => {
+    baseImage = await ensureBaseImage();
+    oldTree = oldProgramTree();
+  });
+  afterAll(() => {
+    if (oldTree) rmSync(oldTree, { recursive: true, force: true });
+  });
+
+  it.each(stackNames())("replaces nothing in stack %s", async (stackName) => {
+    const config = {
+      ...stackConfig(stackName),
+      baseImage,
+      ...(stackConfig(stackName).publishPort ? { publishPort: String(await freePort()) } : {}),
+    };
+    const stack = newStack();
+    // The old program resolves services/ against its working directory, as `pulumi up` run from
+    // its project directory would: same relative paths in both runs, so the image inputs match.
+    process.chdir(oldTree);
+    let old: Awaited<ReturnType<typeof deploy>>;
+    try {
+      old = await deploy(stackName, config, {
+        stack,
+        program: () => import(pathToFileURL(path.join(oldTree, "index.ts")).href),
+      });
+    } finally {
+      process.chdir(ROOT);
+    }
+    try {
+      const created = old.run.ops.filter((op) => op.op === "create");
+      expect(created.length).toBeGreaterThan(10);
+      const upgraded = await deploy(stackName, config, { stack, program: wholeProgram });
+      const notSame = upgraded.run.ops.filter((op) => op.op !== "same");
+      expect(notSame).toEqual([]);
+      expect(upgraded.run.ops).toHaveLength(created.length);
+      expect(upgraded.run.exports).toEqual(old.run.exports);
+    } finally {
+      await old.destroy();
+    }
+  });
+});
