@@ -12,12 +12,12 @@
  * machine-specific absolute paths.
  */
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { servicesDir } from "./services-dir.ts";
 
-/** services/, next to components/. */
-export const SERVICES_DIR = fileURLToPath(new URL("../services", import.meta.url));
+/** services/ of this package (next to components/, or two levels above dist/components/). */
+export const SERVICES_DIR = servicesDir(import.meta.url);
 
 export const DEFAULT_BASE_IMAGE = "node:24-slim";
 export const DEFAULT_IMAGE_NAME = "mtls-service:local";
