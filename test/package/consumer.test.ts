@@ -85,12 +85,15 @@ beforeAll(async () => {
   await writeJson(path.join(readmeConsumer, "tsconfig.json"), CONSUMER_TSCONFIG);
   await writeFile(path.join(readmeConsumer, "index.ts"), readmeProgram);
 
-  // The example as committed, with its dependency on the library pointed at the tarball.
+  // The example as committed, with the tarball in place of its file:../.. dependency and its
+  // other dependencies at this project's versions (what the tests here ran against).
   exampleConsumer = path.join(work, "example");
   await copyProject(path.join(ROOT, "examples/basic"), exampleConsumer);
   const manifestFile = path.join(exampleConsumer, "package.json");
   const manifest = JSON.parse(await readFile(manifestFile, "utf8"));
   delete manifest.dependencies["mtls-pki"];
+  Object.assign(manifest.dependencies, dependencies);
+  Object.assign(manifest.devDependencies, devDependencies);
   await writeJson(manifestFile, manifest);
 
   try {

@@ -108,11 +108,15 @@ export async function removeDir(dir: string | undefined): Promise<void> {
   if (dir) await rm(dir, { recursive: true, force: true });
 }
 
-/** Copies a project directory (e.g. examples/basic) without any node_modules or build output. */
+/**
+ * Copies a project directory (e.g. examples/basic) as committed: without what an install or a run
+ * of it left there (node_modules, its package lock, build output, local state).
+ */
 export async function copyProject(from: string, to: string): Promise<void> {
+  const local = /^(node_modules|bin|\.pulumi|package-lock\.json)$/;
   await cp(from, to, {
     recursive: true,
-    filter: (source) => !/(^|[/\\])(node_modules|bin|\.pulumi)([/\\]|$)/.test(path.relative(from, source)),
+    filter: (source) => !local.test(path.relative(from, source).split(path.sep)[0] ?? ""),
   });
 }
 
