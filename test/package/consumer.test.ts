@@ -101,7 +101,7 @@ beforeAll(async () => {
     await installConsumer(exampleConsumer, library);
   } catch (error) {
     if (!(error instanceof RegistryUnreachable)) throw error;
-    skipReason = `package tests skipped: the npm registry is unreachable and the npm cache lacks what a fresh install needs (${error.message.split("\n")[0]})`;
+    skipReason = `package tests skipped: a fresh install needs the npm registry, or an npm cache filled by one run that reached it (${error.message.split("\n")[0]})`;
     console.warn(skipReason);
   }
 }, 600_000);
