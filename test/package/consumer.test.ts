@@ -186,6 +186,18 @@ function expectCheckedAgainstInstalledTypes(listFiles: string, dir: string): voi
 }
 
 describe("the packed tarball", () => {
+  it("points package.json at the library while Pulumi.yaml keeps index.ts as this project's program", async () => {
+    const manifest = JSON.parse(await readFile(path.join(ROOT, "package.json"), "utf8"));
+    const project = parse(await readFile(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+    expect(manifest.exports["."]).toEqual({
+      types: "./dist/components/index.d.ts",
+      import: "./dist/components/index.js",
+    });
+    expect(manifest.private).toBeUndefined();
+    // Pulumi runs package.json's exports["."] only when Pulumi.yaml names no main (run.js).
+    expect(project.main).toBe("index.ts");
+  });
+
   it("ships the compiled library with its declarations and the services' build context, and nothing else", async () => {
     const { files } = library;
     // Non-TypeScript files of the components (e.g. a Dockerfile one builds from) sit next to the
