@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the local base image `mtls-node-base:<major>` from this machine's Node binary, for machines
-# that reach no container registry (CI and the test VMs): the service image's Dockerfile defaults to
+# Builds the local base image `mtls-node-base:<major>` from a local Node binary, for machines that
+# reach no container registry (air-gapped hosts, CI without registry access): the service image's Dockerfile defaults to
 # the official `node:24-slim`, and the tests pass `--build-arg BASE_IMAGE=mtls-node-base:24` instead.
 #
 #   scripts/build-base-image.sh     # idempotent; prints the image name on stdout

@@ -11,9 +11,8 @@
 #   itself fails to come up in time does it stop that one process (by its pid) before failing.
 #
 # Storage driver: dockerd picks one itself (overlay2 where the backing filesystem supports it, else
-# fuse-overlayfs or vfs). On the ext4-backed VMs this project is developed and tested on overlay2
-# works, including read-only root filesystems, named volumes and uploads into created containers, so
-# nothing is pinned. Where overlay2 cannot work (e.g. a CI job that itself runs in a container on an
+# fuse-overlayfs or vfs). On an ext4-backed host overlay2 works, including read-only root
+# filesystems, named volumes and uploads into created containers, so nothing is pinned. Where overlay2 cannot work (e.g. a CI job that itself runs in a container on an
 # overlay filesystem), dockerd falls back on its own; set DOCKER_STORAGE_DRIVER=vfs to force a driver
 # if that fallback misbehaves.
 set -euo pipefail

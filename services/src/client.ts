@@ -14,9 +14,9 @@ import { type CallState, createAgent, type RoundResult, runRound } from "./clien
 import { type ClientConfig, parseClientConfig } from "./config.ts";
 import { loadIdentityAtStart, startHotReload } from "./identity/lifecycle.ts";
 import type { Identity } from "./identity/validate.ts";
-import { EXIT, exitWithError, formatAddress, isEntryPoint, onShutdownSignal } from "./lifecycle.ts";
+import { EXIT, exitWithError, isEntryPoint, onShutdownSignal } from "./lifecycle.ts";
 import { createLogger, formatLine, type Logger } from "./log.ts";
-import { type StatusServer, startStatusServer } from "./status-server.ts";
+import { startService } from "./service-start.ts";
 
 type Outcome = { ok: true; result: RoundResult } | { ok: false; failure: RoundFailure };
 
@@ -95,18 +95,19 @@ export async function runLoop(config: ClientConfig, log: Logger): Promise<void> 
     identity !== undefined && succeeded && lastFailure === undefined && !shutdown.signal.aborted;
   const metrics = createClientMetrics(() => identity?.leaf.validToDate, ready);
 
-  log.info("start", {
-    pid: process.pid,
-    node: process.version,
-    url: config.serverUrl.origin,
-    serverName: config.serverName,
-    intervalMs: config.intervalMs,
-    statusListen: `${config.statusListen.host}:${config.statusListen.port}`,
-    tlsPolicy: config.tlsPolicy,
-    files: config.identity,
-  });
-  const status: StatusServer = await startStatusServer({
-    listen: config.statusListen,
+  const started = await startService({
+    purpose: "client",
+    config,
+    log,
+    shutdown,
+    startFields: {
+      url: config.serverUrl.origin,
+      serverName: config.serverName,
+      intervalMs: config.intervalMs,
+      statusListen: `${config.statusListen.host}:${config.statusListen.port}`,
+      tlsPolicy: config.tlsPolicy,
+      files: config.identity,
+    },
     registry: metrics.registry,
     readiness: () => ({
       ready: ready(),
@@ -118,17 +119,9 @@ export async function runLoop(config: ClientConfig, log: Logger): Promise<void> 
       ],
     }),
   });
-  log.info("status_listening", { address: formatAddress(status.address) });
-
-  try {
-    identity = await loadIdentityAtStart(config, "client", log, shutdown.signal);
-  } catch (error) {
-    if (!shutdown.signal.aborted) throw error;
-    log.info("stopped", { signal: await shutdown.received, before: "identity was delivered" });
-    await status.close();
-    return;
-  }
-  log.info("identity_loaded", { certificate: identity.summary });
+  if (!started) return;
+  const { status } = started;
+  identity = started.identity;
 
   let agent = createAgent(identity, config.tlsPolicy, config.serverName);
   const retired: Agent[] = [];

@@ -1,20 +1,23 @@
 /**
  * Configuration of both services from environment variables (names and defaults in contract.ts).
- * Every bad value fails with one sentence that names the variable, the value and what is expected.
+ * Every variable is read before anything is refused, so a start reports every bad value at once,
+ * each in one sentence that names the variable, the value and what is expected (env-reader.ts).
+ *
+ * Layout, for whoever adds a variable: `common()` holds what both services read, then
+ * `parseServerConfig` and `parseClientConfig` their own; a value that depends on another (a
+ * clash, an order) is checked after both are read, with `reader.problem(...)`. Each parse ends
+ * with `reader.throwIfAny()`.
  */
-import { isIP } from "node:net";
-import { DEFAULTS, ENV, TLS_POLICIES, type TlsPolicy } from "./contract.ts";
+import { DEFAULTS, ENV, IDENTITY_DIR, TLS_POLICIES, type TlsPolicy } from "./contract.ts";
+import {
+  ConfigError,
+  type Env,
+  EnvReader,
+  type ListenAddress,
+  listenAddressOrProblem,
+} from "./env-reader.ts";
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
-
-export type Env = Record<string, string | undefined>;
-
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
+export { ConfigError, type Env, type ListenAddress };
 
 export interface IdentityPaths {
   certFile: string;
@@ -36,6 +39,8 @@ export interface ServerConfig extends CommonConfig {
   listen: ListenAddress;
   /** Empty: any certificate that chains to the CA bundle is allowed. */
   allowedClients: string[];
+  /** The reloadable access policy (server/policy.ts); its allow-list replaces allowedClients. */
+  policyFile: string;
   handshakeTimeoutMs: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
@@ -56,78 +61,44 @@ export interface ClientConfig extends CommonConfig {
   once: boolean;
 }
 
-function value(env: Env, name: string): string | undefined {
-  const raw = env[name]?.trim();
-  return raw === undefined || raw === "" ? undefined : raw;
-}
-
-function integer(
-  env: Env,
-  name: string,
-  fallback: number,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number {
-  const raw = value(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a whole number`);
-  const parsed = Number(raw);
-  if (parsed < min || parsed > max) {
-    throw new ConfigError(`${name}=${raw} is out of range: expected ${min} to ${max}`);
-  }
+/** `host:port`, `[v6]:port` or `:port` (all interfaces); throws ConfigError otherwise. */
+export function parseListenAddress(name: string, raw: string): ListenAddress {
+  const parsed = listenAddressOrProblem(name, raw);
+  if (typeof parsed === "string") throw new ConfigError(parsed);
   return parsed;
 }
 
-function onOff(env: Env, name: string, fallback: "on" | "off"): boolean {
-  const raw = (value(env, name) ?? fallback).toLowerCase();
-  if (["on", "true", "1", "yes"].includes(raw)) return true;
-  if (["off", "false", "0", "no"].includes(raw)) return false;
-  throw new ConfigError(`${name}=${JSON.stringify(raw)} is not valid: expected on or off`);
+/**
+ * How long to wait for absent identity files. Waiting is for delivery: the default paths under
+ * IDENTITY_DIR are filled by the delivery container, possibly a moment after the service starts.
+ * A path the user typed is not delivered by anyone, so a typo there fails at once, unless
+ * MTLS_IDENTITY_WAIT_MS is set explicitly.
+ */
+function identityWaitMs(reader: EnvReader, identity: IdentityPaths): number {
+  const delivered = [identity.certFile, identity.keyFile, identity.caFile].every((path) =>
+    path.startsWith(`${IDENTITY_DIR}/`),
+  );
+  return reader.integer(ENV.identityWaitMs, delivered ? DEFAULTS.identityWaitMs : 0, 0);
 }
 
-/** `host:port`, `[v6]:port` or `:port` (all interfaces). */
-export function parseListenAddress(name: string, raw: string): ListenAddress {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(raw);
-  const host = match ? (match[1] ?? match[2] ?? "") : "";
-  const port = match ? Number(match[3]) : Number.NaN;
-  if (!match || port > 65535 || (match[1] !== undefined && isIP(host) !== 6)) {
-    throw new ConfigError(
-      `${name}=${JSON.stringify(raw)} is not a listen address: expected host:port, e.g. 0.0.0.0:8443`,
-    );
-  }
-  return { host: host === "" ? "0.0.0.0" : host, port };
-}
-
-function listenAddress(env: Env, name: string, fallback: string): ListenAddress {
-  return parseListenAddress(name, value(env, name) ?? fallback);
-}
-
-function tlsPolicy(env: Env): TlsPolicy {
-  const raw = value(env, ENV.tlsPolicy) ?? DEFAULTS.tlsPolicy;
-  if (!(TLS_POLICIES as readonly string[]).includes(raw)) {
-    throw new ConfigError(
-      `${ENV.tlsPolicy}=${JSON.stringify(raw)} is not a TLS policy: expected ${TLS_POLICIES.join(" or ")}`,
-    );
-  }
-  return raw as TlsPolicy;
-}
-
-function common(env: Env, statusFallback: string): CommonConfig {
+function common(reader: EnvReader, statusFallback: string): CommonConfig {
+  const identity = {
+    certFile: reader.text(ENV.certFile) ?? DEFAULTS.certFile,
+    keyFile: reader.text(ENV.keyFile) ?? DEFAULTS.keyFile,
+    caFile: reader.text(ENV.caFile) ?? DEFAULTS.caFile,
+  };
   return {
-    identity: {
-      certFile: value(env, ENV.certFile) ?? DEFAULTS.certFile,
-      keyFile: value(env, ENV.keyFile) ?? DEFAULTS.keyFile,
-      caFile: value(env, ENV.caFile) ?? DEFAULTS.caFile,
-    },
-    statusListen: listenAddress(env, ENV.statusListen, statusFallback),
-    tlsPolicy: tlsPolicy(env),
-    identityWaitMs: integer(env, ENV.identityWaitMs, DEFAULTS.identityWaitMs, 0),
-    reloadDebounceMs: integer(env, ENV.reloadDebounceMs, DEFAULTS.reloadDebounceMs, 0, 60_000),
-    reloadPollMs: integer(env, ENV.reloadPollMs, DEFAULTS.reloadPollMs, 0),
-    shutdownTimeoutMs: integer(env, ENV.shutdownTimeoutMs, DEFAULTS.shutdownTimeoutMs, 0),
+    identity,
+    statusListen: reader.listenAddress(ENV.statusListen, statusFallback),
+    tlsPolicy: reader.choice(ENV.tlsPolicy, TLS_POLICIES, DEFAULTS.tlsPolicy, "a TLS policy"),
+    identityWaitMs: identityWaitMs(reader, identity),
+    reloadDebounceMs: reader.integer(ENV.reloadDebounceMs, DEFAULTS.reloadDebounceMs, 0, 60_000),
+    reloadPollMs: reader.integer(ENV.reloadPollMs, DEFAULTS.reloadPollMs, 0),
+    shutdownTimeoutMs: reader.integer(ENV.shutdownTimeoutMs, DEFAULTS.shutdownTimeoutMs, 0),
   };
 }
 
+/** Comma-separated names; blank entries (a trailing comma) are ignored. */
 export function parseAllowedClients(raw: string | undefined): string[] {
   return (raw ?? "")
     .split(",")
@@ -135,55 +106,109 @@ export function parseAllowedClients(raw: string | undefined): string[] {
     .filter((entry) => entry !== "");
 }
 
+function allowedClients(reader: EnvReader): string[] {
+  const raw = reader.text(ENV.allowedClients) ?? DEFAULTS.allowedClients;
+  const entries = parseAllowedClients(raw);
+  // Unset means "every certificate from the CA bundle"; a value with only commas and blanks is
+  // almost certainly a list that lost its names on the way, and must not silently mean the same.
+  if (raw !== "" && entries.length === 0) {
+    reader.problem(
+      `${ENV.allowedClients}=${JSON.stringify(reader.raw(ENV.allowedClients))} names no client: ` +
+        "list common names or URI SANs separated by commas, or leave it unset to allow every certificate of the CA bundle",
+    );
+  }
+  return entries;
+}
+
+const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", ""]);
+
+/** Two listen addresses that cannot both be bound (port 0 always gets a port of its own). */
+function clash(a: ListenAddress, b: ListenAddress): boolean {
+  if (a.port === 0 || a.port !== b.port) return false;
+  return a.host === b.host || WILDCARD_HOSTS.has(a.host) || WILDCARD_HOSTS.has(b.host);
+}
+
 export function parseServerConfig(env: Env): ServerConfig {
-  return {
-    ...common(env, DEFAULTS.statusListen),
-    listen: listenAddress(env, ENV.listen, DEFAULTS.listen),
-    allowedClients: parseAllowedClients(value(env, ENV.allowedClients) ?? DEFAULTS.allowedClients),
-    handshakeTimeoutMs: integer(env, ENV.handshakeTimeoutMs, DEFAULTS.handshakeTimeoutMs, 1),
-    headersTimeoutMs: integer(env, ENV.headersTimeoutMs, DEFAULTS.headersTimeoutMs, 1),
-    requestTimeoutMs: integer(env, ENV.requestTimeoutMs, DEFAULTS.requestTimeoutMs, 1),
-    keepAliveTimeoutMs: integer(env, ENV.keepAliveTimeoutMs, DEFAULTS.keepAliveTimeoutMs, 1),
-    maxConnections: integer(env, ENV.maxConnections, DEFAULTS.maxConnections, 1),
-    maxBodyBytes: integer(env, ENV.maxBodyBytes, DEFAULTS.maxBodyBytes, 0),
-    accessLog: onOff(env, ENV.accessLog, DEFAULTS.accessLog),
+  const reader = new EnvReader(env);
+  const config: ServerConfig = {
+    ...common(reader, DEFAULTS.statusListen),
+    listen: reader.listenAddress(ENV.listen, DEFAULTS.listen),
+    allowedClients: allowedClients(reader),
+    // The access policy file (allow-list, revocations); a plain path, read and checked by the server.
+    policyFile: reader.text(ENV.policyFile) ?? DEFAULTS.policyFile,
+    handshakeTimeoutMs: reader.integer(ENV.handshakeTimeoutMs, DEFAULTS.handshakeTimeoutMs, 1),
+    headersTimeoutMs: reader.integer(ENV.headersTimeoutMs, DEFAULTS.headersTimeoutMs, 1),
+    requestTimeoutMs: reader.integer(ENV.requestTimeoutMs, DEFAULTS.requestTimeoutMs, 1),
+    keepAliveTimeoutMs: reader.integer(ENV.keepAliveTimeoutMs, DEFAULTS.keepAliveTimeoutMs, 1),
+    maxConnections: reader.integer(ENV.maxConnections, DEFAULTS.maxConnections, 1),
+    maxBodyBytes: reader.integer(ENV.maxBodyBytes, DEFAULTS.maxBodyBytes, 0),
+    accessLog: reader.onOff(ENV.accessLog, DEFAULTS.accessLog),
   };
+  if (clash(config.statusListen, config.listen)) {
+    // The status listener is the one that moves: MTLS_LISTEN is what clients were told.
+    reader.problem(
+      `${ENV.statusListen}=${formatListen(config.statusListen)} takes the port of ${ENV.listen}=${formatListen(config.listen)}: ` +
+        `give the status listener a port of its own (default ${DEFAULTS.statusListen})`,
+    );
+  }
+  reader.throwIfAny();
+  return config;
+}
+
+function formatListen(address: ListenAddress): string {
+  return address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+/** The server URL; a problem is recorded (and the default returned) when it is not usable. */
+function serverUrl(reader: EnvReader): URL {
+  const raw = reader.text(ENV.serverUrl) ?? DEFAULTS.serverUrl;
+  const fallback = new URL(DEFAULTS.serverUrl);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    // The URL parser refuses a port above 65535 as "Invalid URL": say what is really wrong.
+    const port = /^[a-z][a-z0-9+.-]*:\/\/(?:\[[^\]]*\]|[^/:?#]*):(\d+)(?:[/?#]|$)/i.exec(raw)?.[1];
+    reader.problem(
+      port !== undefined && Number(port) > 65535
+        ? `${ENV.serverUrl}=${JSON.stringify(raw)} has port ${port}, out of range: expected 1 to 65535`
+        : `${ENV.serverUrl}=${JSON.stringify(raw)} is not a URL: expected e.g. ${DEFAULTS.serverUrl}`,
+    );
+    return fallback;
+  }
+  if (url.protocol !== "https:") {
+    reader.problem(`${ENV.serverUrl}=${JSON.stringify(raw)} must use https://`);
+    return fallback;
+  }
+  return url;
 }
 
 export function parseClientConfig(env: Env, args: readonly string[]): ClientConfig {
+  const reader = new EnvReader(env);
   let once = false;
   for (const arg of args) {
     if (arg === "--once") once = true;
-    else throw new ConfigError(`unknown argument ${JSON.stringify(arg)}: the client accepts only --once`);
+    else reader.problem(`unknown argument ${JSON.stringify(arg)}: the client accepts only --once`);
   }
-  const rawUrl = value(env, ENV.serverUrl) ?? DEFAULTS.serverUrl;
-  let serverUrl: URL;
-  try {
-    serverUrl = new URL(rawUrl);
-  } catch {
-    throw new ConfigError(
-      `${ENV.serverUrl}=${JSON.stringify(rawUrl)} is not a URL: expected e.g. https://mtls-server:8443`,
-    );
-  }
-  if (serverUrl.protocol !== "https:") {
-    throw new ConfigError(`${ENV.serverUrl}=${JSON.stringify(rawUrl)} must use https://`);
-  }
-  const urlHost = serverUrl.hostname.replace(/^\[(.*)\]$/, "$1");
-  const backoffInitialMs = integer(env, ENV.backoffInitialMs, DEFAULTS.backoffInitialMs, 1);
-  const backoffMaxMs = integer(env, ENV.backoffMaxMs, DEFAULTS.backoffMaxMs, 1);
+  const url = serverUrl(reader);
+  const urlHost = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const backoffInitialMs = reader.integer(ENV.backoffInitialMs, DEFAULTS.backoffInitialMs, 1);
+  const backoffMaxMs = reader.integer(ENV.backoffMaxMs, DEFAULTS.backoffMaxMs, 1);
   if (backoffMaxMs < backoffInitialMs) {
-    throw new ConfigError(
+    reader.problem(
       `${ENV.backoffMaxMs}=${backoffMaxMs} is below ${ENV.backoffInitialMs}=${backoffInitialMs}`,
     );
   }
-  return {
-    ...common(env, DEFAULTS.clientStatusListen),
-    serverUrl,
-    serverName: value(env, ENV.serverName) ?? urlHost,
-    intervalMs: integer(env, ENV.intervalMs, DEFAULTS.intervalMs, 1),
-    requestTimeoutMs: integer(env, ENV.requestTimeoutMs, DEFAULTS.clientRequestTimeoutMs, 1),
+  const config: ClientConfig = {
+    ...common(reader, DEFAULTS.clientStatusListen),
+    serverUrl: url,
+    serverName: reader.text(ENV.serverName) ?? urlHost,
+    intervalMs: reader.integer(ENV.intervalMs, DEFAULTS.intervalMs, 1),
+    requestTimeoutMs: reader.integer(ENV.requestTimeoutMs, DEFAULTS.clientRequestTimeoutMs, 1),
     backoffInitialMs,
     backoffMaxMs,
     once,
   };
+  reader.throwIfAny();
+  return config;
 }

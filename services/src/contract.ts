@@ -15,11 +15,20 @@ export const IDENTITY_FILES = {
   ca: "ca.crt",
 } as const;
 
+/**
+ * The server's access policy (allow-list, revoked serials), delivered beside the identity files and
+ * reloaded without a restart (issue 10). Its own constant, not an IDENTITY_FILES entry: it is not
+ * part of the identity set that must be valid together.
+ */
+export const POLICY_FILE = "policy.json";
+
 /** Environment variables read by the services, with their defaults. */
 export const ENV = {
   certFile: "MTLS_CERT_FILE",
   keyFile: "MTLS_KEY_FILE",
   caFile: "MTLS_CA_FILE",
+  /** The server's reloadable access policy (JSON); absent = no file policy. */
+  policyFile: "MTLS_POLICY_FILE",
   listen: "MTLS_LISTEN",
   statusListen: "MTLS_STATUS_LISTEN",
   allowedClients: "MTLS_ALLOWED_CLIENTS",
@@ -60,6 +69,7 @@ export const DEFAULTS = {
   certFile: `${IDENTITY_DIR}/${IDENTITY_FILES.cert}`,
   keyFile: `${IDENTITY_DIR}/${IDENTITY_FILES.key}`,
   caFile: `${IDENTITY_DIR}/${IDENTITY_FILES.ca}`,
+  policyFile: `${IDENTITY_DIR}/${POLICY_FILE}`,
   listen: `0.0.0.0:${DEFAULT_SERVER_PORT}`,
   statusListen: `127.0.0.1:${DEFAULT_STATUS_PORT}`,
   clientStatusListen: `127.0.0.1:${DEFAULT_CLIENT_STATUS_PORT}`,

@@ -55,11 +55,23 @@ export function classifyFatal(error: unknown): { code: number; event: string; ki
   return { code: EXIT.internal, event: "internal_error" };
 }
 
-/** Writes the one line that says why the process ends (stderr, JSON like every log line), exits. */
+/** The problems an error stands for: several for a configuration or identity with many, else one. */
+function problemsOf(error: unknown): Array<{ message: string; kind?: string }> {
+  if (error instanceof ConfigError) return error.problems.map((message) => ({ message }));
+  if (error instanceof IdentityError)
+    return error.problems.map((problem) => ({ message: problem.message, kind: problem.kind }));
+  return [{ message: error instanceof Error ? error.message : String(error) }];
+}
+
+/**
+ * Writes why the process ends (stderr, JSON like every log line: one line per problem, so a start
+ * with three bad variables names all three) and exits.
+ */
 export function exitWithError(service: string, error: unknown): never {
-  const { code, event, kind } = classifyFatal(error);
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(formatLine(service, "error", event, { kind, message, exitCode: code }));
+  const { code, event } = classifyFatal(error);
+  for (const { message, kind } of problemsOf(error)) {
+    process.stderr.write(formatLine(service, "error", event, { kind, message, exitCode: code }));
+  }
   process.exit(code);
 }
 

@@ -2,33 +2,35 @@
  * The mTLS HTTPS server. Run it with `node services/src/server.ts` (or `main.ts server`), configured
  * by the MTLS_* environment variables (docs/SERVICES.md).
  *
- * Start-up: status listener first (so /readyz can say "not ready" while waiting), then the identity
- * (waiting for absent files, validating with one clear message per problem), then the mTLS
- * listener, then hot reload (file watch, poll, SIGHUP). SIGTERM/SIGINT drain and exit 0.
+ * Start-up: the sequence shared with the client (service-start.ts: status listener, then the
+ * identity), then the mTLS listener, then hot reload (file watch, poll, SIGHUP). SIGTERM/SIGINT
+ * drain and exit 0.
  */
 import { createServer, type ServerOptions } from "node:https";
 import { ConfigError, parseServerConfig, type ServerConfig } from "./config.ts";
-import { ENV } from "./contract.ts";
-import { loadIdentityAtStart, startHotReload } from "./identity/lifecycle.ts";
+import { ENV, type TlsPolicy } from "./contract.ts";
+import { startHotReload } from "./identity/lifecycle.ts";
 import type { Identity } from "./identity/validate.ts";
 import { EXIT, exitWithError, formatAddress, isEntryPoint, listen, onShutdownSignal } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { createAllowList } from "./server/authorization.ts";
+import { keepRejectedConnectionsOpen } from "./server/certificate-required.ts";
 import { installConnectionGate } from "./server/connection-gate.ts";
 import { drainServer } from "./server/drain.ts";
 import { createRequestHandler } from "./server/http-routes.ts";
 import { createServerMetrics } from "./server/metrics.ts";
 import { keepReadsPausable } from "./server/pausable-reads.ts";
-import { startStatusServer } from "./status-server.ts";
+import { ServerPolicy } from "./server/policy.ts";
+import { startService } from "./service-start.ts";
 import { tlsPolicyOptions } from "./tls-policy.ts";
 
-function secureContextOptions(identity: Identity, config: ServerConfig): ServerOptions {
+function secureContextOptions(identity: Identity, tlsPolicy: TlsPolicy): ServerOptions {
   // setSecureContext() resets every option it is not given, so reloads pass this whole set again.
+  // The TLS policy is the one in force (policy file or MTLS_TLS_POLICY), not always the environment's.
   return {
     cert: identity.certPem,
     key: identity.keyPem,
     ca: identity.caPem,
-    ...tlsPolicyOptions(config.tlsPolicy),
+    ...tlsPolicyOptions(tlsPolicy),
   };
 }
 
@@ -38,19 +40,28 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
   const shutdown = onShutdownSignal();
   const ready = () => identity !== undefined && listening && !shutdown.signal.aborted;
   const metrics = createServerMetrics(() => identity?.leaf.validToDate, ready);
-
-  log.info("start", {
-    pid: process.pid,
-    node: process.version,
-    listen: `${config.listen.host}:${config.listen.port}`,
-    statusListen: `${config.statusListen.host}:${config.statusListen.port}`,
-    tlsPolicy: config.tlsPolicy,
-    allowedClients: config.allowedClients,
-    files: config.identity,
+  // Issue 10: the reloadable policy (allow-list, revoked serials, TLS policy) from MTLS_POLICY_FILE.
+  const policy = new ServerPolicy({
+    path: config.policyFile,
+    env: { allowedClients: config.allowedClients, tlsPolicy: config.tlsPolicy },
+    log,
+    registry: metrics.registry,
   });
+  let policyStarted = false;
 
-  const status = await startStatusServer({
-    listen: config.statusListen,
+  const started = await startService({
+    purpose: "server",
+    config,
+    log,
+    shutdown,
+    startFields: {
+      listen: `${config.listen.host}:${config.listen.port}`,
+      statusListen: `${config.statusListen.host}:${config.statusListen.port}`,
+      tlsPolicy: config.tlsPolicy,
+      allowedClients: config.allowedClients,
+      policyFile: config.policyFile,
+      files: config.identity,
+    },
     registry: metrics.registry,
     readiness: () => ({
       ready: ready(),
@@ -59,28 +70,22 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
         ...(listening ? [] : ["mTLS listener not up"]),
         ...(shutdown.signal.aborted ? ["shutting down"] : []),
       ],
+      details: policyStarted ? { policy: policy.status() } : undefined,
     }),
   });
-  log.info("status_listening", { address: formatAddress(status.address) });
-
-  try {
-    identity = await loadIdentityAtStart(config, "server", log, shutdown.signal);
-  } catch (error) {
-    if (shutdown.signal.aborted) {
-      log.info("stopped", { signal: await shutdown.received, before: "identity was delivered" });
-      await status.close();
-      return;
-    }
-    throw error;
-  }
-  log.info("identity_loaded", { certificate: identity.summary });
+  if (!started) return;
+  const { status } = started;
+  identity = started.identity;
+  // After the identity: both come through the same volume, so by now the delivery has written it.
+  await policy.start({ debounceMs: config.reloadDebounceMs, pollMs: config.reloadPollMs });
+  policyStarted = true;
 
   const server = createServer({
-    ...secureContextOptions(identity, config),
+    ...secureContextOptions(identity, policy.current.tlsPolicy),
+    // A certificate is required: a caller without one is refused in the handshake (TLS alert
+    // "certificate required"). One that fails verification is kept open to be told why (400).
     requestCert: true,
-    // Verification still happens; the connection gate reads its result and closes failed sockets
-    // itself, which is the only way to learn (and count) why a client certificate was refused.
-    rejectUnauthorized: false,
+    rejectUnauthorized: true,
     handshakeTimeout: config.handshakeTimeoutMs,
     ALPNProtocols: ["http/1.1"],
     headersTimeout: config.headersTimeoutMs,
@@ -89,14 +94,20 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
   });
   server.maxConnections = config.maxConnections;
+  keepRejectedConnectionsOpen(server);
+  // Issue 10: a tlsPolicy change in the policy file reaches new handshakes without a restart.
+  policy.applyTls = (tlsPolicy) => {
+    if (identity) server.setSecureContext(secureContextOptions(identity, tlsPolicy));
+  };
   const gate = installConnectionGate({
     server,
-    allowList: createAllowList(config.allowedClients),
     metrics,
     log,
   });
   const routes = createRequestHandler({
     stateOf: (socket) => gate.stateOf(socket),
+    authorize: policy.authorize, // issue 10: the one per-request access check
+    refusalOf: (socket) => gate.refusalOf(socket),
     maxBodyBytes: config.maxBodyBytes,
     metrics,
     log,
@@ -116,7 +127,7 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
     initial: identity,
     apply: (next) => {
       // New handshakes use the new context; established connections keep theirs, none is dropped.
-      server.setSecureContext(secureContextOptions(next, config));
+      server.setSecureContext(secureContextOptions(next, policy.current.tlsPolicy));
       identity = next;
     },
     log,
@@ -133,6 +144,7 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
     open: gate.openConnections(),
   });
   stopReloading();
+  policy.stop();
   const { forced, waitedMs } = await drainServer(server, gate, config.shutdownTimeoutMs);
   await status.close();
   log.info("stopped", { signal: received, waitedMs, closedForcibly: forced });

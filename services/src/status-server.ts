@@ -6,13 +6,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ListenAddress } from "./config.ts";
-import { STATUS_ROUTES } from "./contract.ts";
+import { ENV, STATUS_ROUTES } from "./contract.ts";
+import { listen } from "./lifecycle.ts";
 import { PROMETHEUS_CONTENT_TYPE, type Registry } from "./metrics.ts";
 
 export interface Readiness {
   ready: boolean;
   /** Why not ready, in words (empty when ready). */
   reasons: string[];
+  /** Extra facts for the /readyz body, ready or not (the server's access policy state). */
+  details?: Record<string, unknown>;
 }
 
 export interface StatusServerOptions {
@@ -50,8 +53,8 @@ export function handleStatusRequest(
       return;
     case STATUS_ROUTES.readyz: {
       const readiness = options.readiness();
-      if (readiness.ready) json(res, 200, { status: "ready" });
-      else json(res, 503, { status: "not_ready", reasons: readiness.reasons });
+      if (readiness.ready) json(res, 200, { status: "ready", ...readiness.details });
+      else json(res, 503, { status: "not_ready", reasons: readiness.reasons, ...readiness.details });
       return;
     }
     case STATUS_ROUTES.metrics: {
@@ -73,16 +76,11 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
   const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000 }, (req, res) =>
     handleStatusRequest(options, req, res),
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.listen.port, options.listen.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  // A failure names MTLS_STATUS_LISTEN (exit 5), not some other listener.
+  const address = await listen(server, options.listen, ENV.statusListen);
   return {
     server,
-    address: server.address() as AddressInfo,
+    address,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -209,6 +209,7 @@ describe("the packed tarball", () => {
     for (const file of [
       "package.json",
       "README.md",
+      "LICENSE",
       "dist/components/index.js",
       "dist/components/index.d.ts",
       "services/Dockerfile",
@@ -220,11 +221,10 @@ describe("the packed tarball", () => {
     ]) {
       expect(files).toContain(file);
     }
+    const shipped = ["package.json", "README.md", "LICENSE", "services/Dockerfile", "services/.dockerignore"];
     const unexpected = files.filter(
       (f) =>
-        !["package.json", "README.md", "services/Dockerfile", "services/.dockerignore", ...assets].includes(
-          f,
-        ) &&
+        ![...shipped, ...assets].includes(f) &&
         !/^dist\/.*\.(js|d\.ts)$/.test(f) &&
         !/^services\/src\/.*\.ts$/.test(f),
     );

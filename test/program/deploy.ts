@@ -5,8 +5,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { cleanupRun } from "../support/docker/cleanup.ts";
-import { createDockerProvider, type DockerProvider } from "../support/docker/provider.ts";
+import { createDockerProvider, type DockerProvider, IMAGE_TYPE } from "../support/docker/provider.ts";
 import { EmulatedEngine } from "../support/engine/engine.ts";
+import type { CreateRequest } from "../support/engine/provider.ts";
 import { type ProgramRun, runProgram } from "../support/run-program.ts";
 import { TlsProvider } from "../support/tls/provider.ts";
 import type { TlsIdentity } from "../support/tls-handshake.ts";
@@ -18,18 +19,51 @@ export interface Deployment {
   run: ProgramRun;
   /** The identity of a workload by name, from the Identity component's registered outputs. */
   identity(name: string): TlsIdentity & { leaf: string };
-  /** `pulumi destroy`, then removal of anything the Docker emulation labelled for this run. */
+  /** `pulumi destroy`, then removal of anything the Docker emulation labelled for this run (if it reached Docker). */
   destroy(): Promise<void>;
 }
 
 export interface Stack {
   engine: EmulatedEngine;
   docker: DockerProvider;
+  /**
+   * Whether a run of this stack reached the Docker engine. PKI-only runs, runs stopped by the
+   * config check and previews never do, so they need no engine, not even for the cleanup.
+   */
+  readonly reachedDocker: boolean;
+}
+
+/** Would this request make the docker emulation talk to the engine? (Under preview only an image with buildOnPreview builds.) */
+function reachesDocker(req: CreateRequest): boolean {
+  return !req.preview || (req.type === IMAGE_TYPE && req.inputs.buildOnPreview === true);
 }
 
 export function newStack(): Stack {
-  const docker = createDockerProvider();
-  return { engine: new EmulatedEngine([new TlsProvider(), docker]), docker };
+  const emulation = createDockerProvider();
+  let reached = false;
+  // The same provider, noting every call that goes to the Docker engine.
+  const docker: DockerProvider = {
+    ...emulation,
+    create: (req) => {
+      reached ||= reachesDocker(req);
+      return emulation.create(req);
+    },
+    update: (req) => {
+      reached ||= reachesDocker(req);
+      return emulation.update(req);
+    },
+    delete: (req) => {
+      reached = true;
+      return emulation.delete(req);
+    },
+  };
+  return {
+    engine: new EmulatedEngine([new TlsProvider(), docker]),
+    docker,
+    get reachedDocker() {
+      return reached;
+    },
+  };
 }
 
 type Program = () => Promise<Record<string, unknown>>;
@@ -56,7 +90,7 @@ export async function deploy(
     try {
       await engine.destroyAll();
     } finally {
-      await cleanupRun(stack.docker.runId);
+      if (stack.reachedDocker) await cleanupRun(stack.docker.runId);
     }
   };
   let run: ProgramRun;

@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type IdentityFiles, removeDir, writeIdentity } from "../support/pki-fixtures/files.ts";
 import { createCa, createTestPki, issueLeaf, type TestPki } from "../support/pki-fixtures/pki.ts";
-import { freePort } from "./support/ports.ts";
+import { refusingPort } from "./support/ports.ts";
 import {
   MAIN_ENTRY,
   type RunningServer,
@@ -105,7 +105,7 @@ describe("client --once", () => {
     expect(message).toMatch(/^name mismatch: the server's certificate is not valid for "payments.internal"/);
   });
 
-  it("says refused by the server when the server does not accept its certificate", async () => {
+  it("says refused by the server, quoting its 400, when the server does not accept its certificate", async () => {
     const otherCa = await createCa({ commonName: "unknown to the server" });
     const stranger = await issueLeaf(otherCa, { commonName: "client-x", purpose: "client" });
     const strangerFiles = await filesFor({
@@ -118,7 +118,9 @@ describe("client --once", () => {
       { MTLS_SERVER_URL: `https://localhost:${server.port}` },
       "refused_by_server",
     );
-    expect(message).toMatch(/^refused by the server/);
+    expect(message).toBe(
+      "refused by the server: HTTP 400 from /v1/whoami: client certificate rejected: issued by an unknown CA",
+    );
   });
 
   it("says refused by the server on 403 (not on the allow-list)", async () => {
@@ -135,13 +137,17 @@ describe("client --once", () => {
   });
 
   it("says connection refused when nothing listens", async () => {
-    const port = await freePort();
-    const message = await expectFailure(
-      clientFiles,
-      { MTLS_SERVER_URL: `https://localhost:${port}` },
-      "connection_refused",
-    );
-    expect(message).toBe(`connection refused: nothing listens on localhost:${port}`);
+    const { port, release } = await refusingPort();
+    try {
+      const message = await expectFailure(
+        clientFiles,
+        { MTLS_SERVER_URL: `https://localhost:${port}` },
+        "connection_refused",
+      );
+      expect(message).toBe(`connection refused: nothing listens on localhost:${port}`);
+    } finally {
+      await release();
+    }
   });
 
   it("says timeout when the server never answers", async () => {

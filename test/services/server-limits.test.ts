@@ -4,7 +4,6 @@
  * lets the request in flight finish and exits 0, or closes what is left at the shutdown deadline.
  */
 import { connect as netConnect, type Socket } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
 import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type IdentityFiles, removeDir, writeIdentity } from "../support/pki-fixtures/files.ts";
@@ -72,7 +71,7 @@ describe("limits", () => {
       (open) => open === 3,
     );
     const extra = await openRaw(server.port);
-    expect(await extra.closed).toBeLessThan(1000);
+    await extra.closed; // the server closes it at once (the 5 s handshake timeout would be the other way)
     await eventually(
       () => metric(server.statusUrl, "mtls_connections_dropped_total"),
       (dropped) => dropped === 1,
@@ -90,9 +89,8 @@ describe("limits", () => {
     const server = await startServer({ identity: files, env: { MTLS_HEADERS_TIMEOUT_MS: "500" } });
     const stalled = await stalledRequest(server.port, "GET /v1/whoami HTTP/1.1\r\nHost: localhost\r\n");
     const { afterMs, data } = await stalled.closed;
-    expect(afterMs).toBeGreaterThanOrEqual(400);
-    expect(afterMs).toBeLessThan(2500);
-    expect(data).toMatch(/^HTTP\/1\.1 408/);
+    expect(afterMs).toBeGreaterThanOrEqual(400); // not before the timeout
+    expect(data).toMatch(/^HTTP\/1\.1 408/); // and closed by the headers timeout (408), nothing else
     expect((await callServer({ port: server.port, caller: good })).status).toBe(200);
     await server.stop();
   });
@@ -113,7 +111,6 @@ describe("graceful shutdown", () => {
     const refused = await expectCallRefused({ port: server.port, caller: good });
     expect(refused.code).toBe("ECONNREFUSED");
     // The request in flight is still answered once its body arrives.
-    await sleep(200);
     stalled.socket.write(body.subarray(1000));
     const { data } = await stalled.closed;
     expect(data).toMatch(/^HTTP\/1\.1 200 OK/);
@@ -128,10 +125,12 @@ describe("graceful shutdown", () => {
       server.port,
       "POST /v1/echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\nabc",
     );
-    await sleep(100);
+    await eventually(
+      () => metric(server.statusUrl, "mtls_open_connections"),
+      (open) => open === 1,
+    );
     process.kill(server.pid, "SIGTERM");
-    const { afterMs } = await stalled.closed;
-    expect(afterMs).toBeLessThan(3000);
+    await stalled.closed; // closed by the server at the deadline: the request never completes
     expect((await server.exited).code).toBe(0);
     expect(server.lines.at(-1)).toMatchObject({ event: "stopped", closedForcibly: 1 });
   });

@@ -1,10 +1,14 @@
 /**
  * Start-up validation: each broken identity makes the server print one clear line naming the file
- * and the problem, and exit non-zero (3; 2 for bad configuration). The seed tutorial's exact
- * openssl recipe (SHA-1) gets its own message; the same recipe with -sha256 (v1 certificates, CN
- * only) starts and serves. Identity files absent at start are waited for, not crash-looped on.
+ * and the problem, and exit non-zero (3; 2 for bad configuration, 5 when it cannot listen); several
+ * problems give one line each, all at once. The classic openssl recipe with -sha1 gets its own
+ * message (also on the lowest supported Node: run with SERVICES_NODE); the same recipe with
+ * -sha256 (v1 certificates, CN only) starts and serves. Identity files absent at start are waited
+ * for at the delivered paths or when asked to, not crash-looped on; a typed path is not waited for.
  */
+import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp } from "node:fs/promises";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,6 +30,7 @@ import { makeTutorialPki, type TutorialPki } from "../support/pki-fixtures/tutor
 import {
   runClientOnce,
   SERVER_ENTRY,
+  SERVICES_NODE,
   spawnService,
   startServer,
   stopAllServices,
@@ -52,11 +57,14 @@ async function identityDir(contents: IdentityContents) {
   return files;
 }
 
-/** Starts the server on `contents`, expects exit code and one JSON line on stderr; returns its message. */
-async function startupFailure(
+type ErrorLine = { level: string; event: string; message: string; kind?: string; exitCode: number };
+
+/** Starts the server on `contents`, expects the exit code and `lineCount` JSON lines on stderr. */
+async function startupFailures(
   contents: IdentityContents,
-  expectedExit = 3,
-  env: Record<string, string> = {},
+  expectedExit: number,
+  env: Record<string, string>,
+  lineCount: number,
 ) {
   const files = await identityDir(contents);
   const service = spawnService(SERVER_ENTRY, [], files, {
@@ -66,14 +74,24 @@ async function startupFailure(
     ...env,
   });
   const { code } = await service.exited;
-  expect(code).toBe(expectedExit);
+  expect(code, service.stderr()).toBe(expectedExit);
   const errorLines = service.stderr().trim().split("\n");
-  expect(errorLines).toHaveLength(1);
+  expect(errorLines, service.stderr()).toHaveLength(lineCount);
   expect(service.stderr()).not.toContain("-----BEGIN");
   expect(service.stdout()).not.toContain("-----BEGIN");
-  const line = JSON.parse(errorLines[0]!) as { level: string; message: string; kind?: string };
-  expect(line.level).toBe("error");
-  return { ...line, files };
+  const lines = errorLines.map((text) => JSON.parse(text) as ErrorLine);
+  for (const line of lines) expect(line).toMatchObject({ level: "error", exitCode: expectedExit });
+  return { lines, files, service };
+}
+
+/** Starts the server on `contents`, expects exit code and one JSON line on stderr; returns its message. */
+async function startupFailure(
+  contents: IdentityContents,
+  expectedExit = 3,
+  env: Record<string, string> = {},
+) {
+  const { lines, files } = await startupFailures(contents, expectedExit, env, 1);
+  return { ...lines[0]!, files };
 }
 
 describe("one clear line and a non-zero exit", () => {
@@ -171,9 +189,62 @@ describe("one clear line and a non-zero exit", () => {
     const { message } = await startupFailure(good, 2, { MTLS_TLS_POLICY: "tls10" });
     expect(message).toBe('MTLS_TLS_POLICY="tls10" is not a TLS policy: expected modern or intermediate');
   });
+
+  it("for a status listener on the port of MTLS_LISTEN, blaming MTLS_STATUS_LISTEN (exit 2)", async () => {
+    const { message } = await startupFailure(good, 2, {
+      MTLS_LISTEN: "127.0.0.1:8443",
+      MTLS_STATUS_LISTEN: "127.0.0.1:8443",
+    });
+    expect(message).toMatch(
+      /^MTLS_STATUS_LISTEN=127\.0\.0\.1:8443 takes the port of MTLS_LISTEN=127\.0\.0\.1:8443/,
+    );
+  });
+
+  it("for a status address another program holds, naming MTLS_STATUS_LISTEN (exit 5)", async () => {
+    const holder = createNetServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = holder.address() as AddressInfo;
+      const { message, event } = await startupFailure(good, 5, { MTLS_STATUS_LISTEN: `127.0.0.1:${port}` });
+      expect(event).toBe("listen_error");
+      expect(message).toBe(`cannot listen on 127.0.0.1:${port} (MTLS_STATUS_LISTEN): the address is in use`);
+    } finally {
+      holder.close();
+    }
+  });
 });
 
-describe("the seed tutorial's openssl recipe", () => {
+describe("every problem at once, one line each", () => {
+  it("for several bad variables (exit 2)", async () => {
+    const { lines } = await startupFailures(
+      good,
+      2,
+      { MTLS_TLS_POLICY: "tls10", MTLS_MAX_CONNECTIONS: "-1" },
+      2,
+    );
+    expect(lines.map((line) => line.event)).toEqual(["config_error", "config_error"]);
+    expect(lines.map((line) => line.message)).toEqual([
+      'MTLS_TLS_POLICY="tls10" is not a TLS policy: expected modern or intermediate',
+      "MTLS_MAX_CONNECTIONS=-1 is too small: expected a whole number of at least 1",
+    ]);
+  });
+
+  it("for certificate, key and CA bundle all missing (exit 3)", async () => {
+    const { lines, files } = await startupFailures({}, 3, {}, 3);
+    expect(lines.map((line) => [line.event, line.kind, line.message])).toEqual([
+      ["identity_error", "missing", `MTLS_CERT_FILE (${files.cert}) does not exist`],
+      ["identity_error", "missing", `MTLS_KEY_FILE (${files.key}) does not exist`],
+      ["identity_error", "missing", `MTLS_CA_FILE (${files.ca}) does not exist`],
+    ]);
+  });
+
+  it("for a certificate that is not PEM and a CA bundle without certificates (exit 3)", async () => {
+    const { lines } = await startupFailures({ ...good, cert: "not a certificate\n", ca: "" }, 3, {}, 2);
+    expect(lines.map((line) => line.kind)).toEqual(["not_pem", "empty_ca_bundle"]);
+  });
+});
+
+describe("the classic openssl recipe", () => {
   let sha1: TutorialPki;
   let sha256: TutorialPki;
   beforeAll(async () => {
@@ -229,6 +300,17 @@ describe("the seed tutorial's openssl recipe", () => {
   });
 });
 
+describe("the Node that runs the services", () => {
+  it("is SERVICES_NODE when set (CI sets the lowest Node of engines), else the test runner's", async () => {
+    const expected = execFileSync(SERVICES_NODE, ["--version"], { encoding: "utf8" }).trim();
+    if (process.env.SERVICES_NODE === undefined) expect(expected).toBe(process.version);
+    const files = await identityDir(good);
+    const server = await startServer({ identity: files });
+    expect(server.lines.find((line) => line.event === "start")).toMatchObject({ node: expected });
+    await server.stop();
+  });
+});
+
 describe("identity files absent at start", () => {
   it("waits with readiness false, says so once, and serves once they are delivered", async () => {
     const dir = await makeTempDir();
@@ -237,7 +319,8 @@ describe("identity files absent at start", () => {
     const server = await startServer({
       identity: files,
       waitReady: false,
-      env: { MTLS_RELOAD_DEBOUNCE_MS: "50" },
+      // Files outside /etc/mtls are waited for only when asked to (see the next test).
+      env: { MTLS_RELOAD_DEBOUNCE_MS: "50", MTLS_IDENTITY_WAIT_MS: "60000" },
     });
     const waiting = await server.waitForLine((line) => line.event === "waiting_for_identity");
     expect(waiting.missing).toEqual([
@@ -257,5 +340,20 @@ describe("identity files absent at start", () => {
     expect((await getStatus(server.statusUrl, "/readyz")).status).toBe(200);
     expect(server.lines.filter((line) => line.event === "waiting_for_identity")).toHaveLength(1);
     expect(server.child.exitCode).toBeNull();
+  });
+
+  it("does not wait for a path the user typed: a missing key there fails at once (exit 3)", async () => {
+    const files = await identityDir({ cert: good.cert, ca: good.ca });
+    const service = spawnService(SERVER_ENTRY, [], files, {
+      MTLS_LISTEN: "127.0.0.1:0",
+      MTLS_STATUS_LISTEN: "127.0.0.1:0",
+    });
+    expect((await service.exited).code).toBe(3);
+    expect(service.lines.filter((line) => line.event === "waiting_for_identity")).toEqual([]);
+    expect(service.lines.at(-1)).toMatchObject({
+      event: "identity_error",
+      kind: "missing",
+      message: `MTLS_KEY_FILE (${files.key}) does not exist`,
+    });
   });
 });

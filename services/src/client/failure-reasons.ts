@@ -1,7 +1,8 @@
 /**
  * Why a client round failed, in words: the reason (a metric label) and one sentence that says what
  * happened and what to look at. Covers the client's own verification of the server, refusals by
- * the server (TLS alerts, a connection closed after the handshake, HTTP 403), and the network.
+ * the server (TLS alerts, a connection closed after the handshake, HTTP 400 for a rejected
+ * certificate, HTTP 403), and the network.
  */
 import { ENV } from "../contract.ts";
 
@@ -10,6 +11,8 @@ export const ROUND_FAILURE_REASONS = [
   "name_mismatch",
   "server_certificate_invalid",
   "refused_by_server",
+  /** HTTP 403 with code `revoked`: the server's policy file revokes our certificate (issue 10). */
+  "revoked",
   "protocol_mismatch",
   "connection_refused",
   "name_not_resolved",
@@ -38,9 +41,12 @@ export interface FailureContext {
 export class ResponseError extends Error {
   override name = "ResponseError";
   readonly status: number;
-  constructor(status: number, message: string) {
+  /** The `code` of the server's JSON error body, when it sent one. */
+  readonly code: string | undefined;
+  constructor(status: number, message: string, code?: string) {
     super(message);
     this.status = status;
+    this.code = code;
   }
 }
 
@@ -89,7 +95,13 @@ function alertName(code: string): string {
 export function classifyRoundError(error: unknown, context: FailureContext): RoundFailure {
   const target = `${context.url.host}`;
   if (error instanceof ResponseError) {
-    if (error.status === 403)
+    if (error.status === 403 && error.code === "revoked")
+      return {
+        reason: "revoked",
+        message: `revoked by the server: ${error.message}; this certificate needs replacing`,
+      };
+    // 403: not on the allow-list; 400: the server rejected our certificate (it says why).
+    if (error.status === 403 || error.status === 400)
       return { reason: "refused_by_server", message: `refused by the server: ${error.message}` };
     return { reason: "unexpected_response", message: error.message };
   }

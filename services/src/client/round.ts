@@ -199,13 +199,20 @@ function parseJson(body: Buffer, what: string): Record<string, unknown> {
 
 function refusal(response: Response, path: string): ResponseError {
   let message = `HTTP ${response.status} from ${path}`;
+  let code: string | undefined;
   try {
-    const parsed = JSON.parse(response.body.toString("utf8")) as { error?: { message?: string } };
+    const parsed = JSON.parse(response.body.toString("utf8")) as {
+      error?: { message?: string; code?: unknown };
+    };
     if (parsed.error?.message) message += `: ${parsed.error.message}`;
+    if (typeof parsed.error?.code === "string") code = parsed.error.code;
   } catch {
-    // keep the status line alone
+    // Not JSON: a one-line text answer (the server's 400 for a rejected client certificate) is
+    // quoted as it is; anything longer keeps the status line alone.
+    const text = response.body.toString("utf8").trim();
+    if (text !== "" && text.length <= 200 && !text.includes("\n")) message += `: ${text}`;
   }
-  return new ResponseError(response.status, message);
+  return new ResponseError(response.status, message, code);
 }
 
 export async function runRound(options: RoundOptions, state: CallState): Promise<RoundResult> {

@@ -22,11 +22,28 @@ export type IdentityErrorKind =
 export class IdentityError extends Error {
   override name = "IdentityError";
   readonly kind: IdentityErrorKind;
+  /** Each problem on its own (just this error, unless several were found at once). */
+  readonly problems: readonly IdentityError[];
 
-  constructor(kind: IdentityErrorKind, message: string) {
+  constructor(kind: IdentityErrorKind, message: string, problems?: readonly IdentityError[]) {
     super(message);
     this.kind = kind;
+    this.problems = problems ?? [this];
   }
+}
+
+/**
+ * One error for problems found together (cert, key and CA all missing), so that a start reports
+ * every one of them; its kind is the first problem's, its message all of them.
+ */
+export function combineIdentityErrors(errors: readonly IdentityError[]): IdentityError {
+  if (errors.length === 1) return errors[0]!;
+  const problems = errors.flatMap((error) => error.problems);
+  return new IdentityError(
+    problems[0]!.kind,
+    problems.map((problem) => problem.message).join("; "),
+    problems,
+  );
 }
 
 /** Which file a message is about: the variable that names it and its path. */

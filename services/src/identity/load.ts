@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { IdentityPaths } from "../config.ts";
 import { ENV } from "../contract.ts";
-import { describeFile, type FileRef, IdentityError } from "./errors.ts";
+import { combineIdentityErrors, describeFile, type FileRef, IdentityError } from "./errors.ts";
 import type { IdentityContents, IdentityFileRefs } from "./validate.ts";
 
 export function identityFileRefs(paths: IdentityPaths): IdentityFileRefs {
@@ -50,12 +50,11 @@ async function readOne(file: FileRef): Promise<string> {
   }
 }
 
-/** Reads all three files; the first failure (in cert, key, CA order) is thrown. */
+/** Reads all three files; every failure is reported (cert, key, CA order), not just the first. */
 export async function readIdentityFiles(refs: IdentityFileRefs): Promise<IdentityContents> {
   const [cert, key, ca] = await Promise.allSettled([readOne(refs.cert), readOne(refs.key), readOne(refs.ca)]);
-  for (const result of [cert, key, ca]) {
-    if (result.status === "rejected") throw result.reason;
-  }
+  const failures = [cert, key, ca].flatMap((result) => (result.status === "rejected" ? [result.reason] : []));
+  if (failures.length > 0) throw combineIdentityErrors(failures);
   return {
     cert: (cert as PromiseFulfilledResult<string>).value,
     key: (key as PromiseFulfilledResult<string>).value,
@@ -99,12 +98,14 @@ export async function waitForIdentityFiles(
       await sleep(options.settleMs ?? 300, undefined, { signal: options.signal });
       return await readIdentityFiles(refs);
     } catch (error) {
-      if (!(error instanceof IdentityError) || error.kind !== "missing") throw error;
+      // Only absence is waited for: a file that is there but unreadable will not fix itself.
+      if (!(error instanceof IdentityError) || error.problems.some((problem) => problem.kind !== "missing"))
+        throw error;
       if (Date.now() - started >= options.waitMs) {
         if (!waited) throw error;
-        throw new IdentityError(
-          "missing",
-          `${error.message} (waited ${Math.round(options.waitMs / 1000)} s for it to be delivered)`,
+        const waitedFor = ` (waited ${Math.round(options.waitMs / 1000)} s for it to be delivered)`;
+        throw combineIdentityErrors(
+          error.problems.map((problem) => new IdentityError("missing", `${problem.message}${waitedFor}`)),
         );
       }
       if (!waited) {

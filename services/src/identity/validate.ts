@@ -8,7 +8,7 @@ import { createHash, createPrivateKey, type KeyObject, X509Certificate } from "n
 import { createSecureContext } from "node:tls";
 import type { TlsPolicy } from "../contract.ts";
 import { tlsPolicyOptions } from "../tls-policy.ts";
-import { describeFile, type FileRef, IdentityError } from "./errors.ts";
+import { combineIdentityErrors, describeFile, type FileRef, IdentityError } from "./errors.ts";
 import {
   CERTIFICATE_LABELS,
   ENCRYPTED_KEY_LABELS,
@@ -16,6 +16,7 @@ import {
   PRIVATE_KEY_LABELS,
   pemBlocks,
 } from "./pem.ts";
+import { SIGNATURE_ALGORITHM_NAMES, signatureAlgorithmOid } from "./signature-algorithm.ts";
 
 export type Purpose = "server" | "client";
 
@@ -144,14 +145,15 @@ function parseKey(contents: string, file: FileRef): { key: KeyObject; pem: strin
 }
 
 function checkSignature(certificate: X509Certificate, file: FileRef): void {
-  const weak = WEAK_SIGNATURES[certificate.signatureAlgorithmOid];
+  const oid = signatureAlgorithmOid(certificate.raw);
+  const weak = WEAK_SIGNATURES[oid];
   if (!weak) return;
-  const algorithm = certificate.signatureAlgorithm ?? certificate.signatureAlgorithmOid;
-  const tutorial = weak === "SHA-1" ? " (the tutorial's -sha1 recipe makes such certificates)" : "";
+  const algorithm = SIGNATURE_ALGORITHM_NAMES[oid] ?? oid;
+  const recipe = weak === "SHA-1" ? " (the classic openssl recipe with -sha1 makes such certificates)" : "";
   throw new IdentityError(
     "weak_signature",
     `${named(certificate)} in ${describeFile(file)} is signed with ${weak} (${algorithm}): ` +
-      `OpenSSL's default security level refuses ${weak} signatures${tutorial}; re-issue it with SHA-256 ` +
+      `OpenSSL's default security level refuses ${weak} signatures${recipe}; re-issue it with SHA-256 ` +
       "(e.g. openssl x509 -req -sha256 ...)",
   );
 }
@@ -224,6 +226,37 @@ function buildPath(
   );
 }
 
+function parseCertificateFile(contents: string, file: FileRef): X509Certificate[] {
+  if (!looksLikePem(contents)) {
+    throw new IdentityError(
+      "not_pem",
+      `${describeFile(file)} is not PEM: expected PEM "BEGIN CERTIFICATE" blocks, leaf first`,
+    );
+  }
+  const chain = parseCertificates(contents, file);
+  if (chain.length === 0) {
+    throw new IdentityError("not_pem", `${describeFile(file)} holds no PEM certificate block`);
+  }
+  return chain;
+}
+
+function parseCaBundle(contents: string, file: FileRef): X509Certificate[] {
+  if (contents.trim() !== "" && !looksLikePem(contents)) {
+    throw new IdentityError(
+      "not_pem",
+      `${describeFile(file)} is not PEM: expected PEM "BEGIN CERTIFICATE" blocks`,
+    );
+  }
+  const certificates = parseCertificates(contents, file);
+  if (certificates.length === 0) {
+    throw new IdentityError(
+      "empty_ca_bundle",
+      `${describeFile(file)} holds no certificate: it must contain the PEM certificate(s) of the CA(s) to trust`,
+    );
+  }
+  return certificates;
+}
+
 export function validateIdentity(
   contents: IdentityContents,
   refs: IdentityFileRefs,
@@ -231,30 +264,22 @@ export function validateIdentity(
   policy: TlsPolicy,
   now = new Date(),
 ): Identity {
-  if (!looksLikePem(contents.cert)) {
-    throw new IdentityError(
-      "not_pem",
-      `${describeFile(refs.cert)} is not PEM: expected PEM "BEGIN CERTIFICATE" blocks, leaf first`,
-    );
-  }
-  const chain = parseCertificates(contents.cert, refs.cert);
-  if (chain.length === 0) {
-    throw new IdentityError("not_pem", `${describeFile(refs.cert)} holds no PEM certificate block`);
-  }
-  if (contents.ca.trim() !== "" && !looksLikePem(contents.ca)) {
-    throw new IdentityError(
-      "not_pem",
-      `${describeFile(refs.ca)} is not PEM: expected PEM "BEGIN CERTIFICATE" blocks`,
-    );
-  }
-  const caCertificates = parseCertificates(contents.ca, refs.ca);
-  if (caCertificates.length === 0) {
-    throw new IdentityError(
-      "empty_ca_bundle",
-      `${describeFile(refs.ca)} holds no certificate: it must contain the PEM certificate(s) of the CA(s) to trust`,
-    );
-  }
-  const { key, pem: keyPem } = parseKey(contents.key, refs.key);
+  // The three files are parsed independently, so a start reports the problems of all of them.
+  const problems: IdentityError[] = [];
+  const collect = <T>(parse: () => T): T | undefined => {
+    try {
+      return parse();
+    } catch (error) {
+      if (!(error instanceof IdentityError)) throw error;
+      problems.push(error);
+      return undefined;
+    }
+  };
+  const chain = collect(() => parseCertificateFile(contents.cert, refs.cert));
+  const parsedKey = collect(() => parseKey(contents.key, refs.key));
+  const caCertificates = collect(() => parseCaBundle(contents.ca, refs.ca));
+  if (!chain || !parsedKey || !caCertificates) throw combineIdentityErrors(problems);
+  const { key, pem: keyPem } = parsedKey;
   const leaf = chain[0]!;
   if (!leaf.checkPrivateKey(key)) {
     throw new IdentityError(

@@ -1,5 +1,6 @@
 /**
- * Authorization by identity: MTLS_ALLOWED_CLIENTS lists who may call. An entry holding a colon is
+ * Authorization by identity: an allow-list (MTLS_ALLOWED_CLIENTS, or the policy file's
+ * allowedClients, see access-policy.ts) says who may call. An entry holding a colon is
  * a full URI SAN (`spiffe://example.org/client-a`, `urn:...`), compared exactly with each URI SAN
  * of the certificate; any other entry is a common name, compared exactly with the CN. An empty
  * list allows every certificate that chains to the CA bundle (authentication already happened).

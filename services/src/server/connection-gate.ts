@@ -5,14 +5,15 @@
  *   completes its handshake is released by Node's `handshakeTimeout`, counted here as `timeout`;
  *   encrypted bytes trickled during the handshake do not restart that timer, see the refusal tests);
  * - decides, once per connection, whether the client certificate verified and who the peer is,
- *   counts and logs the handshake result with its reason, and destroys every socket that is not
- *   authenticated before the HTTP layer's listener runs (it is prepended), so no request of an
- *   unauthenticated peer can reach a handler.
+ *   and counts and logs the handshake result with its reason. A caller without a certificate never
+ *   gets here (the handshake refuses it, see certificate-required.ts). A connection whose
+ *   certificate failed verification is kept only to be told why: it gets a `CertificateRefusal`
+ *   (`refusalOf`), and no connection state, so no request of it can reach a handler.
  */
 import type { Socket } from "node:net";
 import type { Server, TLSSocket } from "node:tls";
 import type { Logger } from "../log.ts";
-import { type AllowList, isAllowed } from "./authorization.ts";
+import { type CertificateRefusal, certificateRefusal } from "./certificate-refusal.ts";
 import {
   type HandshakeFailureReason,
   reasonForTlsError,
@@ -22,9 +23,8 @@ import type { ServerMetrics } from "./metrics.ts";
 import { type PeerIdentity, peerIdentityOf } from "./peer-identity.ts";
 
 export interface ConnectionState {
+  /** Authorization is decided per request from this (server/policy.ts), not once per connection. */
   peer: PeerIdentity;
-  /** On the allow-list (or the list is empty). Denied peers get 403 per request, with a log line. */
-  allowed: boolean;
   protocol: string;
   cipher: string;
   resumed: boolean;
@@ -32,7 +32,10 @@ export interface ConnectionState {
 }
 
 export interface ConnectionGate {
+  /** The authenticated peer of a connection; undefined for a refused one. */
   stateOf(socket: Socket): ConnectionState | undefined;
+  /** Why the connection's client certificate was rejected (answer 400 / close), if it was. */
+  refusalOf(socket: Socket): CertificateRefusal | undefined;
   openConnections(): number;
   /** Destroys every open connection (end of the shutdown deadline). */
   destroyAll(): void;
@@ -40,7 +43,6 @@ export interface ConnectionGate {
 
 export interface ConnectionGateOptions {
   server: Server;
-  allowList: AllowList;
   metrics: ServerMetrics;
   log: Logger;
 }
@@ -57,6 +59,7 @@ function peerAddress(socket: TLSSocket): string | undefined {
 export function installConnectionGate(options: ConnectionGateOptions): ConnectionGate {
   const { server, metrics, log } = options;
   const states = new WeakMap<Socket, ConnectionState>();
+  const refusals = new WeakMap<Socket, CertificateRefusal>();
   const open = new Set<Socket>();
   const failureLog = rateLimited(log);
 
@@ -85,7 +88,10 @@ export function installConnectionGate(options: ConnectionGateOptions): Connectio
   };
 
   server.on("tlsClientError", (error: Error & { code?: string }, socket: TLSSocket) => {
-    fail(reasonForTlsError(error), {
+    // A socket Node destroyed for its certificate (see certificate-required.ts) ends here with a
+    // bare "socket hang up"; its verification result says why.
+    const verifyCode = socket.authorizationError ? String(socket.authorizationError) : undefined;
+    fail(verifyCode ? reasonForVerifyError(verifyCode, true) : reasonForTlsError(error), {
       code: error.code,
       message: error.message.split("\n")[0],
       peer: peerAddress(socket),
@@ -96,18 +102,19 @@ export function installConnectionGate(options: ConnectionGateOptions): Connectio
     const peer = peerIdentityOf(socket);
     if (!socket.authorized || !peer) {
       const code = String(socket.authorizationError ?? "NO_PEER_CERTIFICATE");
-      fail(reasonForVerifyError(code, peer !== undefined), {
+      const reason = reasonForVerifyError(code, peer !== undefined);
+      fail(reason, {
         code,
         peer: peerAddress(socket),
         subject: peer?.commonName ?? undefined,
       });
-      socket.destroy();
+      if (peer) refusals.set(socket, certificateRefusal(reason));
+      else socket.destroy(); // no certificate (only a resumed session can still get here)
       return;
     }
     metrics.handshakes.inc({ result: "success" });
     states.set(socket, {
       peer,
-      allowed: isAllowed(options.allowList, peer),
       protocol: socket.getProtocol() ?? "unknown",
       cipher: socket.getCipher()?.name ?? "unknown",
       resumed: socket.isSessionReused(),
@@ -117,6 +124,7 @@ export function installConnectionGate(options: ConnectionGateOptions): Connectio
 
   return {
     stateOf: (socket) => states.get(socket),
+    refusalOf: (socket) => refusals.get(socket),
     openConnections: () => open.size,
     destroyAll: () => {
       for (const socket of open) socket.destroy();

@@ -3,10 +3,9 @@
  *
  * - errors OpenSSL/Node raise during the handshake (`tlsClientError`): protocol or cipher
  *   mismatch, bytes that are not TLS, an alert from the peer, a timeout;
- * - the verification result of the client certificate (`socket.authorizationError`). The server
- *   runs with `rejectUnauthorized: false` precisely to get this: with `true`, Node destroys the
- *   socket without telling why. The connection gate then closes every socket that is not
- *   authorized before HTTP sees it (see connection-gate.ts).
+ * - the verification result of the client certificate (`socket.authorizationError`), read once
+ *   the handshake is done; the connection is kept to answer its first request with 400 (see
+ *   certificate-required.ts and certificate-refusal.ts).
  */
 
 export const HANDSHAKE_FAILURE_REASONS = [
@@ -64,6 +63,8 @@ const ERROR_REASONS: Record<string, HandshakeFailureReason> = {
   ERR_SSL_LENGTH_MISMATCH: "not_tls",
   ERR_SSL_BAD_PACKET_LENGTH: "not_tls",
   ERR_TLS_HANDSHAKE_TIMEOUT: "timeout",
+  // The server requires a certificate: OpenSSL refused the handshake with "certificate required".
+  ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE: "no_certificate",
   ECONNRESET: "closed_by_peer",
   EPIPE: "closed_by_peer",
   // A peer that refuses our certificate answers with one of these alerts.

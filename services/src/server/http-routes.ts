@@ -1,6 +1,6 @@
 /**
  * The HTTP API behind the mTLS listener: GET /v1/whoami, POST /v1/echo, and JSON errors for
- * everything else (403 for a peer not on the allow-list, 404, 405, 413). Every request is counted
+ * everything else (403 for a peer the access policy refuses, 404, 405, 413). Every request is counted
  * by route and status and, unless the access log is off, logged with the peer's identity.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -8,11 +8,17 @@ import { performance } from "node:perf_hooks";
 import { pipeline } from "node:stream";
 import { ROUTES } from "../contract.ts";
 import type { Logger } from "../log.ts";
+import type { AccessRefusal } from "./access-policy.ts";
+import { answerRefusal, type CertificateRefusal } from "./certificate-refusal.ts";
 import type { ConnectionState } from "./connection-gate.ts";
 import type { ServerMetrics } from "./metrics.ts";
+import type { PeerIdentity } from "./peer-identity.ts";
 
 export interface RouteOptions {
   stateOf: (socket: IncomingMessage["socket"]) => ConnectionState | undefined;
+  /** The access policy's per-request check (server/policy.ts); undefined = may proceed. */
+  authorize: (peer: PeerIdentity) => AccessRefusal | undefined;
+  refusalOf: (socket: IncomingMessage["socket"]) => CertificateRefusal | undefined;
   maxBodyBytes: number;
   metrics: ServerMetrics;
   log: Logger;
@@ -27,6 +33,8 @@ const ROUTE_TABLE: Route[] = [
 
 /** Why a request was refused, for its log line. */
 const errorReasons = new WeakMap<ServerResponse, string>();
+/** Which access-policy rule refused a request (`revoked`, `not_allowed`), for its log line. */
+const refusalReasons = new WeakMap<ServerResponse, string>();
 
 export function sendJson(
   res: ServerResponse,
@@ -117,9 +125,15 @@ export function createRequestHandler(options: RouteOptions) {
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
+    const refusal = options.refusalOf(req.socket);
+    if (refusal) {
+      // Rejected client certificate: say why and close; counted and logged as a handshake failure.
+      answerRefusal(res, refusal);
+      return;
+    }
     const state = options.stateOf(req.socket);
     if (!state) {
-      // Unreachable: the connection gate destroys unauthenticated sockets before HTTP sees them.
+      // Unreachable: a connection is either refused (above) or authenticated.
       req.socket.destroy();
       return;
     }
@@ -142,12 +156,17 @@ export function createRequestHandler(options: RouteOptions) {
         status,
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
         reason: errorReasons.get(res),
+        refusal: refusalReasons.get(res),
       });
     });
 
-    if (!state.allowed) {
-      const who = state.peer.uris[0] ?? state.peer.commonName ?? "unnamed";
-      sendError(res, 403, "forbidden", `client "${who}" is not on the allow-list (MTLS_ALLOWED_CLIENTS)`);
+    // Access policy (issue 10), checked at every request so that a revocation or an allow-list
+    // change reaches kept-alive connections: 403, then the connection is closed (cut off).
+    const accessRefusal = options.authorize(state.peer);
+    if (accessRefusal) {
+      metrics.accessRefusals.inc({ reason: accessRefusal.reason });
+      refusalReasons.set(res, accessRefusal.reason);
+      sendError(res, 403, accessRefusal.code, accessRefusal.message, { connection: "close" });
       return;
     }
     if (!route) {
@@ -177,12 +196,12 @@ export function createRequestHandler(options: RouteOptions) {
   const checkContinue = (req: IncomingMessage, res: ServerResponse): void => {
     const length = declaredLength(req);
     const state = options.stateOf(req.socket);
-    if (
-      state?.allowed &&
-      pathOf(req.url) === ROUTES.echo &&
-      length !== undefined &&
-      length > options.maxBodyBytes
-    ) {
+    // Refused (rejected certificate, or the access policy says no): answered without the body.
+    if (!state || options.authorize(state.peer) !== undefined) {
+      handle(req, res);
+      return;
+    }
+    if (pathOf(req.url) === ROUTES.echo && length !== undefined && length > options.maxBodyBytes) {
       handle(req, res); // answers 413 without reading the body
       return;
     }

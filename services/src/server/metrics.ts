@@ -1,5 +1,6 @@
 /** The server's metrics (names documented in docs/SERVICES.md). */
 import { type Counter, type Gauge, Registry, registerIdentityMetrics } from "../metrics.ts";
+import { ACCESS_REFUSAL_REASONS } from "./access-policy.ts";
 import { HANDSHAKE_FAILURE_REASONS } from "./handshake-failures.ts";
 
 export interface ServerMetrics {
@@ -7,6 +8,8 @@ export interface ServerMetrics {
   handshakes: Counter<"result">;
   handshakeFailures: Counter<"reason">;
   requests: Counter<"route" | "status">;
+  /** Requests refused by the access policy (revoked, not on the allow-list): issue 10. */
+  accessRefusals: Counter<"reason">;
   openConnections: Gauge;
   droppedConnections: Counter;
   reloads: Counter<"result">;
@@ -34,6 +37,12 @@ export function createServerMetrics(
     "HTTP requests on the mTLS listener by route and status.",
     ["route", "status"],
   );
+  const accessRefusals = registry.counter(
+    "mtls_access_refusals_total",
+    "Requests answered 403 by the access policy, by reason (revoked, not_allowed).",
+    ["reason"],
+  );
+  for (const reason of ACCESS_REFUSAL_REASONS) accessRefusals.touch({ reason });
   const openConnections = registry.gauge(
     "mtls_open_connections",
     "TCP connections open on the mTLS listener.",
@@ -44,5 +53,14 @@ export function createServerMetrics(
   );
   droppedConnections.touch({});
   const reloads = registerIdentityMetrics(registry, certificateNotAfter, ready);
-  return { registry, handshakes, handshakeFailures, requests, openConnections, droppedConnections, reloads };
+  return {
+    registry,
+    handshakes,
+    handshakeFailures,
+    requests,
+    accessRefusals,
+    openConnections,
+    droppedConnections,
+    reloads,
+  };
 }

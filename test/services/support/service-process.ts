@@ -35,6 +35,12 @@ export interface RunningServer extends ServiceProcess {
   statusUrl: string;
 }
 
+/**
+ * The Node that runs the services: the test runner's own, or SERVICES_NODE (CI sets it to the
+ * lowest Node that package.json `engines` allows, to prove the services still start there).
+ */
+export const SERVICES_NODE = process.env.SERVICES_NODE ?? process.execPath;
+
 const running = new Set<ChildProcess>();
 
 /** The environment a service gets: nothing of the test runner's MTLS_* settings leaks in. */
@@ -57,7 +63,7 @@ export function spawnService(
   identity: IdentityFiles | undefined,
   env: Record<string, string>,
 ): ServiceProcess {
-  const child = spawn(process.execPath, [entry, ...args], {
+  const child = spawn(SERVICES_NODE, [entry, ...args], {
     env: serviceEnv(identity, env),
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,9 +1,9 @@
 /**
- * Reading a service's status listener from tests: /readyz, /metrics parsed into samples, and a
- * poll-until helper (counters are updated when the server has processed an event, which can be a
- * moment after the client saw its side of it).
+ * Reading a service's status listener from tests: /readyz, /metrics parsed into samples (counters
+ * are updated when the server has processed an event, which can be a moment after the client saw
+ * its side of it: wait for them with `eventually`, re-exported here).
  */
-import { setTimeout as sleep } from "node:timers/promises";
+export { eventually } from "./eventually.ts";
 
 export async function getStatus(statusUrl: string, path: string): Promise<{ status: number; body: string }> {
   const response = await fetch(`${statusUrl}${path}`);
@@ -46,23 +46,6 @@ export async function metric(
   labels: Record<string, string> = {},
 ): Promise<number> {
   return sample(await getMetrics(statusUrl), name, labels);
-}
-
-/** Polls until `check` returns true (or throws the last reason after `timeoutMs`). */
-export async function eventually<T>(
-  probe: () => Promise<T>,
-  check: (value: T) => boolean,
-  timeoutMs = 5000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    last = await probe();
-    if (check(last)) return last;
-    if (Date.now() > deadline)
-      throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
-    await sleep(50);
-  }
 }
 
 export function handshakeFailures(statusUrl: string, reason: string): Promise<number> {

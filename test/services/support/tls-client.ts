@@ -3,6 +3,7 @@
  * options (new connection unless an agent is given) that reports status, body and what the
  * connection negotiated, or the error a refused caller sees.
  */
+import type { IncomingHttpHeaders } from "node:http";
 import { type Agent, request } from "node:https";
 import type { ConnectionOptions, TLSSocket } from "node:tls";
 
@@ -28,6 +29,7 @@ export interface CallOptions {
 export interface CallResult {
   status: number;
   body: string;
+  headers: IncomingHttpHeaders;
   protocol: string | null;
   cipher: string | null;
   /** Serial of the server certificate this connection saw (lowercase hex). */
@@ -70,7 +72,12 @@ export function callServer(options: CallOptions): Promise<CallResult> {
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () => {
         clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), ...facts });
+        resolve({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString("utf8"),
+          headers: res.headers,
+          ...facts,
+        });
       });
     });
     req.end(options.body);

@@ -170,6 +170,8 @@ export interface LeafOptions extends Validity {
   ipAddresses?: string[];
   uris?: string[];
   hash?: "SHA-1" | "SHA-256";
+  /** Hex serial (default random); e.g. one with leading zero digits for serial-matching tests. */
+  serialNumber?: string;
 }
 
 export interface Leaf extends Issued {
@@ -204,7 +206,7 @@ export async function issueLeaf(ca: CertificateAuthority, options: LeafOptions):
   ];
   if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names));
   const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
+    serialNumber: options.serialNumber ?? randomSerial(),
     subject: `CN=${options.commonName}, O=mtls-pki tests`,
     issuer: ca.certificate.subject,
     publicKey: keyPair.keys.publicKey,
