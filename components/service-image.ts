@@ -29,12 +29,13 @@ import { fileURLToPath } from "node:url";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ArgChecks } from "./arg-checks.ts";
+import { servicesDir } from "./services-dir.ts";
 
 export const SERVICE_IMAGE_TYPE = "mtls:docker:ServiceImage";
 
-/** services/, next to components/. */
-export const SERVICES_DIR = fileURLToPath(new URL("../services", import.meta.url));
-/** A build context holding only the delivery image's Dockerfile. */
+/** services/ of this package (next to components/, or two levels above dist/components/). */
+export const SERVICES_DIR = servicesDir(import.meta.url);
+/** A build context holding only the delivery image's Dockerfile (copied beside the built module). */
 export const DELIVERY_IMAGE_DIR = fileURLToPath(new URL("./delivery-image", import.meta.url));
 
 export const DEFAULT_BASE_IMAGE = "node:24-slim";
