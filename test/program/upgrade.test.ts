@@ -117,7 +117,7 @@ describe.skipIf(skip)("upgrading a stack deployed by the program of commit 06258
       const notSame = upgraded.run.ops
         .filter((op) => op.op !== "same")
         .map((op) => `${op.op} ${op.type} ${op.name} (${op.changed?.join(", ")})`);
-      const server = config.serverName ?? "mtls-server";
+      const server = stackConfig(stackName).serverName ?? "mtls-server";
       const container = "docker:index/container:Container";
       expect(notSame.sort()).toEqual(
         [`replace ${container} ${server} (envs)`, `replace ${container} ${server}-delivery (uploads)`].sort(),
