@@ -13,11 +13,10 @@ import { type Deployment, deploy, newStack, type Stack } from "../program/deploy
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { freePort } from "../support/free-port.ts";
 import { stackConfig } from "../support/stack-files.ts";
-import { type Caller, type Credentials, startCaller } from "./caller.ts";
+import { type Credentials, startCaller } from "./caller.ts";
 import { jsonLogs, metricValue, statusEndpoint, waitUntil } from "./containers.ts";
 
 const execute = promisify(execFile);
-const CONTAINER = "docker:index/container:Container";
 
 interface Outputs {
   serverUrl: string;
