@@ -187,7 +187,13 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
   const baseImage = reader.string("baseImage", CONFIG_DEFAULTS.baseImage);
   if (baseImage.trim() === "") problems.push("baseImage: is empty; name a Node >= 24 image");
 
-  const caGenerations = reader.list("caGenerations", CONFIG_DEFAULTS.caGenerations, "generation names");
+  // `caGenerations: [1, 2]` in a stack file is YAML numbers: whole numbers name generations as well.
+  const caGenerations = reader
+    .list("caGenerations", CONFIG_DEFAULTS.caGenerations, "generation names", { numbers: true })
+    .map((name) =>
+      typeof name === "number" && Number.isSafeInteger(name) && name >= 0 ? String(name) : name,
+    )
+    .map((name) => (typeof name === "number" ? JSON.stringify(name) : name));
   const issuingSet = reader.string("issuingCa", CONFIG_DEFAULTS.issuingCa);
   const generationIssues = generationProblems(caGenerations, issuingSet === "" ? undefined : issuingSet, {
     generations: "caGenerations",

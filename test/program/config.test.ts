@@ -134,13 +134,19 @@ describe("stack configuration", () => {
     const switched = parseWith({ caGenerations: "1, 2", issuingCa: "2" });
     expect(pkiArgs(switched)).toMatchObject({ generations: ["1", "2"], issuingGeneration: "2" });
     expect(parseWith({ caGenerations: '["2"]' }).issuingCa).toBe("2");
+    // A stack file's `caGenerations: [1, 2]` reaches the program as YAML numbers.
+    expect(parseWith({ caGenerations: "[1, 2]", issuingCa: "2" }).caGenerations).toEqual(["1", "2"]);
   });
 
   it.each([
     [{ caGenerations: '["1","Two"]' }, 'caGenerations: "Two" is not a valid generation name'],
     [{ caGenerations: '["1","1"]' }, 'caGenerations: "1" is listed more than once; names must be unique'],
     [{ caGenerations: "[]" }, "caGenerations: the list is empty"],
-    [{ caGenerations: "[1, 2]" }, 'caGenerations: "[1, 2]" is not a list of generation names'],
+    [{ caGenerations: "[1.5]" }, 'caGenerations: "1.5" is not a valid generation name'],
+    [
+      { caGenerations: '["1", true]' },
+      `caGenerations: ${JSON.stringify('["1", true]')} is not a list of generation names`,
+    ],
     [{ caGenerations: '["1","2"]', issuingCa: "3" }, 'issuingCa: "3" is not in caGenerations (1, 2)'],
   ])("refuses bad CA generations %j with one line naming the key", (values, line) => {
     const message = problemsOf(values, "prod");
