@@ -8,7 +8,8 @@
 import { execFile } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Deployment, deploy, newStack, type Stack } from "../program/deploy.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { freePort } from "../support/free-port.ts";
@@ -93,7 +94,19 @@ describe.skipIf(skip)("the dev stack's lifecycle on a real Docker engine", () =>
       // As `openssl x509 -serial -noout` prints it, in lower case with colons: any form revokes.
       const serial = outputs.clients["client-b"]!.serialNumber;
       const written = `serial=${serial.toLowerCase().match(/../g)!.join(":")}`;
-      await apply({ revokedSerials: JSON.stringify([written]) });
+      // With a serial that matches no certificate of the stack: a warning, not a failure.
+      // The program's warnings go through the SDK's log, which `pulumi up` shows as warnings.
+      const warn = vi.spyOn(pulumi.log, "warn");
+      let warnings: string[];
+      try {
+        await apply({ revokedSerials: JSON.stringify([written, "0BADC0DE"]) });
+      } finally {
+        // Read before restoring: restoring a spy clears what it recorded.
+        warnings = warn.mock.calls.map((call) => String(call[0])).filter((m) => m.includes("revokedSerials"));
+        warn.mockRestore();
+      }
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain("BADC0DE matches no certificate this stack issues now");
       expect(changes()).toEqual(["replace mtls-server-delivery (uploads)"]);
       const refused = await b.next((o) => !o.ok);
       expect(refused.failure).toBe("HTTP 403 revoked");
