@@ -35,7 +35,11 @@ export interface Caller {
   stop(): Promise<void>;
 }
 
-export function startCaller(url: string, credentials: () => Credentials): Caller {
+export function startCaller(
+  url: string,
+  credentials: () => Credentials,
+  options: { maxVersion?: "TLSv1.2" | "TLSv1.3" } = {},
+): Caller {
   const outcomes: CallOutcome[] = [];
   const waiters: Array<{
     check: (o: CallOutcome) => boolean;
@@ -57,7 +61,7 @@ export function startCaller(url: string, credentials: () => Credentials): Caller
       const { certPem, keyPem, caPem } = credentials();
       const request = https.get(
         `${url}/v1/whoami`,
-        { cert: certPem, key: keyPem, ca: caPem, agent: false, timeout: 5000 },
+        { cert: certPem, key: keyPem, ca: caPem, agent: false, timeout: 5000, ...options },
         (response) => {
           const peer = (response.socket as TLSSocket).getPeerCertificate();
           const chunks: Buffer[] = [];

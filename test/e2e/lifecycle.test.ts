@@ -157,6 +157,30 @@ describe.skipIf(skip)("the dev stack's lifecycle on a real Docker engine", () =>
     expect(await containerId(outputs.containerNames.server)).toBe(serverId);
   });
 
+  it("switches the TLS policy by replacing only the server's delivery container: new handshakes may then use TLS 1.2", async () => {
+    const serverId = await containerId(outputs.containerNames.server);
+    const modern = startCaller(outputs.serverUrl, credentialsOf("client-a"));
+    const legacy = startCaller(outputs.serverUrl, credentialsOf("client-a"), { maxVersion: "TLSv1.2" });
+    try {
+      // The dev stack's policy is modern (TLS 1.3 only): a TLS 1.2 client is refused.
+      await Promise.all([modern.next((o) => o.ok), legacy.next((o) => !o.ok)]);
+      expect(legacy.outcomes.some((o) => o.ok)).toBe(false);
+      await apply({ tlsPolicy: "intermediate" });
+      expect(changes()).toEqual(["replace mtls-server-delivery (uploads)"]);
+      await legacy.next((o) => o.ok);
+      await modern.next((o) => o.ok, Date.now());
+      await apply({ tlsPolicy: "modern" });
+      expect(changes()).toEqual(["replace mtls-server-delivery (uploads)"]);
+      const refusedAgain = await legacy.next((o) => !o.ok, Date.now());
+      expect(refusedAgain.failure).toMatch(/protocol|version|alert/i);
+      await modern.next((o) => o.ok, Date.now());
+    } finally {
+      await Promise.all([modern.stop(), legacy.stop()]);
+    }
+    expect(modern.failures).toEqual([]);
+    expect(await containerId(outputs.containerNames.server)).toBe(serverId);
+  });
+
   it("rotates the CA in three ups with no failed call, ending with every certificate in use chained only to generation 2", async () => {
     const serverId = await containerId(outputs.containerNames.server);
     const rotationStart = Date.now();
