@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Deployment, deploy, newStack, pkiProgram, type Stack } from "../program/deploy.ts";
-import { RUN_LABEL } from "../support/docker/provider.ts";
+import { RUN_LABEL } from "../emulation/docker/provider.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { freePort } from "../support/free-port.ts";
 import { stackConfig } from "../support/stack-files.ts";

@@ -3,7 +3,7 @@
  * the run never deleted anything (as after a crash), and leaves other runs' objects alone.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { dockerApi, labelFilter } from "../support/docker/engine-api.ts";
+import { dockerApi, labelFilter } from "./docker/engine-api.ts";
 import {
   CONTAINER_TYPE,
   cleanupRun,
@@ -12,7 +12,7 @@ import {
   NETWORK_TYPE,
   RUN_LABEL,
   VOLUME_TYPE,
-} from "../support/docker/provider.ts";
+} from "./docker/provider.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 
 const skip = await dockerSkipReason();

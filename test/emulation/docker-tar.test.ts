@@ -4,7 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
-import { oneFileTar } from "../support/docker/tar.ts";
+import { oneFileTar } from "./docker/tar.ts";
 
 /** GNU tar's verbose listing, split into fields: permissions, owner, size, date, time, path. */
 function listing(archive: Buffer): string[] {

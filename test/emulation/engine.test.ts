@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { EmulatedEngine } from "../support/engine/engine.ts";
+import { EmulatedEngine } from "./engine/engine.ts";
 import type {
   CreateRequest,
   CreateResult,
@@ -17,10 +17,10 @@ import type {
   EmulatedProvider,
   InvokeRequest,
   UpdateRequest,
-} from "../support/engine/provider.ts";
-import { changedKeys } from "../support/engine/values.ts";
-import { inspectOutput, isSecretOutput, outputValue, runProgram, UNKNOWN } from "../support/run-program.ts";
-import { TlsProvider } from "../support/tls/provider.ts";
+} from "./engine/provider.ts";
+import { changedKeys } from "./engine/values.ts";
+import { inspectOutput, isSecretOutput, outputValue, runProgram, UNKNOWN } from "./run-program.ts";
+import { TlsProvider } from "./tls/provider.ts";
 
 /**
  * A test provider for package "fake": `size` changes replace (delete-before-replace when

@@ -7,10 +7,10 @@ import { createHash, createPrivateKey, createPublicKey, type KeyObject, X509Cert
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { EmulatedEngine } from "../support/engine/engine.ts";
-import { type ProgramRun, runProgram, UNKNOWN } from "../support/run-program.ts";
-import { TlsProvider } from "../support/tls/provider.ts";
-import { rfc3339Nano } from "../support/tls/time.ts";
+import { EmulatedEngine } from "./engine/engine.ts";
+import { type ProgramRun, runProgram, UNKNOWN } from "./run-program.ts";
+import { TlsProvider } from "./tls/provider.ts";
+import { rfc3339Nano } from "./tls/time.ts";
 import {
   authorityKeyId,
   basicConstraints,
@@ -23,7 +23,7 @@ import {
   OIDS,
   subjectAltNames,
   subjectKeyId,
-} from "../support/x509/inspect.ts";
+} from "./x509/inspect.ts";
 
 let engine: EmulatedEngine;
 let provider: TlsProvider;

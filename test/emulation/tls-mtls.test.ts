@@ -8,9 +8,9 @@ import type { AddressInfo } from "node:net";
 import * as nodeTls from "node:tls";
 import * as tls from "@pulumi/tls";
 import { afterEach, describe, expect, test } from "vitest";
-import { EmulatedEngine } from "../support/engine/engine.ts";
-import { runProgram } from "../support/run-program.ts";
-import { TlsProvider } from "../support/tls/provider.ts";
+import { EmulatedEngine } from "./engine/engine.ts";
+import { runProgram } from "./run-program.ts";
+import { TlsProvider } from "./tls/provider.ts";
 
 let engine: EmulatedEngine | undefined;
 

@@ -10,11 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "@pulumi/tls";
 import { afterEach, describe, expect, test } from "vitest";
-import { EmulatedEngine } from "../support/engine/engine.ts";
-import { type ProgramRun, runProgram } from "../support/run-program.ts";
-import { hashForState } from "../support/tls/pem.ts";
-import { TlsProvider } from "../support/tls/provider.ts";
-import { derFromPem } from "../support/x509/inspect.ts";
+import { EmulatedEngine } from "./engine/engine.ts";
+import { type ProgramRun, runProgram } from "./run-program.ts";
+import { hashForState } from "./tls/pem.ts";
+import { TlsProvider } from "./tls/provider.ts";
+import { derFromPem } from "./x509/inspect.ts";
 
 let engine: EmulatedEngine;
 

@@ -4,11 +4,11 @@
  * bundle, exactly as the Identity component hands them to the containers.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { cleanupRun } from "../support/docker/cleanup.ts";
-import { createDockerProvider, type DockerProvider } from "../support/docker/provider.ts";
-import { EmulatedEngine } from "../support/engine/engine.ts";
-import { type ProgramRun, runProgram } from "../support/run-program.ts";
-import { TlsProvider } from "../support/tls/provider.ts";
+import { cleanupRun } from "../emulation/docker/cleanup.ts";
+import { createDockerProvider, type DockerProvider } from "../emulation/docker/provider.ts";
+import { EmulatedEngine } from "../emulation/engine/engine.ts";
+import { type ProgramRun, runProgram } from "../emulation/run-program.ts";
+import { TlsProvider } from "../emulation/tls/provider.ts";
 import type { TlsIdentity } from "../support/tls-handshake.ts";
 
 export const PROJECT = "mtls-pki";

@@ -7,7 +7,7 @@
  *
  * One run = one execution of the program: `startRun` (installs the mocks), the program, `settle`,
  * then `finishRun` (deletes what the program no longer declares). `runProgram` in
- * test/support/run-program.ts does all of that.
+ * test/emulation/run-program.ts does all of that.
  */
 import { randomUUID } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";

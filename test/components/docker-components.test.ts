@@ -10,20 +10,20 @@ import { connect } from "node:tls";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DEFAULT_SERVER_NAME, SERVICE_GID, SERVICE_UID } from "../../services/src/contract.ts";
-import { demuxLogs } from "../support/docker/container.ts";
-import { dockerApi } from "../support/docker/engine-api.ts";
-import { probe } from "../support/docker/probe.ts";
+import { demuxLogs } from "../emulation/docker/container.ts";
+import { dockerApi } from "../emulation/docker/engine-api.ts";
+import { probe } from "../support/docker-probe.ts";
 import {
   CONTAINER_TYPE,
   cleanupRun,
   createDockerProvider,
   IMAGE_TYPE,
   VOLUME_TYPE,
-} from "../support/docker/provider.ts";
+} from "../emulation/docker/provider.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
-import { EmulatedEngine, type Registration } from "../support/engine/engine.ts";
+import { EmulatedEngine, type Registration } from "../emulation/engine/engine.ts";
 import { createCa, issueLeaf, type Leaf } from "../support/pki-fixtures/pki.ts";
-import { type ProgramRun, runProgram } from "../support/run-program.ts";
+import { type ProgramRun, runProgram } from "../emulation/run-program.ts";
 
 const skip = await dockerSkipReason();
 
