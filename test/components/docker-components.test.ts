@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DEFAULT_SERVER_NAME, SERVICE_GID, SERVICE_UID } from "../../services/src/contract.ts";
 import { demuxLogs } from "../emulation/docker/container.ts";
 import { dockerApi } from "../emulation/docker/engine-api.ts";
-import { probe } from "../support/docker-probe.ts";
 import {
   CONTAINER_TYPE,
   cleanupRun,
@@ -20,10 +19,11 @@ import {
   IMAGE_TYPE,
   VOLUME_TYPE,
 } from "../emulation/docker/provider.ts";
-import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { EmulatedEngine, type Registration } from "../emulation/engine/engine.ts";
-import { createCa, issueLeaf, type Leaf } from "../support/pki-fixtures/pki.ts";
 import { type ProgramRun, runProgram } from "../emulation/run-program.ts";
+import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
+import { probe } from "../support/docker-probe.ts";
+import { createCa, issueLeaf, type Leaf } from "../support/pki-fixtures/pki.ts";
 
 const skip = await dockerSkipReason();
 

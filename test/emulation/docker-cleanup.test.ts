@@ -3,6 +3,7 @@
  * the run never deleted anything (as after a crash), and leaves other runs' objects alone.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { dockerApi, labelFilter } from "./docker/engine-api.ts";
 import {
   CONTAINER_TYPE,
@@ -13,7 +14,6 @@ import {
   RUN_LABEL,
   VOLUME_TYPE,
 } from "./docker/provider.ts";
-import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 
 const skip = await dockerSkipReason();
 

@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { SERVICE_GID, SERVICE_UID } from "../../services/src/contract.ts";
+import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
+import { probe } from "../support/docker-probe.ts";
 import { demuxLogs } from "./docker/container.ts";
 import { dockerApi } from "./docker/engine-api.ts";
-import { probe } from "../support/docker-probe.ts";
 import { CONTAINER_TYPE, cleanupRun, createDockerProvider, VOLUME_TYPE } from "./docker/provider.ts";
-import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import type { CreateResult, Inputs } from "./engine/provider.ts";
 
 const skip = await dockerSkipReason();

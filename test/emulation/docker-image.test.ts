@@ -11,9 +11,9 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { SERVICE_GID, SERVICE_UID } from "../../services/src/contract.ts";
+import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { probe } from "../support/docker-probe.ts";
 import { cleanupRun, createDockerProvider, IMAGE_TYPE } from "./docker/provider.ts";
-import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import type { CreateResult, Inputs } from "./engine/provider.ts";
 
 const run = promisify(execFile);
