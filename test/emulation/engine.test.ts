@@ -15,7 +15,6 @@ import type {
   DiffRequest,
   DiffResult,
   EmulatedProvider,
-  InvokeRequest,
   UpdateRequest,
 } from "./engine/provider.ts";
 import { changedKeys } from "./engine/values.ts";
@@ -59,10 +58,6 @@ class FakeProvider implements EmulatedProvider {
 
   async delete(req: DeleteRequest): Promise<void> {
     this.log.push(`delete ${req.id}`);
-  }
-
-  invoke(req: InvokeRequest): Record<string, unknown> {
-    return { answer: `looked up ${String(req.inputs.query)}` };
   }
 }
 
@@ -236,13 +231,11 @@ describe("one run", () => {
     expect(engine.resources()).toEqual([]);
   });
 
-  test("invokes go to the provider of the token's package", async () => {
-    const run = await up(() => ({
-      answer: pulumi
-        .output(pulumi.runtime.invoke("fake:index/lookup:lookup", { query: "x" }))
-        .apply((r) => r.answer),
+  test("an invoke (data source) is refused, naming its token: the program uses none", async () => {
+    const run = up(() => ({
+      answer: pulumi.output(pulumi.runtime.invoke("fake:index/lookup:lookup", { query: "x" })),
     }));
-    expect(run.exports.answer).toBe("looked up x");
+    await expect(run).rejects.toThrow("invoke fake:index/lookup:lookup is not emulated");
   });
 
   test("a program that throws rejects the run with its error", async () => {

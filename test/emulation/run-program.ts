@@ -5,11 +5,10 @@
  *
  *   const engine = new EmulatedEngine([new TlsProvider()]);
  *   const run = await runProgram({ engine, project: "mtls-pki", stack: "dev", config: { clients: 2 },
- *     program: () => import("../../index.ts") });
+ *     program: () => import("../../index.ts"), freshModules: vi.resetModules });
  *   run.exports.caCertPem; run.isSecret("clientKeys"); engine.ops;
  */
 import * as pulumi from "@pulumi/pulumi";
-import { vi } from "vitest";
 import type { EmulatedEngine, OpRecord, Registration } from "./engine/engine.ts";
 
 /** Stands for a value that is unknown (only in preview). */
@@ -30,6 +29,12 @@ export interface RunProgramOptions {
   preview?: boolean;
   /** Loads the program; its exports are the stack outputs. Usually `() => import("../../index.ts")`. */
   program: () => Promise<Record<string, unknown>>;
+  /**
+   * Called just before the program loads. A program that is a module declares its resources at
+   * its top level, which runs once per module graph: under vitest pass `vi.resetModules` so a second
+   * run in the same file runs it again. Not needed for a program that is a function.
+   */
+  freshModules?: () => void;
 }
 
 export interface ProgramRun {
@@ -107,8 +112,7 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
     config,
     (options.secretConfig ?? []).map((k) => qualify(project, k)),
   );
-  // A fresh module graph, so the program's top level runs again for this run.
-  vi.resetModules();
+  options.freshModules?.();
 
   let moduleExports: Record<string, unknown> = {};
   try {

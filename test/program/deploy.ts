@@ -4,11 +4,16 @@
  * bundle, exactly as the Identity component hands them to the containers.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { cleanupRun } from "../emulation/docker/cleanup.ts";
-import { createDockerProvider, type DockerProvider } from "../emulation/docker/provider.ts";
-import { EmulatedEngine } from "../emulation/engine/engine.ts";
-import { type ProgramRun, runProgram } from "../emulation/run-program.ts";
-import { TlsProvider } from "../emulation/tls/provider.ts";
+import { vi } from "vitest";
+import {
+  cleanupRun,
+  createDockerProvider,
+  type DockerProvider,
+  EmulatedEngine,
+  type ProgramRun,
+  runProgram,
+  TlsProvider,
+} from "../emulation/index.ts";
 import type { TlsIdentity } from "../support/tls-handshake.ts";
 
 export const PROJECT = "mtls-pki";
@@ -68,6 +73,7 @@ export async function deploy(
       config,
       preview: options.preview,
       program: options.program ?? wholeProgram,
+      freshModules: vi.resetModules,
     });
   } catch (error) {
     await destroy();

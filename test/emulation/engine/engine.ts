@@ -297,12 +297,13 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
     });
   }
 
-  /** Invokes (data sources) go to the provider of the token's package, if it emulates any. */
-  async call(args: pulumi.runtime.MockCallArgs): Promise<pulumi.runtime.MockCallResult> {
-    const provider = this.providers.get(packageOf(args.token));
-    if (!provider?.invoke) throw new Error(`emulated engine: invoke ${args.token} is not emulated`);
-    const { value } = unwrapSecrets(args.inputs ?? {});
-    return provider.invoke({ token: args.token, inputs: value as Inputs, preview: this.preview });
+  /**
+   * Invokes (data sources, functions): the program uses none, so none is emulated. The run fails
+   * with this message; the invoke never answers (the SDK would drop the message).
+   */
+  call(args: pulumi.runtime.MockCallArgs): Promise<pulumi.runtime.MockCallResult> {
+    this.reportError(new Error(`emulated engine: invoke ${args.token} is not emulated`));
+    return NEVER;
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -54,13 +54,6 @@ export interface CreateResult {
   state: State;
 }
 
-/** An invoke (data source / function call), e.g. `tls.getPublicKey`. */
-export interface InvokeRequest {
-  token: string;
-  inputs: Inputs;
-  preview: boolean;
-}
-
 export interface EmulatedProvider {
   /** The package this provider serves: "tls" or "docker" (type tokens start with it). */
   readonly pkg: string;
@@ -70,6 +63,4 @@ export interface EmulatedProvider {
   create(req: CreateRequest): Promise<CreateResult>;
   update(req: UpdateRequest): Promise<CreateResult>;
   delete(req: DeleteRequest): Promise<void>;
-  /** Optional: answers invokes whose token starts with `pkg`; without it invokes are an error. */
-  invoke?(req: InvokeRequest): Promise<Record<string, unknown>> | Record<string, unknown>;
 }
