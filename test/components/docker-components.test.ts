@@ -10,7 +10,7 @@ import { connect } from "node:tls";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DEFAULT_SERVER_NAME, SERVICE_GID, SERVICE_UID } from "../../services/src/contract.ts";
-import { demuxLogs } from "../emulation/docker/container.ts";
+import { jsonLogs } from "../e2e/containers.ts";
 import { dockerApi } from "../emulation/docker/engine-api.ts";
 import {
   CONTAINER_TYPE,
@@ -256,15 +256,7 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
     const { body } = await dockerApi("GET", `/containers/${name}/json`);
     expect((body as { State: { Health?: { Status: string } } }).State.Health?.Status).toBe("healthy");
     const rounds = await eventually(async () => {
-      const logs = await dockerApi("GET", `/containers/${name}/logs`, {
-        query: { stdout: true },
-        binary: true,
-      });
-      const events = demuxLogs(logs.body as Buffer)
-        .split("\n")
-        .filter((line) => line.startsWith("{"))
-        .map((line) => JSON.parse(line) as { level: string; event: string });
-      const ok = events.filter((e) => e.event === "round" && e.level === "info");
+      const ok = (await jsonLogs(name)).filter((e) => e.event === "round" && e.level === "info");
       if (ok.length === 0) throw new Error("no successful round logged yet");
       return ok;
     }, 15_000);

@@ -205,8 +205,19 @@ describe.skipIf(skip)("docker emulation: containers", () => {
     ).rejects.toThrow("uploads[0].owner: 'node' is not a numeric id");
   });
 
-  test("inputs the emulation does not model are refused, not ignored", async () => {
+  test("inputs, upload fields and resource types the emulation does not model are refused, not ignored", async () => {
     await expect(create("gpu", { image, gpus: "all" })).rejects.toThrow("input(s) not emulated: gpus");
+    const source = { image, start: false, uploads: [{ file: "/a", source: "/etc/hostname" }] };
+    await expect(create("src", source)).rejects.toThrow("uploads[0]: field(s) not emulated: source");
+    const secret = {
+      type: "docker:index/secret:Secret",
+      name: "s",
+      inputs: { data: "eA==" },
+      preview: false,
+    };
+    await expect(docker.create(secret)).rejects.toThrow(
+      "resource type docker:index/secret:Secret is not emulated",
+    );
   });
 
   test("delete stops and removes the container", async () => {

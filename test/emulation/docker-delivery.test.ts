@@ -4,15 +4,17 @@
  * with the requested modes; a running service that mounts the volume read-only sees a re-issued
  * certificate without being replaced.
  */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { SERVICE_GID, SERVICE_UID } from "../../services/src/contract.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { probe } from "../support/docker-probe.ts";
-import { demuxLogs } from "./docker/container.ts";
 import { dockerApi } from "./docker/engine-api.ts";
 import { CONTAINER_TYPE, cleanupRun, createDockerProvider, VOLUME_TYPE } from "./docker/provider.ts";
 import type { CreateResult, Inputs } from "./engine/provider.ts";
 
+const run = promisify(execFile);
 const skip = await dockerSkipReason();
 
 describe.skipIf(skip)("docker emulation: identity delivery through a never-started container", () => {
@@ -151,15 +153,9 @@ describe.skipIf(skip)("docker emulation: identity delivery through a never-start
       preview: false,
     });
 
-    const { body } = await dockerApi("POST", `/containers/${service.id}/exec`, {
-      json: {
-        Cmd: ["node", "-e", "process.stdout.write(require('fs').readFileSync('/etc/mtls/tls.crt','utf8'))"],
-        AttachStdout: true,
-      },
-    });
-    const exec = (body as { Id: string }).Id;
-    const output = await dockerApi("POST", `/exec/${exec}/start`, { json: { Detach: false }, binary: true });
-    expect(demuxLogs(output.body as Buffer)).toBe("CERT-2\n");
+    const script = "process.stdout.write(require('fs').readFileSync('/etc/mtls/tls.crt','utf8'))";
+    const { stdout } = await run("docker", ["exec", service.id, "node", "-e", script]);
+    expect(stdout).toBe("CERT-2\n");
     const { body: info } = await dockerApi("GET", `/containers/${service.id}/json`);
     expect((info as { State: { Running: boolean } }).State.Running).toBe(true);
   });

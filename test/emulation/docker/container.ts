@@ -3,18 +3,16 @@
  *
  *   create → (networksAdvanced: disconnect "bridge", connect each network with its aliases)
  *          → uploads: one one-file tar per upload, PUT to "/" (uid/gid/mode from the tar header)
- *          → start if `start` → `wait` until healthy (error without a healthcheck)
- *          → `attach`: wait for exit (and collect `logs`) → read back.
+ *          → start if `start` → `wait` until healthy (error without a healthcheck) → read back.
  *
- * Read-back: `name`, `networkDatas`, `bridge`, published `ports`, and for a container that is not
- * running `exitCode` and `mustRun: false` (the provider's drift signal: with `mustRun` left at its
- * default true, a never-started container shows an update on every later apply).
+ * Read-back: `name`, `networkDatas`, published `ports` with the host port the engine assigned
+ * (`external` is computed), and for a container that is not running `exitCode` and
+ * `mustRun: false` (the provider's drift signal: with `mustRun` left at its default true, a
+ * never-started container shows an update on every later apply).
  *
- * Update applies restart/memory/cpu changes with ContainerUpdate and starts a stopped container when
- * `mustRun` goes back to true; replacement is delete-before-replace. Delete = stop (grace
- * `destroyGraceSeconds`, default 0) + forced remove (with `removeVolumes`, default true).
+ * Update applies restart/memory changes with ContainerUpdate and starts a stopped container when
+ * `mustRun` goes back to true; replacement is delete-before-replace. Delete = stop + forced remove.
  */
-import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type {
   CreateRequest,
@@ -30,38 +28,27 @@ import {
   CONTAINER_RULES,
   CONTAINER_TYPE,
   checkContainer,
+  type Healthcheck,
   type Port,
+  parseGoDuration,
   UPDATABLE,
   type Upload,
-} from "./container-check.ts";
-import { containerCreateBody } from "./container-spec.ts";
+} from "./container-schema.ts";
 import { diffProperties } from "./diff.ts";
 import { DockerApiError, dockerApi } from "./engine-api.ts";
-import { autoname } from "./naming.ts";
+import { autoname, labelMap } from "./naming.ts";
 import { oneFileTar } from "./tar.ts";
+
+export { CONTAINER_TYPE };
 
 const MB = 1024 * 1024;
 
 interface Inspect {
-  Id: string;
   Name: string;
-  Image: string;
   State: { Running: boolean; ExitCode: number; Health?: { Status: string } };
   NetworkSettings: {
-    Bridge: string;
     Ports: Record<string, { HostIp: string; HostPort: string }[] | null> | null;
-    Networks: Record<
-      string,
-      {
-        IPAddress: string;
-        IPPrefixLen: number;
-        Gateway: string;
-        MacAddress: string;
-        GlobalIPv6Address: string;
-        GlobalIPv6PrefixLen: number;
-        IPv6Gateway: string;
-      }
-    >;
+    Networks: Record<string, { IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string }>;
   };
 }
 
@@ -88,26 +75,70 @@ export function diffContainer(req: DiffRequest): DiffResult {
   return { kind: "update", changed };
 }
 
-function uploadBytes(upload: Upload): Buffer {
-  if (upload.content !== undefined && upload.content !== "") return Buffer.from(upload.content, "utf8");
-  if (upload.contentBase64 !== undefined && upload.contentBase64 !== "") {
-    return Buffer.from(upload.contentBase64, "base64");
+/** Checked inputs → the Engine API's container-create body, as the provider fills Config/HostConfig. */
+function createBody(inputs: Inputs, runId: string): Record<string, unknown> {
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, object[]> = {};
+  for (const port of (inputs.ports ?? []) as Port[]) {
+    const key = `${port.internal}/${port.protocol}`;
+    exposed[key] = {};
+    bindings[key] = [
+      ...(bindings[key] ?? []),
+      { HostIp: port.ip, HostPort: port.external ? String(port.external) : "" },
+    ];
   }
-  return readFileSync(upload.source!);
-}
-
-/** Mode exactly as the provider decides it: permissions, else 0744 if executable, else 0644. */
-function uploadMode(upload: Upload): number {
-  if (upload.permissions) return Number.parseInt(upload.permissions, 8);
-  return upload.executable ? 0o744 : 0o644;
+  const healthcheck = inputs.healthcheck as Healthcheck | undefined;
+  const capabilities = inputs.capabilities as { adds?: string[]; drops?: string[] } | undefined;
+  const memorySwap = inputs.memorySwap as number | undefined;
+  const mounts = (inputs.mounts ?? []) as {
+    type: string;
+    target: string;
+    source?: string;
+    readOnly?: boolean;
+  }[];
+  return {
+    Image: inputs.image,
+    Env: inputs.envs,
+    Cmd: inputs.command,
+    User: inputs.user ?? "",
+    ExposedPorts: exposed,
+    Labels: labelMap(inputs.labels, runId),
+    Healthcheck: healthcheck && {
+      Test: healthcheck.tests,
+      Interval: parseGoDuration(healthcheck.interval!),
+      Timeout: parseGoDuration(healthcheck.timeout!),
+      StartPeriod: parseGoDuration(healthcheck.startPeriod!),
+      Retries: healthcheck.retries,
+    },
+    HostConfig: {
+      RestartPolicy: { Name: inputs.restart },
+      Mounts: mounts.map((m) => ({
+        Type: m.type,
+        Target: m.target,
+        Source: m.source ?? "",
+        ReadOnly: m.readOnly ?? false,
+      })),
+      ReadonlyRootfs: inputs.readOnly,
+      LogConfig: { Type: inputs.logDriver ?? "", Config: inputs.logOpts ?? {} },
+      PortBindings: bindings,
+      CapAdd: capabilities?.adds,
+      CapDrop: capabilities?.drops,
+      SecurityOpt: inputs.securityOpts,
+      Memory: ((inputs.memory as number | undefined) ?? 0) * MB,
+      // The provider passes -1 (unlimited) as is and megabytes otherwise.
+      MemorySwap: memorySwap !== undefined && memorySwap > 0 ? memorySwap * MB : memorySwap,
+      NetworkMode: inputs.networkMode,
+    },
+  };
 }
 
 async function uploadFiles(id: string, uploads: Upload[]): Promise<void> {
   for (const upload of uploads) {
     const tar = oneFileTar({
       name: upload.file,
-      content: uploadBytes(upload),
-      mode: uploadMode(upload),
+      content: Buffer.from(upload.content, "utf8"),
+      // The provider's mode: `permissions`, else 0644 (0744 with `executable`, not emulated).
+      mode: upload.permissions ? Number.parseInt(upload.permissions, 8) : 0o644,
       uid: upload.owner ? Number(upload.owner) : 0,
       gid: upload.group ? Number(upload.group) : 0,
       mtime: Date.now() / 1000,
@@ -125,16 +156,7 @@ async function uploadFiles(id: string, uploads: Upload[]): Promise<void> {
   }
 }
 
-interface NetworkAttachment {
-  name: string;
-  aliases?: string[];
-  ipv4Address?: string;
-  ipv6Address?: string;
-  linkLocalIps?: string[];
-  macAddress?: string;
-}
-
-async function attachNetworks(id: string, networks: NetworkAttachment[]): Promise<void> {
+async function attachNetworks(id: string, networks: { name: string; aliases?: string[] }[]): Promise<void> {
   try {
     await dockerApi("POST", "/networks/bridge/disconnect", { json: { Container: id, Force: false } });
   } catch (error) {
@@ -145,18 +167,7 @@ async function attachNetworks(id: string, networks: NetworkAttachment[]): Promis
   for (const network of networks) {
     try {
       await dockerApi("POST", `/networks/${encodeURIComponent(network.name)}/connect`, {
-        json: {
-          Container: id,
-          EndpointConfig: {
-            Aliases: network.aliases,
-            IPAMConfig: {
-              IPv4Address: network.ipv4Address,
-              IPv6Address: network.ipv6Address,
-              LinkLocalIPs: network.linkLocalIps,
-            },
-            MacAddress: network.macAddress,
-          },
-        },
+        json: { Container: id, EndpointConfig: { Aliases: network.aliases } },
       });
     } catch (error) {
       throw new Error(`Unable to connect to network '${network.name}': ${(error as Error).message}`);
@@ -172,55 +183,32 @@ async function start(id: string): Promise<void> {
   }
 }
 
+/** The provider's `wait`: poll the health status every second, up to `waitTimeout` seconds. */
 async function waitHealthy(id: string, timeoutSeconds: number): Promise<void> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   for (;;) {
-    const info = await inspect(id);
-    if (!info.State.Health) {
+    const health = (await inspect(id)).State.Health;
+    if (!health) {
       throw new Error(
         "you have supplied a 'wait' argument, but the container does not have a healthcheck defined. Please remove the 'wait' argument or add a 'healthcheck' attribute",
       );
     }
-    if (info.State.Health.Status === "healthy") return;
+    if (health.Status === "healthy") return;
     if (Date.now() >= deadline) throw new Error("container failed to be in healthy state");
     await sleep(1000);
   }
 }
 
-/** The engine's multiplexed log stream: 8-byte frame headers (stream, 0, 0, 0, size32). */
-export function demuxLogs(raw: Buffer): string {
-  const parts: Buffer[] = [];
-  for (let offset = 0; offset + 8 <= raw.length; ) {
-    const size = raw.readUInt32BE(offset + 4);
-    parts.push(raw.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
-  return Buffer.concat(parts).toString("utf8");
-}
-
-async function attachAndCollect(id: string, inputs: Inputs): Promise<string | undefined> {
-  await dockerApi("POST", `/containers/${id}/wait`, { query: { condition: "not-running" }, timeoutMs: 0 });
-  if (!inputs.logs) return undefined;
-  const { body } = await dockerApi("GET", `/containers/${id}/logs`, {
-    query: { stdout: true, stderr: true },
-    binary: true,
-  });
-  return inputs.tty ? (body as Buffer).toString("utf8") : demuxLogs(body as Buffer);
-}
-
 /** The provider's Read, for the outputs it refreshes after create and update. */
 async function readBack(id: string, inputs: Inputs, state: State): Promise<State> {
   const info = await inspect(id);
-  const next: State = { ...state, name: info.Name.replace(/^\//, ""), bridge: info.NetworkSettings.Bridge };
+  const next: State = { ...state, name: info.Name.replace(/^\//, "") };
   next.networkDatas = Object.entries(info.NetworkSettings.Networks ?? {}).map(([networkName, n]) => ({
     networkName,
     ipAddress: n.IPAddress,
     ipPrefixLength: n.IPPrefixLen,
     gateway: n.Gateway,
     macAddress: n.MacAddress,
-    globalIpv6Address: n.GlobalIPv6Address,
-    globalIpv6PrefixLength: n.GlobalIPv6PrefixLen,
-    ipv6Gateway: n.IPv6Gateway,
   }));
   if ((info.State.Running || inputs.mustRun) && Array.isArray(inputs.ports)) {
     next.ports = (inputs.ports as Port[]).map((port) => {
@@ -244,7 +232,7 @@ export async function createContainer(req: CreateRequest, runId: string): Promis
   try {
     const { body } = await dockerApi("POST", "/containers/create", {
       query: { name },
-      json: containerCreateBody(inputs, runId),
+      json: createBody(inputs, runId),
     });
     id = (body as { Id: string }).Id;
   } catch (error) {
@@ -252,25 +240,19 @@ export async function createContainer(req: CreateRequest, runId: string): Promis
       `Unable to create container with image ${String(inputs.image)}: ${(error as Error).message}`,
     );
   }
-  if (Array.isArray(inputs.networksAdvanced) && inputs.networksAdvanced.length > 0) {
-    await attachNetworks(id, inputs.networksAdvanced as NetworkAttachment[]);
-  }
+  const networks = (inputs.networksAdvanced ?? []) as { name: string; aliases?: string[] }[];
+  if (networks.length > 0) await attachNetworks(id, networks);
   await uploadFiles(id, (inputs.uploads ?? []) as Upload[]);
   if (inputs.start) {
     await start(id);
     if (inputs.wait) await waitHealthy(id, inputs.waitTimeout as number);
   }
-  let containerLogs: string | undefined;
-  if (inputs.attach) containerLogs = await attachAndCollect(id, inputs);
-  const state = await readBack(id, inputs, { ...inputs, name });
-  if (containerLogs !== undefined) state.containerLogs = containerLogs;
-  return { id, state };
+  return { id, state: await readBack(id, inputs, { ...inputs, name }) };
 }
 
 export async function updateContainer(req: UpdateRequest): Promise<CreateResult> {
   const inputs = checkContainer(req.name, req.inputs);
   const state: State = { ...inputs, name: req.oldState.name };
-  if (req.oldState.containerLogs !== undefined) state.containerLogs = req.oldState.containerLogs;
   if (req.preview) return { id: req.id, state };
 
   if (req.oldState.mustRun === false && inputs.mustRun === true && inputs.start) await start(req.id);
@@ -279,11 +261,8 @@ export async function updateContainer(req: UpdateRequest): Promise<CreateResult>
     try {
       await dockerApi("POST", `/containers/${req.id}/update`, {
         json: {
-          RestartPolicy: { Name: inputs.restart, MaximumRetryCount: inputs.maxRetryCount ?? 0 },
-          CpuShares: inputs.cpuShares ?? 0,
+          RestartPolicy: { Name: inputs.restart },
           Memory: ((inputs.memory as number | undefined) ?? 0) * MB,
-          MemoryReservation: ((inputs.memoryReservation as number | undefined) ?? 0) * MB,
-          CpusetCpus: inputs.cpuSet ?? "",
           ...(memorySwap ? { MemorySwap: memorySwap > 0 ? memorySwap * MB : memorySwap } : {}),
         },
       });
@@ -295,23 +274,11 @@ export async function updateContainer(req: UpdateRequest): Promise<CreateResult>
 }
 
 export async function deleteContainer(req: DeleteRequest): Promise<void> {
-  if (!req.state.attach) {
-    const grace = (req.state.destroyGraceSeconds as number | undefined) ?? 0;
-    try {
-      await dockerApi("POST", `/containers/${req.id}/stop`, { query: { t: grace }, accept: [304, 404] });
-    } catch (error) {
-      throw new Error(`Error stopping container ${req.id}: ${(error as Error).message}`);
-    }
-  }
   try {
-    await dockerApi("DELETE", `/containers/${req.id}`, {
-      query: { v: req.state.removeVolumes !== false, force: true },
-      accept: [404],
-    });
+    await dockerApi("POST", `/containers/${req.id}/stop`, { query: { t: 0 }, accept: [304, 404] });
+    await dockerApi("DELETE", `/containers/${req.id}`, { query: { v: true, force: true }, accept: [404] });
   } catch (error) {
     if (error instanceof DockerApiError && /is already in progress/.test(error.message)) return;
     throw new Error(`Error deleting container ${req.id}: ${(error as Error).message}`);
   }
 }
-
-export { CONTAINER_TYPE };

@@ -37,8 +37,6 @@ export interface RequestOptions {
   /** Statuses that are not errors for this call (e.g. 304 "already started", 404 on delete). */
   accept?: number[];
   timeoutMs?: number;
-  /** Resolve with the body as raw bytes (e.g. a log stream) instead of JSON or text. */
-  binary?: boolean;
 }
 
 export interface ApiResponse {
@@ -86,10 +84,9 @@ export function dockerApi(method: string, path: string, options: RequestOptions 
         response.on("error", reject);
         response.on("end", () => {
           const status = response.statusCode ?? 0;
-          const raw = Buffer.concat(chunks);
-          const text = raw.toString("utf8");
-          let parsed: unknown = options.binary ? raw : text;
-          if (!options.binary && (response.headers["content-type"] ?? "").includes("json") && text) {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let parsed: unknown = text;
+          if ((response.headers["content-type"] ?? "").includes("json") && text) {
             try {
               parsed = JSON.parse(text);
             } catch {

@@ -18,3 +18,11 @@ export function autoname(logicalName: string): string {
 export function newRunId(): string {
   return `run-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
 }
+
+/** Terraform-style label lists (`[{ label, value }]`) as the Engine API's map, plus the run label. */
+export function labelMap(labels: unknown, runId: string): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const entry of (labels ?? []) as { label: string; value: string }[]) map[entry.label] = entry.value;
+  map[RUN_LABEL] = runId;
+  return map;
+}

@@ -1,22 +1,15 @@
 /**
  * The emulated docker provider (pkg "docker") behind the engine's seam: docker.Image, Network,
  * Volume and Container realised on a real Docker engine with the provider's semantics
- * (PROVIDERS.md §2). Every object it creates carries the label `mtls-pki.test-run=<runId>`, so a
- * test ends with `cleanupRun(runId)` whatever happened.
+ * (docs/PROVIDER-FACTS.md, "docker"). Other resource types are refused. Every object it creates
+ * carries the label `mtls-pki.test-run=<runId>`, so a test ends with `cleanupRun(runId)` whatever
+ * happened.
  *
  *   const docker = createDockerProvider();            // a fresh run id
  *   ... run the program through the engine ...
  *   await cleanupRun(docker.runId);
  */
-import type {
-  CreateRequest,
-  CreateResult,
-  DeleteRequest,
-  DiffRequest,
-  DiffResult,
-  EmulatedProvider,
-  UpdateRequest,
-} from "../engine/provider.ts";
+import type { EmulatedProvider } from "../engine/provider.ts";
 import {
   CONTAINER_TYPE,
   createContainer,
@@ -24,10 +17,15 @@ import {
   diffContainer,
   updateContainer,
 } from "./container.ts";
-import { createImage, deleteImage, diffImage, IMAGE_TYPE, updateImage } from "./image.ts";
+import { applyImage, diffImage, IMAGE_TYPE } from "./image.ts";
 import { newRunId } from "./naming.ts";
-import { createNetwork, deleteNetwork, diffNetwork, NETWORK_TYPE } from "./network.ts";
-import { createVolume, deleteVolume, diffVolume, VOLUME_TYPE } from "./volume.ts";
+import {
+  createNetworkOrVolume,
+  deleteNetworkOrVolume,
+  diffNetworkOrVolume,
+  NETWORK_TYPE,
+  VOLUME_TYPE,
+} from "./network-volume.ts";
 
 export { cleanupRun } from "./cleanup.ts";
 export { RUN_LABEL } from "./naming.ts";
@@ -38,13 +36,10 @@ export interface DockerProvider extends EmulatedProvider {
   readonly runId: string;
 }
 
-function unsupported(type: string): never {
-  throw new Error(`docker emulation: resource type ${type} is not emulated`);
-}
-
-/** Networks and volumes have no in-place update: every change replaces them. */
-function noUpdate(type: string): never {
-  throw new Error(`docker emulation: ${type} has no in-place update (every input forces a replacement)`);
+function known(type: string): void {
+  if (![IMAGE_TYPE, NETWORK_TYPE, VOLUME_TYPE, CONTAINER_TYPE].includes(type)) {
+    throw new Error(`docker emulation: resource type ${type} is not emulated`);
+  }
 }
 
 export function createDockerProvider(options: { runId?: string } = {}): DockerProvider {
@@ -54,61 +49,27 @@ export function createDockerProvider(options: { runId?: string } = {}): DockerPr
     runId,
     // None of these types marks outputs secret; secret inputs (e.g. upload content) stay secret
     // through the engine, as Pulumi keeps the secretness of inputs echoed in outputs.
-    secretOutputs: () => [],
-    diff(req: DiffRequest): DiffResult {
-      switch (req.type) {
-        case IMAGE_TYPE:
-          return diffImage(req);
-        case NETWORK_TYPE:
-          return diffNetwork(req);
-        case VOLUME_TYPE:
-          return diffVolume(req);
-        case CONTAINER_TYPE:
-          return diffContainer(req);
-        default:
-          return unsupported(req.type);
-      }
+    secretOutputs: (type) => (known(type), []),
+    diff(req) {
+      known(req.type);
+      if (req.type === IMAGE_TYPE) return diffImage(req);
+      return req.type === CONTAINER_TYPE ? diffContainer(req) : diffNetworkOrVolume(req);
     },
-    create(req: CreateRequest): Promise<CreateResult> {
-      switch (req.type) {
-        case IMAGE_TYPE:
-          return createImage(req, runId);
-        case NETWORK_TYPE:
-          return createNetwork(req, runId);
-        case VOLUME_TYPE:
-          return createVolume(req, runId);
-        case CONTAINER_TYPE:
-          return createContainer(req, runId);
-        default:
-          return unsupported(req.type);
-      }
+    async create(req) {
+      known(req.type);
+      if (req.type === IMAGE_TYPE) return applyImage(req.inputs, req.preview, runId);
+      return req.type === CONTAINER_TYPE ? createContainer(req, runId) : createNetworkOrVolume(req, runId);
     },
-    update(req: UpdateRequest): Promise<CreateResult> {
-      switch (req.type) {
-        case IMAGE_TYPE:
-          return updateImage(req, runId);
-        case CONTAINER_TYPE:
-          return updateContainer(req);
-        case NETWORK_TYPE:
-        case VOLUME_TYPE:
-          return noUpdate(req.type);
-        default:
-          return unsupported(req.type);
-      }
+    async update(req) {
+      if (req.type === IMAGE_TYPE) return applyImage(req.inputs, req.preview, runId);
+      if (req.type === CONTAINER_TYPE) return updateContainer(req);
+      // Networks and volumes have no in-place update: every input forces a replacement.
+      throw new Error(`docker emulation: ${req.type} has no in-place update`);
     },
-    delete(req: DeleteRequest): Promise<void> {
-      switch (req.type) {
-        case IMAGE_TYPE:
-          return deleteImage(req);
-        case NETWORK_TYPE:
-          return deleteNetwork(req);
-        case VOLUME_TYPE:
-          return deleteVolume(req);
-        case CONTAINER_TYPE:
-          return deleteContainer(req);
-        default:
-          return unsupported(req.type);
-      }
+    async delete(req) {
+      // The provider leaves built images in place.
+      if (req.type === IMAGE_TYPE) return;
+      return req.type === CONTAINER_TYPE ? deleteContainer(req) : deleteNetworkOrVolume(req);
     },
   };
 }
