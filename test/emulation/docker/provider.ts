@@ -49,7 +49,10 @@ export function createDockerProvider(options: { runId?: string } = {}): DockerPr
     runId,
     // None of these types marks outputs secret; secret inputs (e.g. upload content) stay secret
     // through the engine, as Pulumi keeps the secretness of inputs echoed in outputs.
-    secretOutputs: (type) => (known(type), []),
+    secretOutputs(type) {
+      known(type);
+      return [];
+    },
     diff(req) {
       known(req.type);
       if (req.type === IMAGE_TYPE) return diffImage(req);
