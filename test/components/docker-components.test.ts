@@ -5,7 +5,6 @@
  * second run, and a re-issued certificate that replaces only the delivery container while the
  * server keeps running and presents the new certificate (zero-downtime rotation, end to end).
  */
-import { createServer } from "node:net";
 import { connect } from "node:tls";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -23,21 +22,17 @@ import { EmulatedEngine, type Registration } from "../emulation/engine/engine.ts
 import { type ProgramRun, runProgram } from "../emulation/run-program.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { probe } from "../support/docker-probe.ts";
+import { eventually } from "../support/eventually.ts";
 import { createCa, issueLeaf, type Leaf } from "../support/pki-fixtures/pki.ts";
 
 const skip = await dockerSkipReason();
 
-/** A port free on 127.0.0.1 right now, for publishing the server. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+/**
+ * MtlsService takes a host port; left undefined it reaches the provider as a port without
+ * `external`, so Docker assigns a free one (`ports[].external` is computed) and the test reads it
+ * back: no free-then-bind race with other tests.
+ */
+const ENGINE_ASSIGNED_PORT = undefined as unknown as number;
 
 /** The serial of the certificate the server presents on the published port, over real mTLS. */
 function presentedSerial(port: number, caPem: string, client: Leaf): Promise<string> {
@@ -60,18 +55,6 @@ function presentedSerial(port: number, caPem: string, client: Leaf): Promise<str
     socket.setTimeout(5000, () => socket.destroy(new Error("TLS connection timed out")));
     socket.once("error", reject);
   });
-}
-
-async function eventually<T>(check: () => Promise<T>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
 }
 
 describe.skipIf(skip)("docker components under the emulated engine", () => {
@@ -104,7 +87,7 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
       },
       networkName: network.name,
       aliases: [DEFAULT_SERVER_NAME],
-      publish: { hostPort },
+      publish: { hostPort: ENGINE_ASSIGNED_PORT },
     });
     const clientService = new MtlsService("client-a", {
       image: image.repoDigest,
@@ -120,6 +103,7 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
       repoDigest: image.repoDigest,
       containerName: server.containerName,
       volumeName: server.volumeName,
+      serverPorts: server.container.ports,
       clientContainerName: clientService.containerName,
     };
   };
@@ -140,8 +124,8 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
     caPem = ca.certPem;
     leaf = await issueServerCert(ca);
     client = await issueLeaf(ca, { commonName: "client-a", purpose: "client" });
-    hostPort = await freePort();
     first = await deploy();
+    hostPort = (first.exports.serverPorts as { external: number }[])[0]!.external;
   });
 
   afterAll(async () => {
@@ -255,11 +239,11 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
     const name = first.exports.clientContainerName as string;
     const { body } = await dockerApi("GET", `/containers/${name}/json`);
     expect((body as { State: { Health?: { Status: string } } }).State.Health?.Status).toBe("healthy");
-    const rounds = await eventually(async () => {
-      const ok = (await jsonLogs(name)).filter((e) => e.event === "round" && e.level === "info");
-      if (ok.length === 0) throw new Error("no successful round logged yet");
-      return ok;
-    }, 15_000);
+    const rounds = await eventually(
+      async () => (await jsonLogs(name)).filter((e) => e.event === "round" && e.level === "info"),
+      (ok) => ok.length > 0,
+      15_000,
+    );
     expect(rounds.length).toBeGreaterThan(0);
   });
 
@@ -284,11 +268,11 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
     });
     expect(served).toBe(leaf.chainPem.trim());
     expect(
-      await eventually(async () => {
-        const serial = await presentedSerial(hostPort, caPem, client);
-        if (serial !== leaf.serial) throw new Error(`server still presents ${serial}`);
-        return serial;
-      }, 20_000),
+      await eventually(
+        () => presentedSerial(hostPort, caPem, client),
+        (serial) => serial === leaf.serial,
+        20_000,
+      ),
     ).toBe(leaf.serial);
   });
 });

@@ -1,4 +1,7 @@
-/** Waits until something accepts TCP connections on a loopback port. */
+/**
+ * Waits until something accepts TCP connections on a loopback port: for a process that reports no
+ * "listening" event of its own (openssl s_server, an external tool).
+ */
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
