@@ -30,21 +30,11 @@ function writeOctal(header: Buffer, offset: number, width: number, value: number
   header.write(`${digits.padStart(width - 1, "0")}\0`, offset, width, "ascii");
 }
 
-/** ustar keeps paths longer than 100 bytes as prefix (<= 155) + "/" + name (<= 100). */
-function splitPath(path: string): { prefix: string; name: string } {
-  if (Buffer.byteLength(path) <= 100) return { prefix: "", name: path };
-  for (let cut = path.lastIndexOf("/"); cut > 0; cut = path.lastIndexOf("/", cut - 1)) {
-    const prefix = path.slice(0, cut);
-    const name = path.slice(cut + 1);
-    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(name) <= 100 && name) return { prefix, name };
-  }
-  throw new Error(`tar: path too long for a ustar header: ${path}`);
-}
-
 export function oneFileTar(file: TarFile): Buffer {
   const header = Buffer.alloc(BLOCK);
-  const { prefix, name } = splitPath(file.name);
-  header.write(name, 0, 100, "utf8");
+  // ustar's name field holds 100 bytes; the container paths written here are short.
+  if (Buffer.byteLength(file.name) > 100) throw new Error(`tar: path longer than 100 bytes: ${file.name}`);
+  header.write(file.name, 0, 100, "utf8");
   writeOctal(header, 100, 8, file.mode, "mode");
   writeOctal(header, 108, 8, file.uid, "uid");
   writeOctal(header, 116, 8, file.gid, "gid");
@@ -53,7 +43,6 @@ export function oneFileTar(file: TarFile): Buffer {
   header.write("0", 156, 1, "ascii"); // typeflag: regular file
   header.write("ustar\0", 257, 6, "ascii");
   header.write("00", 263, 2, "ascii");
-  header.write(prefix, 345, 155, "utf8");
   // The checksum is computed with its own field read as eight spaces.
   header.fill(" ", 148, 156);
   let sum = 0;

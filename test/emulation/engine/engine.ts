@@ -9,7 +9,6 @@
  * then `finishRun` (deletes what the program no longer declares). `runProgram` in
  * test/emulation/run-program.ts does all of that.
  */
-import { randomUUID } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { EmulatedProvider, Inputs, State } from "./provider.ts";
 import { makeUrn, noOptions, RegistrationCapture, type RegistrationOptions } from "./registration.ts";
@@ -326,9 +325,12 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
     const secretInputs = Object.keys(inputs).filter((k) => unwrapSecrets((args.inputs as Inputs)[k]).secret);
     const custom = args.custom !== false;
 
-    if (!custom || isProviderResource(args.type)) {
-      return this.registerWithoutProvider(args, urn, options, inputs, custom);
+    if (isProviderResource(args.type)) {
+      throw new Error(
+        "explicit provider resources are not emulated (the program uses the default providers)",
+      );
     }
+    if (!custom) return this.registerComponent(args, urn, options, inputs);
     const provider = this.providers.get(packageOf(args.type));
     if (!provider) {
       throw new Error(
@@ -409,36 +411,32 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
     }
   }
 
-  /** Components (recorded only) and explicit provider resources (given a stable id). */
-  private registerWithoutProvider(
+  /** Components: recorded, with no provider behind them. */
+  private registerComponent(
     args: pulumi.runtime.MockResourceArgs,
     urn: string,
     options: RegistrationOptions,
     inputs: Inputs,
-    custom: boolean,
   ): pulumi.runtime.MockResourceResult {
     const old = this.state.get(urn);
     const op: Exclude<Op, "delete"> = !old ? "create" : deepEqual(old.inputs, inputs) ? "same" : "update";
-    const id = custom ? (old?.id ?? randomUUID()) : undefined;
-    const outputs = custom ? inputs : {};
     const record: ResourceState = old
-      ? { ...old, inputs, outputs, options }
+      ? { ...old, inputs, options }
       : {
           urn,
           type: args.type,
           name: args.name,
           parent: options.parent,
-          custom,
-          id,
+          custom: false,
           inputs,
-          outputs,
+          outputs: {},
           secretOutputs: [],
           options,
           seq: 0,
         };
     this.commit(record, !old);
     this.record(op, op === "update" ? Object.keys(inputs) : [], record);
-    return { id: this.preview && !old ? undefined : id, state: outputs };
+    return { id: undefined, state: {} };
   }
 
   private forcesReplace(changed: readonly string[], replaceOnChanges: readonly string[]): boolean {
@@ -452,7 +450,7 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
   }
 
   private async deleteResource(r: ResourceState): Promise<void> {
-    if (!r.custom || isProviderResource(r.type) || r.options.retainOnDelete) return;
+    if (!r.custom || r.options.retainOnDelete) return;
     const provider = this.providers.get(packageOf(r.type));
     if (!provider)
       throw new Error(`no emulated provider for package "${packageOf(r.type)}" to delete ${r.urn}`);
