@@ -270,22 +270,6 @@ describe("one run", () => {
     expect(run.exports).toEqual({ clients: 3, names: ["a", "b"], token: "t0k" });
     expect(run.isSecret("token")).toBe(true);
   });
-
-  test("secretConfig marks config values secret", async () => {
-    const run = await runProgram({
-      engine,
-      project: "proj",
-      stack: "dev",
-      config: { token: "t0k" },
-      secretConfig: ["token"],
-      program: async () => ({ token: new pulumi.Config().require("token") }),
-    });
-    expect(run.exports.token).toBe("t0k");
-    // The SDK's own record of secret keys (internal, untyped), which its Config consults.
-    const runtime = pulumi.runtime as unknown as { isConfigSecret(key: string): boolean };
-    expect(runtime.isConfigSecret("proj:token")).toBe(true);
-    expect(runtime.isConfigSecret("proj:other")).toBe(false);
-  });
 });
 
 describe("state between runs", () => {
@@ -364,17 +348,18 @@ describe("state between runs", () => {
     expect(fake.log).toEqual(["create t-1", "delete t-1", "create t-2"]);
   });
 
-  test("ignoreChanges keeps the old value; replaceOnChanges turns an update into a replace", async () => {
-    await up(() => {
-      new Thing("ignored", { size: 1, label: "a" }, { ignoreChanges: ["label"] });
-      return { id: new Thing("forced", { size: 1, label: "a" }, { replaceOnChanges: ["label"] }).id };
-    });
-    await up(() => {
-      new Thing("ignored", { size: 1, label: "b" }, { ignoreChanges: ["label"] });
-      return { id: new Thing("forced", { size: 1, label: "b" }, { replaceOnChanges: ["label"] }).id };
-    });
-    expect(opsOf(engine.ops)).toEqual(["replace Thing/forced", "same Thing/ignored"]);
-    expect(engine.resource("fake:index/thing:Thing", "ignored")?.inputs.label).toBe("a");
+  test("replaceOnChanges turns an update into a replace; ignoreChanges and retainOnDelete are refused", async () => {
+    await up(() => ({
+      id: new Thing("forced", { size: 1, label: "a" }, { replaceOnChanges: ["label"] }).id,
+    }));
+    await up(() => ({
+      id: new Thing("forced", { size: 1, label: "b" }, { replaceOnChanges: ["label"] }).id,
+    }));
+    expect(opsOf(engine.ops)).toEqual(["replace Thing/forced"]);
+    const options = { ignoreChanges: ["label"], retainOnDelete: true };
+    await expect(up(() => ({ id: new Thing("other", { size: 1 }, options).id }))).rejects.toThrow(
+      "resource option(s) not emulated: ignoreChanges, retainOnDelete",
+    );
   });
 
   test("a run whose program fails deletes nothing, even what it did not get to declare", async () => {

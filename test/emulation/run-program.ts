@@ -23,8 +23,6 @@ export interface RunProgramOptions {
    * JSON-encoded, as `pulumi config set --path`/the stack file would hand them to the program.
    */
   config?: Record<string, unknown>;
-  /** Config keys (as written in `config`) to mark secret, like `pulumi config set --secret`. */
-  secretConfig?: readonly string[];
   /** `pulumi preview` instead of `pulumi up`: nothing is created, computed values are unknown. */
   preview?: boolean;
   /** Loads the program; its exports are the stack outputs. Usually `() => import("../../index.ts")`. */
@@ -108,10 +106,7 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
   const config = Object.fromEntries(
     Object.entries(options.config ?? {}).map(([k, v]) => [qualify(project, k), configValue(v)]),
   );
-  pulumi.runtime.setAllConfig(
-    config,
-    (options.secretConfig ?? []).map((k) => qualify(project, k)),
-  );
+  pulumi.runtime.setAllConfig(config);
   options.freshModules?.();
 
   let moduleExports: Record<string, unknown> = {};

@@ -330,6 +330,11 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
         "explicit provider resources are not emulated (the program uses the default providers)",
       );
     }
+    const unemulated = [
+      ...(options.ignoreChanges.length > 0 ? ["ignoreChanges"] : []),
+      ...(options.retainOnDelete ? ["retainOnDelete"] : []),
+    ];
+    if (unemulated.length > 0) throw new Error(`resource option(s) not emulated: ${unemulated.join(", ")}`);
     if (!custom) return this.registerComponent(args, urn, options, inputs);
     const provider = this.providers.get(packageOf(args.type));
     if (!provider) {
@@ -353,10 +358,6 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
     }
 
     const newInputs = { ...inputs };
-    for (const key of options.ignoreChanges) {
-      if (key in old.inputs) newInputs[key] = old.inputs[key];
-      else delete newInputs[key];
-    }
     let diff = provider.diff({
       type: args.type,
       name: args.name,
@@ -450,7 +451,7 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
   }
 
   private async deleteResource(r: ResourceState): Promise<void> {
-    if (!r.custom || r.options.retainOnDelete) return;
+    if (!r.custom) return;
     const provider = this.providers.get(packageOf(r.type));
     if (!provider)
       throw new Error(`no emulated provider for package "${packageOf(r.type)}" to delete ${r.urn}`);

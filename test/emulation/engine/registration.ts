@@ -1,6 +1,7 @@
 /**
  * Reads the resource options the SDK sends with each registration (parent, dependencies,
- * deleteBeforeReplace, ignoreChanges, replaceOnChanges, additionalSecretOutputs, retainOnDelete)
+ * deleteBeforeReplace, replaceOnChanges, additionalSecretOutputs; ignoreChanges and retainOnDelete
+ * only to refuse them)
  * and component outputs (`registerOutputs`). `pulumi.runtime.Mocks.newResource` is not given them,
  * so this wraps the SDK's MockMonitor (installed by `setMocks`), whose `registerResource` calls
  * `mocks.newResource` synchronously: the options are handed over through `current` in that call.
