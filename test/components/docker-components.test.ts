@@ -180,6 +180,31 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
     expect(first.exports.repoDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
+  test("the services image runs as the service user, is health-checked and holds only the sources", async () => {
+    const image = first.exports.repoDigest as string;
+    const { body } = await dockerApi("GET", `/images/${image}/json`);
+    const config = (body as { Config: Record<string, unknown> }).Config as {
+      User: string;
+      Healthcheck: { Test: string[] };
+      Entrypoint: string[];
+      Labels: Record<string, string>;
+    };
+    expect(config.User).toBe(`${SERVICE_UID}:${SERVICE_GID}`);
+    expect(config.Healthcheck.Test).toEqual(["CMD", "node", "/app/src/healthcheck.ts"]);
+    expect(config.Entrypoint).toEqual(["node", "/app/src/main.ts"]);
+    expect(config.Labels["org.opencontainers.image.title"]).toBe("mtls-service");
+    const files = await probe({
+      runId: docker.runId,
+      image,
+      script: "console.log(require('fs').readdirSync('/app', { recursive: true }).sort().join(' '))",
+    });
+    const notSources = files
+      .split(" ")
+      .filter((f) => !/^src(\/[\w-]+)*(\.ts)?$/.test(f) || f.endsWith(".test.ts"));
+    expect(notSources).toEqual([]);
+    expect(files.split(" ")).toContain("src/contract.ts");
+  });
+
   test("the service container carries no certificate material and starts after the delivery", () => {
     const service = registration(CONTAINER_TYPE, "server");
     expect(JSON.stringify(service.inputs)).not.toContain("BEGIN");
