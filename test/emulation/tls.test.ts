@@ -285,36 +285,25 @@ describe("certificates", () => {
     expect(str(r, "server")).not.toContain("PRIVATE KEY");
   });
 
-  test("readyForRenewal is true at plan time when validity is 0 or early renewal covers it all", async () => {
+  test("a preview knows the inputs, the defaults and readyForRenewal (validity 0 or all early), nothing computed", async () => {
     const r = await run(() => {
-      const key = new tls.PrivateKey("k", ECDSA);
-      const ready = (name: string, validityPeriodHours: number, earlyRenewalHours?: number) =>
+      const key = new tls.PrivateKey("k", { algorithm: "RSA" });
+      const cert = (name: string, validityPeriodHours: number, earlyRenewalHours?: number) =>
         new tls.SelfSignedCert(name, {
           privateKeyPem: key.privateKeyPem,
           validityPeriodHours,
           earlyRenewalHours,
           allowedUses: ["server_auth"],
-        }).readyForRenewal;
-      return { normal: ready("a", 10, 2), zero: ready("b", 0), covered: ready("c", 10, 10) };
-    });
-    expect(r.exports).toMatchObject({ normal: false, zero: true, covered: true });
-  });
-
-  test("a preview knows the configuration, defaults and readyForRenewal, not the computed values", async () => {
-    const r = await run(() => {
-      const key = new tls.PrivateKey("k", { algorithm: "RSA" });
-      const cert = new tls.SelfSignedCert("c", {
-        privateKeyPem: key.privateKeyPem,
-        validityPeriodHours: 5,
-        allowedUses: ["server_auth"],
-      });
+        });
+      const [normal, zero, covered] = [cert("a", 10, 2), cert("b", 0), cert("c", 10, 10)];
+      const ready = [normal, zero, covered].map((c) => c.readyForRenewal);
       return {
         rsaBits: key.rsaBits,
         pub: key.publicKeyPem,
-        early: cert.earlyRenewalHours,
-        isCa: cert.isCaCertificate,
-        ready: cert.readyForRenewal,
-        certPem: cert.certPem,
+        early: zero.earlyRenewalHours,
+        isCa: zero.isCaCertificate,
+        certPem: normal.certPem,
+        ready,
       };
     }, true);
     expect(r.exports).toEqual({
@@ -322,8 +311,8 @@ describe("certificates", () => {
       pub: UNKNOWN,
       early: 0,
       isCa: false,
-      ready: false,
       certPem: UNKNOWN,
+      ready: [false, true, true],
     });
     expect(engine.resources()).toEqual([]);
   });

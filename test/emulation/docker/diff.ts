@@ -5,6 +5,9 @@
  * Values are compared after the type's own defaults were applied to both sides.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { containsUnknown } from "../engine/values.ts";
+
+export { containsUnknown };
 
 export interface PropertyRule {
   forceNew?: boolean;
@@ -20,14 +23,6 @@ export interface PropertyDiff {
   changed: string[];
   /** The subset of `changed` that forces a replacement. */
   replaces: string[];
-}
-
-/** True when the value, or anything inside it, is unknown (only under preview). */
-export function containsUnknown(value: unknown): boolean {
-  if (pulumi.isUnknown(value)) return true;
-  if (Array.isArray(value)) return value.some(containsUnknown);
-  if (value !== null && typeof value === "object") return Object.values(value).some(containsUnknown);
-  return false;
 }
 
 const UNKNOWN = "\u0000unknown";
