@@ -5,9 +5,8 @@
  *          → uploads: one one-file tar per upload, PUT to "/" (uid/gid/mode from the tar header)
  *          → start if `start` → `wait` until healthy (error without a healthcheck) → read back.
  *
- * Read-back: `name`, `networkDatas`, published `ports` with the host port the engine assigned
- * (`external` is computed), and for a container that is not running `exitCode` and
- * `mustRun: false` (the provider's drift signal: with `mustRun` left at its default true, a
+ * Read-back: `name`, published `ports` with the host port the engine assigned (`external` is
+ * computed), and for a container that is not running `mustRun: false` (the provider's drift signal: with `mustRun` left at its default true, a
  * never-started container shows an update on every later apply).
  *
  * Update applies restart/memory changes with ContainerUpdate and starts a stopped container when
@@ -45,7 +44,7 @@ const MB = 1024 * 1024;
 
 interface Inspect {
   Name: string;
-  State: { Running: boolean; ExitCode: number; Health?: { Status: string } };
+  State: { Running: boolean; Health?: { Status: string } };
   NetworkSettings: {
     Ports: Record<string, { HostIp: string; HostPort: string }[] | null> | null;
     Networks: Record<string, { IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string }>;
@@ -203,13 +202,6 @@ async function waitHealthy(id: string, timeoutSeconds: number): Promise<void> {
 async function readBack(id: string, inputs: Inputs, state: State): Promise<State> {
   const info = await inspect(id);
   const next: State = { ...state, name: info.Name.replace(/^\//, "") };
-  next.networkDatas = Object.entries(info.NetworkSettings.Networks ?? {}).map(([networkName, n]) => ({
-    networkName,
-    ipAddress: n.IPAddress,
-    ipPrefixLength: n.IPPrefixLen,
-    gateway: n.Gateway,
-    macAddress: n.MacAddress,
-  }));
   if ((info.State.Running || inputs.mustRun) && Array.isArray(inputs.ports)) {
     next.ports = (inputs.ports as Port[]).map((port) => {
       const binding = info.NetworkSettings.Ports?.[`${port.internal}/${port.protocol}`]?.[0];
@@ -217,7 +209,6 @@ async function readBack(id: string, inputs: Inputs, state: State): Promise<State
     });
   }
   if (!info.State.Running) {
-    next.exitCode = info.State.ExitCode;
     if (inputs.mustRun) next.mustRun = false;
   }
   return next;

@@ -120,15 +120,8 @@ async function build(checked: Inputs, runId: string): Promise<string> {
 
 export async function applyImage(inputs: Inputs, preview: boolean, runId: string): Promise<CreateResult> {
   const checked = checkImage(inputs);
-  const b = checked.build as CheckedBuild | undefined;
+  // The outputs the components read; the checked inputs are kept for the next diff.
   const state: Inputs = { imageName: checked.imageName, __inputs: checked };
-  if (b?.contextDigest !== undefined) {
-    Object.assign(state, {
-      baseImageName: checked.imageName,
-      context: b.context,
-      dockerfile: path.relative(b.context, b.dockerfile),
-    });
-  }
   if (preview) return { id: typeof checked.imageName === "string" ? checked.imageName : "", state };
   return { id: checked.imageName as string, state: { ...state, repoDigest: await build(checked, runId) } };
 }

@@ -48,11 +48,7 @@ export async function createNetworkOrVolume(req: CreateRequest, runId: string): 
   const Labels = labelMap(inputs.labels, runId);
   if (req.type === VOLUME_TYPE) {
     const { body } = await dockerApi("POST", "/volumes/create", { json: { Name: name, Labels } });
-    const volume = body as { Name: string; Driver: string; Mountpoint: string };
-    return {
-      id: volume.Name,
-      state: { ...inputs, name, driver: volume.Driver, mountpoint: volume.Mountpoint },
-    };
+    return { id: (body as { Name: string }).Name, state: { ...inputs, name } };
   }
   const { body } = await dockerApi("POST", "/networks/create", {
     json: {

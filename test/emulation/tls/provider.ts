@@ -24,7 +24,6 @@ import {
   generatePrivateKey,
   isCa,
   issueCertificate,
-  keyAlgorithm,
   keyPems,
   parsePrivateKey,
   publicKeyOf,
@@ -121,14 +120,14 @@ export class TlsProvider implements EmulatedProvider {
         const certRequestPem = `${csr.toString("pem")}\n`;
         return {
           id: sha1Hex(csr.rawData),
-          state: { ...inputs, keyAlgorithm: keyAlgorithm(key), certRequestPem },
+          state: { ...inputs, certRequestPem },
         };
       }
       case TYPES.selfSignedCert: {
         const key = parsePrivateKey(String(inputs.privateKeyPem), "Failed to parse private key PEM");
         const name = subjectName(inputs.subject as never);
         const names = { name, sans: sansOf(inputs), publicKey: publicKeyOf(key) };
-        return this.issue(inputs, key, { keyAlgorithm: keyAlgorithm(key) }, names);
+        return this.issue(inputs, key, names);
       }
       case TYPES.locallySignedCert: {
         const request = readRequest(String(inputs.certRequestPem));
@@ -144,7 +143,7 @@ export class TlsProvider implements EmulatedProvider {
           // The plugin only warns ("Potentially Invalid Certificate Authority"); nothing here does that on purpose.
           throw new Error("tls emulation: signing with a certificate that is not a CA is not emulated");
         }
-        return this.issue(inputs, caKey, { caKeyAlgorithm: keyAlgorithm(caKey) }, request, ca);
+        return this.issue(inputs, caKey, request, ca);
       }
     }
   }
@@ -152,7 +151,6 @@ export class TlsProvider implements EmulatedProvider {
   private async issue(
     inputs: Inputs,
     signingKey: Parameters<typeof issueCertificate>[1],
-    extra: State,
     names: Pick<Parameters<typeof issueCertificate>[0], "name" | "sans" | "publicKey">,
     issuer?: Parameters<typeof issueCertificate>[2],
   ): Promise<CreateResult> {
@@ -170,7 +168,6 @@ export class TlsProvider implements EmulatedProvider {
     );
     const state: State = {
       ...inputs,
-      ...extra,
       certPem: issued.pem,
       // The plugin writes Go's RFC 3339 in its local zone; UTC here.
       validityStartTime: issued.notBefore.toISOString(),

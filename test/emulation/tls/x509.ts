@@ -75,11 +75,6 @@ export function parsePrivateKey(pem: string, summary: string): KeyObject {
   }
 }
 
-export function keyAlgorithm(key: KeyObject): string {
-  const names: Record<string, string> = { rsa: "RSA", ec: "ECDSA", ed25519: "ED25519" };
-  return names[key.asymmetricKeyType ?? ""] ?? "unknown";
-}
-
 /** Hex SHA-1 of a DER structure: the ids of PrivateKey (its public key) and CertRequest. */
 export function sha1Hex(der: Uint8Array | ArrayBuffer): string {
   return createHash("sha1")
