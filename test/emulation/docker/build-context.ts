@@ -6,8 +6,8 @@
  * `<context>/.dockerignore`.)
  *
  * .dockerignore patterns follow moby/patternmatcher: `*` and `?` within one path segment, `**` across
- * segments, `!` re-includes, the last matching pattern wins, and a pattern that matches a directory
- * matches everything below it.
+ * segments (Node's glob matching), `!` re-includes, the last matching pattern wins, and a pattern
+ * that matches a directory matches everything below it.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
@@ -15,42 +15,7 @@ import path from "node:path";
 
 interface IgnoreRule {
   negate: boolean;
-  regexp: RegExp;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-}
-
-export function globToRegExp(pattern: string): RegExp {
-  let source = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const char = pattern[i]!;
-    if (char === "*") {
-      if (pattern[i + 1] === "*") {
-        i++;
-        if (pattern[i + 1] === "/") {
-          i++;
-          source += "(?:.*/)?"; // "**/" = zero or more directories
-        } else {
-          source += ".*";
-        }
-      } else {
-        source += "[^/]*";
-      }
-    } else if (char === "?") {
-      source += "[^/]";
-    } else if (char === "[" && pattern.indexOf("]", i) > i) {
-      const end = pattern.indexOf("]", i);
-      source += pattern.slice(i, end + 1).replace(/^\[!/, "[^");
-      i = end;
-    } else if (char === "\\" && i + 1 < pattern.length) {
-      source += escapeRegExp(pattern[++i]!);
-    } else {
-      source += escapeRegExp(char);
-    }
-  }
-  return new RegExp(`^${source}$`);
+  pattern: string;
 }
 
 export function parseIgnoreFile(text: string): IgnoreRule[] {
@@ -61,7 +26,7 @@ export function parseIgnoreFile(text: string): IgnoreRule[] {
     .map((line) => {
       const negate = line.startsWith("!");
       const body = path.posix.normalize((negate ? line.slice(1) : line).trim()).replace(/^\/+/, "");
-      return { negate, regexp: globToRegExp(body) };
+      return { negate, pattern: body };
     });
 }
 
@@ -72,7 +37,7 @@ export function isIgnored(rules: IgnoreRule[], relativePath: string): boolean {
   for (let i = 1; i <= parts.length; i++) parents.push(parts.slice(0, i).join("/"));
   let ignored = false;
   for (const rule of rules) {
-    if (parents.some((candidate) => rule.regexp.test(candidate))) ignored = !rule.negate;
+    if (parents.some((candidate) => path.posix.matchesGlob(candidate, rule.pattern))) ignored = !rule.negate;
   }
   return ignored;
 }
