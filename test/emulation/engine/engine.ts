@@ -39,20 +39,11 @@ export interface ResourceState {
 }
 
 /** One registration of the current run, with what the engine did about it. */
-export interface Registration {
-  urn: string;
-  type: string;
-  name: string;
-  parent?: string;
-  custom: boolean;
+export type Registration = Omit<ResourceState, "seq" | "secretOutputs" | "componentOutputs"> & {
   op: Exclude<Op, "delete">;
   /** Input property names whose change caused an update / replace. */
   changed: string[];
-  inputs: Inputs;
-  outputs: State;
-  id?: string;
-  options: RegistrationOptions;
-}
+};
 
 export interface OpRecord {
   op: Op;
@@ -468,19 +459,8 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
   }
 
   private record(op: Exclude<Op, "delete">, changed: string[], r: ResourceState): void {
-    this.runRegistrations.push({
-      urn: r.urn,
-      type: r.type,
-      name: r.name,
-      parent: r.parent,
-      custom: r.custom,
-      op,
-      changed,
-      inputs: r.inputs,
-      outputs: r.outputs,
-      id: r.id,
-      options: r.options,
-    });
+    const { seq: _seq, secretOutputs: _secrets, componentOutputs: _outputs, ...registered } = r;
+    this.runRegistrations.push({ ...registered, op, changed });
     this.recordOp(op, r, changed);
   }
 
