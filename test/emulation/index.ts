@@ -1,7 +1,7 @@
 /**
  * The emulation's front door (README.md beside this file): the Pulumi engine and the tls and
  * docker providers, emulated for running the program without the Pulumi CLI. Tests, bench/ and any
- * other user import from here only; the files behind it may change.
+ * other user import from this file only; the files behind it may change.
  */
 export { cleanupRun, createDockerProvider, type DockerProvider, RUN_LABEL } from "./docker/provider.ts";
 export { EmulatedEngine, type OpRecord, type Registration, type ResourceState } from "./engine/engine.ts";

@@ -32,7 +32,7 @@ function writeOctal(header: Buffer, offset: number, width: number, value: number
 
 export function oneFileTar(file: TarFile): Buffer {
   const header = Buffer.alloc(BLOCK);
-  // ustar's name field holds 100 bytes; the container paths written here are short.
+  // ustar's name field holds 100 bytes; the components' container paths are short.
   if (Buffer.byteLength(file.name) > 100) throw new Error(`tar: path longer than 100 bytes: ${file.name}`);
   header.write(file.name, 0, 100, "utf8");
   writeOctal(header, 100, 8, file.mode, "mode");

@@ -140,7 +140,7 @@ export class TlsProvider implements EmulatedProvider {
           );
         }
         if (!isCa(ca)) {
-          // The plugin only warns ("Potentially Invalid Certificate Authority"); nothing here does that on purpose.
+          // The plugin only warns ("Potentially Invalid Certificate Authority"); the emulation refuses instead.
           throw new Error("tls emulation: signing with a certificate that is not a CA is not emulated");
         }
         return this.issue(inputs, caKey, request, ca);
@@ -169,7 +169,7 @@ export class TlsProvider implements EmulatedProvider {
     const state: State = {
       ...inputs,
       certPem: issued.pem,
-      // The plugin writes Go's RFC 3339 in its local zone; UTC here.
+      // The plugin writes Go's RFC 3339 in its local zone; the emulation writes UTC.
       validityStartTime: issued.notBefore.toISOString(),
       validityEndTime: issued.notAfter.toISOString(),
       readyForRenewal: plannedReadyForRenewal(inputs) ?? false,
