@@ -10,16 +10,18 @@ import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DEFAULT_SERVER_NAME, SERVICE_GID, SERVICE_UID } from "../../services/src/contract.ts";
 import { jsonLogs } from "../e2e/containers.ts";
-import { dockerApi } from "../emulation/docker/engine-api.ts";
 import {
   CONTAINER_TYPE,
   cleanupRun,
   createDockerProvider,
+  dockerApi,
+  EmulatedEngine,
   IMAGE_TYPE,
+  type ProgramRun,
+  type Registration,
+  runProgram,
   VOLUME_TYPE,
-} from "../emulation/docker/provider.ts";
-import { EmulatedEngine, type Registration } from "../emulation/engine/engine.ts";
-import { type ProgramRun, runProgram } from "../emulation/run-program.ts";
+} from "../emulation/index.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { probe } from "../support/docker-probe.ts";
 import { eventually } from "../support/eventually.ts";

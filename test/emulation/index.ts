@@ -3,7 +3,17 @@
  * docker providers, emulated for running the program without the Pulumi CLI. Tests, bench/ and any
  * other user import from this file only; the files behind it may change.
  */
-export { cleanupRun, createDockerProvider, type DockerProvider, RUN_LABEL } from "./docker/provider.ts";
+export { dockerApi } from "./docker/engine-api.ts";
+export {
+  CONTAINER_TYPE,
+  cleanupRun,
+  createDockerProvider,
+  type DockerProvider,
+  IMAGE_TYPE,
+  NETWORK_TYPE,
+  RUN_LABEL,
+  VOLUME_TYPE,
+} from "./docker/provider.ts";
 export { EmulatedEngine, type OpRecord, type Registration, type ResourceState } from "./engine/engine.ts";
 export {
   inspectOutput,
