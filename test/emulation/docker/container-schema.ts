@@ -5,7 +5,8 @@
  * input is refused (`rejectUnemulated`), so a program cannot rely on one the emulation ignores.
  */
 import type { Inputs } from "../engine/provider.ts";
-import { containsUnknown, type PropertyRules, rejectUnemulated } from "./diff.ts";
+import { containsUnknown } from "../engine/values.ts";
+import { type PropertyRules, rejectUnemulated } from "./diff.ts";
 
 export const CONTAINER_TYPE = "docker:index/container:Container";
 

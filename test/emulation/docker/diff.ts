@@ -5,9 +5,6 @@
  * Values are compared after the type's own defaults were applied to both sides.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { containsUnknown } from "../engine/values.ts";
-
-export { containsUnknown };
 
 export interface PropertyRule {
   forceNew?: boolean;

@@ -20,8 +20,9 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { CreateResult, DiffRequest, DiffResult, Inputs } from "../engine/provider.ts";
+import { containsUnknown } from "../engine/values.ts";
 import { hashBuildContext } from "./build-context.ts";
-import { canonical, containsUnknown } from "./diff.ts";
+import { canonical } from "./diff.ts";
 import { RUN_LABEL } from "./naming.ts";
 
 const run = promisify(execFile);
