@@ -209,6 +209,10 @@ describe.skipIf(skip)("docker emulation: containers", () => {
     await expect(create("gpu", { image, gpus: "all" })).rejects.toThrow("input(s) not emulated: gpus");
     const source = { image, start: false, uploads: [{ file: "/a", source: "/etc/hostname" }] };
     await expect(create("src", source)).rejects.toThrow("uploads[0]: field(s) not emulated: source");
+    const ipam = { image, networksAdvanced: [{ name: network.state.name, ipv4Address: "10.9.0.9" }] };
+    await expect(create("ipam", ipam)).rejects.toThrow(
+      "networksAdvanced[0]: field(s) not emulated: ipv4Address",
+    );
     const secret = {
       type: "docker:index/secret:Secret",
       name: "s",

@@ -5,7 +5,7 @@
  * input is refused (`rejectUnemulated`), so a program cannot rely on one the emulation ignores.
  */
 import type { Inputs } from "../engine/provider.ts";
-import { containsUnknown } from "../engine/values.ts";
+import { containsUnknown, isUnknownValue } from "../engine/values.ts";
 import { type PropertyRules, rejectUnemulated } from "./diff.ts";
 
 export const CONTAINER_TYPE = "docker:index/container:Container";
@@ -93,13 +93,31 @@ function matches(name: string, where: string, value: unknown, pattern: RegExp): 
   }
 }
 
-const UPLOAD_FIELDS = ["file", "content", "permissions", "owner", "group"];
-const MOUNT_FIELDS = ["type", "source", "target", "readOnly"];
+/** The fields of nested blocks the emulation models; any other field is refused. */
+const FIELDS: Record<string, readonly string[]> = {
+  uploads: ["file", "content", "permissions", "owner", "group"],
+  mounts: ["type", "source", "target", "readOnly"],
+  networksAdvanced: ["name", "aliases"],
+  ports: ["internal", "external", "ip", "protocol"],
+  capabilities: ["adds", "drops"],
+  healthcheck: ["tests", "interval", "timeout", "startPeriod", "retries"],
+};
+
+function refuseUnmodelledFields(name: string, inputs: Inputs): void {
+  for (const [property, fields] of Object.entries(FIELDS)) {
+    const value = inputs[property];
+    const blocks = (Array.isArray(value) ? value : value ? [value] : []) as Record<string, unknown>[];
+    blocks.forEach((block, index) => {
+      if (isUnknownValue(block)) return;
+      const extra = Object.keys(block).filter((k) => !fields.includes(k) && block[k] != null);
+      const where = Array.isArray(value) ? `${property}[${index}]` : property;
+      if (extra.length > 0) fail(name, where, `field(s) not emulated: ${extra.join(", ")}`);
+    });
+  }
+}
 
 function checkUpload(name: string, upload: Upload, index: number): void {
   const where = `uploads[${index}]`;
-  const extra = Object.keys(upload).filter((k) => !UPLOAD_FIELDS.includes(k) && (upload as never)[k] != null);
-  if (extra.length > 0) fail(name, where, `field(s) not emulated: ${extra.join(", ")} (use content)`);
   if (containsUnknown(upload)) return;
   if (upload.content === undefined || upload.content === "") {
     fail(
@@ -120,6 +138,7 @@ function checkUpload(name: string, upload: Upload, index: number): void {
 /** The provider's defaults and validations; `name` stays as given (autonaming happens at create). */
 export function checkContainer(name: string, inputs: Inputs): Inputs {
   rejectUnemulated(CONTAINER_TYPE, CONTAINER_RULES, inputs);
+  refuseUnmodelledFields(name, inputs);
   if (inputs.image === undefined || inputs.image === "")
     fail(name, "image", "missing required property 'image'");
   matches(name, "restart", inputs.restart, /^(no|on-failure|always|unless-stopped)$/);
@@ -132,8 +151,6 @@ export function checkContainer(name: string, inputs: Inputs): Inputs {
     fail(name, "command", "values for command may not be empty");
   }
   for (const [index, mount] of ((inputs.mounts ?? []) as Record<string, unknown>[]).entries()) {
-    const extra = Object.keys(mount).filter((k) => !MOUNT_FIELDS.includes(k) && mount[k] != null);
-    if (extra.length > 0) fail(name, `mounts[${index}]`, `field(s) not emulated: ${extra.join(", ")}`);
     if (mount.type !== "volume" && !containsUnknown(mount.type))
       fail(name, `mounts[${index}].type`, `'${String(mount.type)}' is not emulated (volume only)`);
   }
