@@ -336,15 +336,12 @@ describe("state between runs", () => {
     expect(engine.resources().map((r) => r.name)).toEqual(["a"]);
   });
 
-  test("deleteBeforeReplace from the provider's diff deletes the old resource first", async () => {
-    await up(() => ({ id: new Thing("t", { size: 1, dbr: true }).id }));
-    await up(() => ({ id: new Thing("t", { size: 2, dbr: true }).id }));
-    expect(fake.log).toEqual(["create t-1", "delete t-1", "create t-2"]);
-  });
-
-  test("the deleteBeforeReplace option does the same", async () => {
-    await up(() => ({ id: new Thing("t", { size: 1 }, { deleteBeforeReplace: true }).id }));
-    await up(() => ({ id: new Thing("t", { size: 2 }, { deleteBeforeReplace: true }).id }));
+  test.each([
+    ["the provider's diff", { dbr: true }, {}],
+    ["the deleteBeforeReplace option", {}, { deleteBeforeReplace: true }],
+  ])("deleteBeforeReplace from %s deletes the old resource first", async (_, args, opts) => {
+    await up(() => ({ id: new Thing("t", { size: 1, ...args }, opts).id }));
+    await up(() => ({ id: new Thing("t", { size: 2, ...args }, opts).id }));
     expect(fake.log).toEqual(["create t-1", "delete t-1", "create t-2"]);
   });
 

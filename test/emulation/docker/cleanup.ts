@@ -3,7 +3,7 @@
  * (containers, then networks and volumes they held, then images), so that a crashed or interrupted
  * run leaves nothing behind once its cleanup (or a later sweep) runs. Returns what it removed.
  */
-import { DockerApiError, dockerApi, labelFilter } from "./engine-api.ts";
+import { DockerApiError, dockerApi } from "./engine-api.ts";
 import { RUN_LABEL } from "./naming.ts";
 
 export interface CleanupReport {
@@ -29,7 +29,7 @@ async function removeEach(ids: string[], remove: (id: string) => Promise<unknown
 
 /** Removes the objects labelled with `runId`; `runId` "*" sweeps every run's objects. */
 export async function cleanupRun(runId: string): Promise<CleanupReport> {
-  const filters = runId === "*" ? JSON.stringify({ label: [RUN_LABEL] }) : labelFilter(RUN_LABEL, runId);
+  const filters = JSON.stringify({ label: [runId === "*" ? RUN_LABEL : `${RUN_LABEL}=${runId}`] });
 
   const containers = (await dockerApi("GET", "/containers/json", { query: { all: true, filters } })).body as {
     Id: string;

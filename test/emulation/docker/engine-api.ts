@@ -9,7 +9,7 @@
 import http from "node:http";
 
 /** DOCKER_HOST=unix:///path is honoured like the provider does; tcp hosts are not emulated. */
-export function dockerSocketPath(): string {
+function dockerSocketPath(): string {
   const host = process.env.DOCKER_HOST;
   if (!host) return "/var/run/docker.sock";
   if (host.startsWith("unix://")) return host.slice("unix://".length);
@@ -119,9 +119,4 @@ export function dockerApi(method: string, path: string, options: RequestOptions 
     });
     request.end(body);
   });
-}
-
-/** Objects (as returned by list calls) whose labels carry `key=value`. */
-export function labelFilter(key: string, value: string): string {
-  return JSON.stringify({ label: [`${key}=${value}`] });
 }
