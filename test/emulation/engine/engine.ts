@@ -348,7 +348,7 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
       return this.result("create", [], record, secretOutputs);
     }
 
-    const newInputs = { ...inputs };
+    const newInputs = inputs;
     let diff = provider.diff({
       type: args.type,
       name: args.name,
