@@ -42,7 +42,7 @@ async function main(): Promise<void> {
 
   const pkis: Record<string, PkiFiles> = {};
   for (const keyAlgorithm of KEY_ALGORITHMS) {
-    log(`issuing the ${keyAlgorithm} PKI with components/pki.ts under the tls provider emulation`);
+    log(`issuing the ${keyAlgorithm} PKI with the library's MtlsPki under the tls provider emulation`);
     pkis[keyAlgorithm] = await issuePki(settings.workDir, keyAlgorithm, settings.loadCore);
   }
   const startedAt = new Date(started).toISOString();

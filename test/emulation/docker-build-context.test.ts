@@ -6,7 +6,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { hashBuildContext, isIgnored, parseIgnoreFile } from "../support/docker/build-context.ts";
+import { hashBuildContext, isIgnored, parseIgnoreFile } from "./docker/build-context.ts";
 
 describe(".dockerignore patterns", () => {
   const rules = parseIgnoreFile("# comment\n*\n!src\nsrc/**/*.test.ts\n/docs/\n");

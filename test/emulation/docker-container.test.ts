@@ -4,16 +4,11 @@
  * validation, and delete.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { dockerApi } from "../support/docker/engine-api.ts";
-import { probe } from "../support/docker/probe.ts";
-import {
-  CONTAINER_TYPE,
-  cleanupRun,
-  createDockerProvider,
-  NETWORK_TYPE,
-} from "../support/docker/provider.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
-import type { CreateResult, Inputs } from "../support/engine/provider.ts";
+import { probe } from "../support/docker-probe.ts";
+import { dockerApi } from "./docker/engine-api.ts";
+import { CONTAINER_TYPE, cleanupRun, createDockerProvider, NETWORK_TYPE } from "./docker/provider.ts";
+import type { CreateResult, Inputs } from "./engine/provider.ts";
 
 const skip = await dockerSkipReason();
 
@@ -210,8 +205,23 @@ describe.skipIf(skip)("docker emulation: containers", () => {
     ).rejects.toThrow("uploads[0].owner: 'node' is not a numeric id");
   });
 
-  test("inputs the emulation does not model are refused, not ignored", async () => {
+  test("inputs, upload fields and resource types the emulation does not model are refused, not ignored", async () => {
     await expect(create("gpu", { image, gpus: "all" })).rejects.toThrow("input(s) not emulated: gpus");
+    const source = { image, start: false, uploads: [{ file: "/a", source: "/etc/hostname" }] };
+    await expect(create("src", source)).rejects.toThrow("uploads[0]: field(s) not emulated: source");
+    const ipam = { image, networksAdvanced: [{ name: network.state.name, ipv4Address: "10.9.0.9" }] };
+    await expect(create("ipam", ipam)).rejects.toThrow(
+      "networksAdvanced[0]: field(s) not emulated: ipv4Address",
+    );
+    const secret = {
+      type: "docker:index/secret:Secret",
+      name: "s",
+      inputs: { data: "eA==" },
+      preview: false,
+    };
+    await expect(docker.create(secret)).rejects.toThrow(
+      "resource type docker:index/secret:Secret is not emulated",
+    );
   });
 
   test("delete stops and removes the container", async () => {

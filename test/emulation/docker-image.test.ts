@@ -2,7 +2,7 @@
  * docker.Image as the emulation realises it: a real build, id = imageName, repoDigest = the local
  * image id, a rebuild (update, never replace) on any change in the build context except files the
  * .dockerignore leaves out, the Dockerfile path relative to the working directory, and no build
- * under preview. Also builds the project's own services image on the local base image.
+ * under preview.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -10,11 +10,9 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { SERVICE_GID, SERVICE_UID } from "../../services/src/contract.ts";
-import { probe } from "../support/docker/probe.ts";
-import { cleanupRun, createDockerProvider, IMAGE_TYPE } from "../support/docker/provider.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
-import type { CreateResult, Inputs } from "../support/engine/provider.ts";
+import { cleanupRun, createDockerProvider, IMAGE_TYPE } from "./docker/provider.ts";
+import type { CreateResult, Inputs } from "./engine/provider.ts";
 
 const run = promisify(execFile);
 const skip = await dockerSkipReason();
@@ -115,38 +113,5 @@ describe.skipIf(skip)("docker emulation: images", () => {
     });
     expect(planned.state).not.toHaveProperty("repoDigest");
     await expect(run("docker", ["image", "inspect", previewName])).rejects.toThrow(/No such image/);
-  });
-
-  test("the services image builds on the local base image: non-root, health-checked, sources only", async () => {
-    const servicesInputs = {
-      imageName: `mtls-service-test:${docker.runId}`,
-      skipPush: true,
-      build: { context: "services", dockerfile: "services/Dockerfile", args: { BASE_IMAGE: base } },
-    };
-    const service = await docker.create({
-      type: IMAGE_TYPE,
-      name: "services",
-      inputs: servicesInputs,
-      preview: false,
-    });
-    const { stdout } = await run("docker", [
-      "image",
-      "inspect",
-      "--format",
-      '{{json .Config.User}} {{json .Config.Healthcheck.Test}} {{json .Config.Entrypoint}} {{index .Config.Labels "org.opencontainers.image.title"}}',
-      service.state.repoDigest as string,
-    ]);
-    expect(stdout.trim()).toBe(
-      `"${SERVICE_UID}:${SERVICE_GID}" ["CMD","node","/app/src/healthcheck.ts"] ["node","/app/src/main.ts"] mtls-service`,
-    );
-    const files = await probe({
-      runId: docker.runId,
-      image: service.state.repoDigest as string,
-      script: "console.log(require('fs').readdirSync('/app', { recursive: true }).sort().join(' '))",
-    });
-    expect(
-      files.split(" ").filter((f) => !/^src(\/[\w-]+)*(\.ts)?$/.test(f) || f.endsWith(".test.ts")),
-    ).toEqual([]);
-    expect(files.split(" ")).toContain("src/contract.ts");
   });
 });

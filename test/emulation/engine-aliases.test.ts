@@ -6,9 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { expect, test } from "vitest";
-import { EmulatedEngine } from "../support/engine/engine.ts";
-import { runProgram } from "../support/run-program.ts";
-import { TlsProvider } from "../support/tls/provider.ts";
+import { EmulatedEngine, runProgram, TlsProvider } from "./index.ts";
 
 class Old extends pulumi.ComponentResource {
   constructor(name: string) {

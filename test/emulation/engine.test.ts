@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { EmulatedEngine } from "../support/engine/engine.ts";
+import { EmulatedEngine } from "./engine/engine.ts";
 import type {
   CreateRequest,
   CreateResult,
@@ -15,12 +15,11 @@ import type {
   DiffRequest,
   DiffResult,
   EmulatedProvider,
-  InvokeRequest,
   UpdateRequest,
-} from "../support/engine/provider.ts";
-import { changedKeys } from "../support/engine/values.ts";
-import { inspectOutput, isSecretOutput, outputValue, runProgram, UNKNOWN } from "../support/run-program.ts";
-import { TlsProvider } from "../support/tls/provider.ts";
+} from "./engine/provider.ts";
+import { changedKeys } from "./engine/values.ts";
+import { inspectOutput, isSecretOutput, outputValue, runProgram, UNKNOWN } from "./run-program.ts";
+import { TlsProvider } from "./tls/provider.ts";
 
 /**
  * A test provider for package "fake": `size` changes replace (delete-before-replace when
@@ -59,10 +58,6 @@ class FakeProvider implements EmulatedProvider {
 
   async delete(req: DeleteRequest): Promise<void> {
     this.log.push(`delete ${req.id}`);
-  }
-
-  invoke(req: InvokeRequest): Record<string, unknown> {
-    return { answer: `looked up ${String(req.inputs.query)}` };
   }
 }
 
@@ -190,18 +185,18 @@ describe("one run", () => {
     );
   });
 
-  test("explicit provider resources get an id and need no emulated provider", async () => {
-    const run = await up(() => {
+  test("explicit provider resources are refused: the program uses the default providers", async () => {
+    const run = up(() => {
       class FakeProviderResource extends pulumi.ProviderResource {
         constructor(name: string) {
           super("fake", name, {});
         }
       }
-      const p = new FakeProviderResource("explicit");
-      return { id: new Thing("t", { size: 1 }, { provider: p }).id };
+      return { id: new Thing("t", { size: 1 }, { provider: new FakeProviderResource("explicit") }).id };
     });
-    expect(run.exports.id).toBe("t-1");
-    expect(engine.resource("pulumi:providers:fake", "explicit")?.id).toMatch(/^[0-9a-f-]{36}$/);
+    await expect(run).rejects.toThrow(
+      "pulumi:providers:fake 'explicit': explicit provider resources are not emulated",
+    );
   });
 
   test("secret inputs reach the provider unwrapped and come back secret", async () => {
@@ -236,13 +231,11 @@ describe("one run", () => {
     expect(engine.resources()).toEqual([]);
   });
 
-  test("invokes go to the provider of the token's package", async () => {
-    const run = await up(() => ({
-      answer: pulumi
-        .output(pulumi.runtime.invoke("fake:index/lookup:lookup", { query: "x" }))
-        .apply((r) => r.answer),
+  test("an invoke (data source) is refused, naming its token: the program uses none", async () => {
+    const run = up(() => ({
+      answer: pulumi.output(pulumi.runtime.invoke("fake:index/lookup:lookup", { query: "x" })),
     }));
-    expect(run.exports.answer).toBe("looked up x");
+    await expect(run).rejects.toThrow("invoke fake:index/lookup:lookup is not emulated");
   });
 
   test("a program that throws rejects the run with its error", async () => {
@@ -276,22 +269,6 @@ describe("one run", () => {
     );
     expect(run.exports).toEqual({ clients: 3, names: ["a", "b"], token: "t0k" });
     expect(run.isSecret("token")).toBe(true);
-  });
-
-  test("secretConfig marks config values secret", async () => {
-    const run = await runProgram({
-      engine,
-      project: "proj",
-      stack: "dev",
-      config: { token: "t0k" },
-      secretConfig: ["token"],
-      program: async () => ({ token: new pulumi.Config().require("token") }),
-    });
-    expect(run.exports.token).toBe("t0k");
-    // The SDK's own record of secret keys (internal, untyped), which its Config consults.
-    const runtime = pulumi.runtime as unknown as { isConfigSecret(key: string): boolean };
-    expect(runtime.isConfigSecret("proj:token")).toBe(true);
-    expect(runtime.isConfigSecret("proj:other")).toBe(false);
   });
 });
 
@@ -359,29 +336,27 @@ describe("state between runs", () => {
     expect(engine.resources().map((r) => r.name)).toEqual(["a"]);
   });
 
-  test("deleteBeforeReplace from the provider's diff deletes the old resource first", async () => {
-    await up(() => ({ id: new Thing("t", { size: 1, dbr: true }).id }));
-    await up(() => ({ id: new Thing("t", { size: 2, dbr: true }).id }));
+  test.each([
+    ["the provider's diff", { dbr: true }, {}],
+    ["the deleteBeforeReplace option", {}, { deleteBeforeReplace: true }],
+  ])("deleteBeforeReplace from %s deletes the old resource first", async (_, args, opts) => {
+    await up(() => ({ id: new Thing("t", { size: 1, ...args }, opts).id }));
+    await up(() => ({ id: new Thing("t", { size: 2, ...args }, opts).id }));
     expect(fake.log).toEqual(["create t-1", "delete t-1", "create t-2"]);
   });
 
-  test("the deleteBeforeReplace option does the same", async () => {
-    await up(() => ({ id: new Thing("t", { size: 1 }, { deleteBeforeReplace: true }).id }));
-    await up(() => ({ id: new Thing("t", { size: 2 }, { deleteBeforeReplace: true }).id }));
-    expect(fake.log).toEqual(["create t-1", "delete t-1", "create t-2"]);
-  });
-
-  test("ignoreChanges keeps the old value; replaceOnChanges turns an update into a replace", async () => {
-    await up(() => {
-      new Thing("ignored", { size: 1, label: "a" }, { ignoreChanges: ["label"] });
-      return { id: new Thing("forced", { size: 1, label: "a" }, { replaceOnChanges: ["label"] }).id };
-    });
-    await up(() => {
-      new Thing("ignored", { size: 1, label: "b" }, { ignoreChanges: ["label"] });
-      return { id: new Thing("forced", { size: 1, label: "b" }, { replaceOnChanges: ["label"] }).id };
-    });
-    expect(opsOf(engine.ops)).toEqual(["replace Thing/forced", "same Thing/ignored"]);
-    expect(engine.resource("fake:index/thing:Thing", "ignored")?.inputs.label).toBe("a");
+  test("replaceOnChanges turns an update into a replace; ignoreChanges and retainOnDelete are refused", async () => {
+    await up(() => ({
+      id: new Thing("forced", { size: 1, label: "a" }, { replaceOnChanges: ["label"] }).id,
+    }));
+    await up(() => ({
+      id: new Thing("forced", { size: 1, label: "b" }, { replaceOnChanges: ["label"] }).id,
+    }));
+    expect(opsOf(engine.ops)).toEqual(["replace Thing/forced"]);
+    const options = { ignoreChanges: ["label"], retainOnDelete: true };
+    await expect(up(() => ({ id: new Thing("other", { size: 1 }, options).id }))).rejects.toThrow(
+      "resource option(s) not emulated: ignoreChanges, retainOnDelete",
+    );
   });
 
   test("a run whose program fails deletes nothing, even what it did not get to declare", async () => {

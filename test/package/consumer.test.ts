@@ -18,10 +18,15 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { createDockerProvider, IMAGE_TYPE } from "../support/docker/provider.ts";
-import { EmulatedEngine, type Registration } from "../support/engine/engine.ts";
-import { type ProgramRun, runProgram } from "../support/run-program.ts";
-import { TlsProvider } from "../support/tls/provider.ts";
+import {
+  createDockerProvider,
+  EmulatedEngine,
+  IMAGE_TYPE,
+  type ProgramRun,
+  type Registration,
+  runProgram,
+  TlsProvider,
+} from "../emulation/index.ts";
 import {
   consumerDependencies,
   copyProject,
