@@ -30,12 +30,9 @@ import { createCa, issueLeaf, type Leaf } from "../support/pki-fixtures/pki.ts";
 
 const skip = await dockerSkipReason();
 
-/**
- * MtlsService takes a host port; left undefined it reaches the provider as a port without
- * `external`, so Docker assigns a free one (`ports[].external` is computed) and the test reads it
- * back: no free-then-bind race with other tests.
- */
-const ENGINE_ASSIGNED_PORT = undefined as unknown as number;
+// The server is published without a host port: it reaches the provider as a port without
+// `external`, so Docker assigns a free one (`ports[].external` is computed) and the test reads it
+// back: no free-then-bind race with other tests.
 
 /** The serial of the certificate the server presents on the published port, over real mTLS. */
 function presentedSerial(port: number, caPem: string, client: Leaf): Promise<string> {
@@ -90,7 +87,7 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
       },
       networkName: network.name,
       aliases: [DEFAULT_SERVER_NAME],
-      publish: { hostPort: ENGINE_ASSIGNED_PORT },
+      publish: {}, // no hostPort: Docker assigns one, read back below
     });
     const clientService = new MtlsService("client-a", {
       image: image.repoDigest,

@@ -2,7 +2,8 @@
  * docker.Image (pulumi-docker's native resource, provider/image.go), emulated by building for real
  * with the docker CLI (its default builder).
  *
- * - Check: `build.context` defaults to ".", `build.dockerfile` to `<context>/Dockerfile`; an explicit
+ * - Check: `build.context` defaults to ".", `build.dockerfile` to `<context>/Dockerfile`,
+ *   `build.platform` to the host's `linux/<arch>`; an explicit
  *   `dockerfile` is relative to the *program's working directory*, not to the context (the provider
  *   stats it and fails with its own hint otherwise); a hidden `build.contextDigest` hashes the context.
  * - Diff: old checked inputs (kept in the state under `__inputs`, as the provider does) against the
@@ -12,8 +13,9 @@
  *   false) and `repoDigest` stays unknown.
  * - Delete: nothing (the provider leaves images alone); `cleanupRun` removes the test's images.
  *
- * Refused: pushing (`skipPush` must be true), `buildOnPreview`, `registry`, and build options other
- * than context, dockerfile and args.
+ * Refused: pushing (`skipPush` must be true), `buildOnPreview`, `registry`, a `build.platform` other
+ * than the host's own (no cross-platform builds), and build options other than context, dockerfile,
+ * args and platform.
  */
 import { execFile } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
@@ -29,11 +31,15 @@ const run = promisify(execFile);
 
 export const IMAGE_TYPE = "docker:index/image:Image";
 
+/** The provider's default platform: `linux/<GOARCH of the machine running pulumi>`. */
+const HOST_PLATFORM = `linux/${{ x64: "amd64", arm64: "arm64" }[process.arch as "x64" | "arm64"] ?? process.arch}`;
+
 interface CheckedBuild {
   context: string;
   dockerfile: string;
   contextDigest: string;
   args?: Record<string, unknown>;
+  platform?: string;
 }
 
 function notEmulated(what: string[]): void {
@@ -52,7 +58,7 @@ export function checkImage(inputs: Inputs): Inputs {
   const build = (inputs.build ?? {}) as Record<string, unknown>;
   notEmulated(
     Object.keys(build)
-      .filter((k) => !["context", "dockerfile", "args"].includes(k) && build[k] != null)
+      .filter((k) => !["context", "dockerfile", "args", "platform"].includes(k) && build[k] != null)
       .map((k) => `build.${k}`),
   );
   if (typeof inputs.imageName !== "string" && !containsUnknown(inputs.imageName)) {
@@ -75,6 +81,9 @@ export function checkImage(inputs: Inputs): Inputs {
     throw new Error(`could not open dockerfile at relative path "${dockerfile}"${hint}`);
   }
   const checked: CheckedBuild = {
+    // Unset, the provider's Check fills in the host's platform (and says so in an info line), so
+    // spelling that platform out later is no change.
+    platform: HOST_PLATFORM,
     ...(build as Partial<CheckedBuild>),
     context,
     dockerfile,
@@ -95,6 +104,11 @@ export function diffImage(req: DiffRequest): DiffResult {
 async function build(checked: Inputs, runId: string): Promise<string> {
   const b = checked.build as CheckedBuild;
   const imageName = checked.imageName as string;
+  // The docker CLI builds for the host; the host's platform, spelled out, changes nothing.
+  if (b.platform !== undefined && b.platform !== HOST_PLATFORM)
+    notEmulated([
+      `build.platform ${JSON.stringify(b.platform)} (builds only for the host's ${HOST_PLATFORM})`,
+    ]);
   const args = [
     "build",
     "--quiet",
