@@ -1,7 +1,7 @@
 /**
  * Issues one benchmark PKI with the project's own code path: the PKI half of the Pulumi program
  * (MtlsPki from components/index.ts, configured as the stack config would) under the emulation of the engine and of the tls provider
- * (test/emulation/, imported as a library through its front door). Writes the server and client
+ * (emulation/, imported as a library through its front door). Writes the server and client
  * identities as PEM files.
  *
  *   node bench/pki/issue-pki.ts <keyAlgorithm> <out-dir>
@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig, pkiArgs } from "../../components/config.ts";
 import { MtlsPki } from "../../components/index.ts";
-import { EmulatedEngine, runProgram, TlsProvider } from "../../test/emulation/index.ts";
+import { EmulatedEngine, runProgram, TlsProvider } from "../../emulation/index.ts";
 
 export const SERVER_NAME = "mtls-server";
 export const CLIENT_NAME = "bench-client";

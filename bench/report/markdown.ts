@@ -331,7 +331,7 @@ function methodSection(results: BenchResults): string[] {
     "",
     "- **PKIs** are issued afresh by every run with the project's own code: `bench/pki/issue-pki.ts` runs the PKI half of " +
       "the Pulumi program (the library's MtlsPki) under the test emulation of the engine and of `@pulumi/tls` " +
-      "(test/emulation/tls), exactly as the tests do: one root CA, the server identity (SANs mtls-server, localhost, 127.0.0.1) " +
+      "(emulation/tls), exactly as the tests do: one root CA, the server identity (SANs mtls-server, localhost, 127.0.0.1) " +
       "and one client identity, for ECDSA P-256 and for RSA-2048. Both servers load the same files.",
     "- **Our server**: `node services/src/server.ts`, configured by environment as deployed, with `MTLS_ACCESS_LOG=off` " +
       `(nginx's access log is off too) and \`MTLS_MAX_BODY_BYTES=${s.bulkBodyBytes}\`; policy \`modern\` (TLS 1.3) or \`intermediate\` (measured on TLS 1.2).`,

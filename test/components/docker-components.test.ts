@@ -9,8 +9,6 @@ import { connect } from "node:tls";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { hostPlatform } from "../../components/service-image.ts";
-import { DEFAULT_SERVER_NAME, SERVICE_GID, SERVICE_UID } from "../../services/src/contract.ts";
-import { jsonLogs } from "../e2e/containers.ts";
 import {
   CONTAINER_TYPE,
   cleanupRun,
@@ -22,7 +20,9 @@ import {
   type Registration,
   runProgram,
   VOLUME_TYPE,
-} from "../emulation/index.ts";
+} from "../../emulation/index.ts";
+import { DEFAULT_SERVER_NAME, SERVICE_GID, SERVICE_UID } from "../../services/src/contract.ts";
+import { jsonLogs } from "../e2e/containers.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { probe } from "../support/docker-probe.ts";
 import { eventually } from "../support/eventually.ts";

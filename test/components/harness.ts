@@ -15,7 +15,7 @@ import {
   type Registration,
   runProgram,
   TlsProvider,
-} from "../emulation/index.ts";
+} from "../../emulation/index.ts";
 
 /** Records the SDK's raw inputs per URN-less key `<type>::<name>`. */
 class RecordingEngine extends EmulatedEngine {

@@ -21,7 +21,7 @@ import {
   type ProgramRun,
   runProgram,
   TlsProvider,
-} from "../emulation/index.ts";
+} from "../../emulation/index.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 
 const execute = promisify(execFile);

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RUN_LABEL } from "../emulation/index.ts";
+import { RUN_LABEL } from "../../emulation/index.ts";
 import { type Deployment, deploy, newStack, pkiProgram, type Stack } from "../program/deploy.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { freePort } from "../support/free-port.ts";

@@ -26,7 +26,7 @@ import {
   type Registration,
   runProgram,
   TlsProvider,
-} from "../emulation/index.ts";
+} from "../../emulation/index.ts";
 import {
   consumerDependencies,
   copyProject,

@@ -15,7 +15,7 @@ import {
   type ProgramRun,
   runProgram,
   TlsProvider,
-} from "../emulation/index.ts";
+} from "../../emulation/index.ts";
 import type { TlsIdentity } from "../support/tls-handshake.ts";
 
 export const PROJECT = "mtls-pki";

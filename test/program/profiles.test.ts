@@ -2,11 +2,11 @@
  * What the PKI asks the tls provider for, per profile: key specs, usages, CA flags and path length,
  * names, validity and renewal, and which CA signs what. These are the program's inputs to the
  * provider, read from the registrations; how the provider turns them into certificate extensions
- * is the emulation's concern (test/emulation/tls.test.ts). The issued certificates then refuse each
+ * is the emulation's concern (emulation/tls.test.ts). The issued certificates then refuse each
  * role in the other's place in a real handshake.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Registration } from "../emulation/index.ts";
+import type { Registration } from "../../emulation/index.ts";
 import { mtlsHandshake } from "../support/tls-handshake.ts";
 import { type Deployment, deploy, pkiProgram } from "./deploy.ts";
 

@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { RUN_LABEL } from "../emulation/index.ts";
+import { RUN_LABEL } from "../../emulation/index.ts";
 
 const run = promisify(execFile);
 

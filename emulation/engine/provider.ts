@@ -1,6 +1,6 @@
 /**
- * The seam between the emulated Pulumi engine (test/emulation/engine/) and each emulated provider
- * (test/emulation/tls/, test/emulation/docker/). The engine keeps state between runs of the program,
+ * The seam between the emulated Pulumi engine (emulation/engine/) and each emulated provider
+ * (emulation/tls/, emulation/docker/). The engine keeps state between runs of the program,
  * decides create / no-op / update / replace from the provider's diff, unwraps secret inputs before
  * a provider sees them and marks the provider's secret outputs secret again. A provider only does
  * what the real plugin does: Check (defaults + validation, errors with the plugin's message),

@@ -5,9 +5,9 @@
  * service then serves the new certificate is the product's test: test/components.)
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { SERVICE_GID, SERVICE_UID } from "../../services/src/contract.ts";
-import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
-import { probe } from "../support/docker-probe.ts";
+import { SERVICE_GID, SERVICE_UID } from "../services/src/contract.ts";
+import { dockerSkipReason, ensureBaseImage } from "../test/support/docker-available.ts";
+import { probe } from "../test/support/docker-probe.ts";
 import { CONTAINER_TYPE, cleanupRun, createDockerProvider, VOLUME_TYPE } from "./docker/provider.ts";
 import type { CreateResult, Inputs } from "./engine/provider.ts";
 

@@ -4,8 +4,8 @@
  * validation, and delete.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
-import { probe } from "../support/docker-probe.ts";
+import { dockerSkipReason, ensureBaseImage } from "../test/support/docker-available.ts";
+import { probe } from "../test/support/docker-probe.ts";
 import { dockerApi } from "./docker/engine-api.ts";
 import { CONTAINER_TYPE, cleanupRun, createDockerProvider, NETWORK_TYPE } from "./docker/provider.ts";
 import type { CreateResult, Inputs } from "./engine/provider.ts";

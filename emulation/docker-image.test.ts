@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
+import { dockerSkipReason, ensureBaseImage } from "../test/support/docker-available.ts";
 import { cleanupRun, createDockerProvider, IMAGE_TYPE } from "./docker/provider.ts";
 import type { CreateResult, Inputs } from "./engine/provider.ts";
 

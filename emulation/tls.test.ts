@@ -11,7 +11,7 @@ import * as x509 from "@peculiar/x509";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { afterEach, describe, expect, test } from "vitest";
-import { mtlsHandshake } from "../support/tls-handshake.ts";
+import { mtlsHandshake } from "../test/support/tls-handshake.ts";
 import { EmulatedEngine } from "./engine/engine.ts";
 import { type ProgramRun, runProgram, UNKNOWN } from "./run-program.ts";
 import { TlsProvider } from "./tls/provider.ts";

@@ -7,7 +7,7 @@
  *
  * One run = one execution of the program: `startRun` (installs the mocks), the program, `settle`,
  * then `finishRun` (deletes what the program no longer declares). `runProgram` in
- * test/emulation/run-program.ts does all of that.
+ * emulation/run-program.ts does all of that.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { EmulatedProvider, Inputs, State } from "./provider.ts";

@@ -3,7 +3,7 @@
  * the run never deleted anything (as after a crash), and leaves other runs' objects alone.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
+import { dockerSkipReason, ensureBaseImage } from "../test/support/docker-available.ts";
 import {
   CONTAINER_TYPE,
   cleanupRun,
