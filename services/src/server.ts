@@ -6,7 +6,8 @@
  * (waiting for absent files, validating with one clear message per problem), then the mTLS
  * listener, then hot reload (file watch, poll, SIGHUP). SIGTERM/SIGINT drain and exit 0.
  */
-import { createServer, type ServerOptions } from "node:https";
+import { createServer, Server as HttpsServer, type ServerOptions } from "node:https";
+import { createServer as createTlsServer } from "node:tls";
 import { ConfigError, parseServerConfig, type ServerConfig } from "./config.ts";
 import { ENV } from "./contract.ts";
 import { loadIdentityAtStart, startHotReload } from "./identity/lifecycle.ts";
@@ -19,6 +20,11 @@ import { drainServer } from "./server/drain.ts";
 import { createRequestHandler } from "./server/http-routes.ts";
 import { createServerMetrics } from "./server/metrics.ts";
 import { keepReadsPausable } from "./server/pausable-reads.ts";
+import { createHttpForwarder } from "./server/proxy-http.ts";
+import { registerProxyMetrics } from "./server/proxy-metrics.ts";
+import { installTcpForwarder } from "./server/proxy-tcp.ts";
+import { firstUri } from "./server/xfcc.ts";
+import { type ProxyConfig, parseProxyConfig } from "./sidecar-config.ts";
 import { startStatusServer } from "./status-server.ts";
 import { tlsPolicyOptions } from "./tls-policy.ts";
 
@@ -32,7 +38,7 @@ function secureContextOptions(identity: Identity, config: ServerConfig): ServerO
   };
 }
 
-export async function runServer(config: ServerConfig, log: Logger): Promise<void> {
+export async function runServer(config: ServerConfig, log: Logger, proxy?: ProxyConfig): Promise<void> {
   let identity: Identity | undefined;
   let listening = false;
   const shutdown = onShutdownSignal();
@@ -47,6 +53,7 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
     tlsPolicy: config.tlsPolicy,
     allowedClients: config.allowedClients,
     files: config.identity,
+    upstream: proxy ? `${proxy.upstream.protocol}://${proxy.upstream.address}` : undefined,
   });
 
   const status = await startStatusServer({
@@ -75,19 +82,26 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
   }
   log.info("identity_loaded", { certificate: identity.summary });
 
-  const server = createServer({
+  const tlsOptions = {
     ...secureContextOptions(identity, config),
     requestCert: true,
     // Verification still happens; the connection gate reads its result and closes failed sockets
     // itself, which is the only way to learn (and count) why a client certificate was refused.
     rejectUnauthorized: false,
     handshakeTimeout: config.handshakeTimeoutMs,
-    ALPNProtocols: ["http/1.1"],
-    headersTimeout: config.headersTimeoutMs,
-    requestTimeout: config.requestTimeoutMs,
-    keepAliveTimeout: config.keepAliveTimeoutMs,
-    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
-  });
+  };
+  // Sidecar hook (MTLS_UPSTREAM=tcp://): a TLS listener without HTTP, for any TCP protocol.
+  const server =
+    proxy?.upstream.protocol === "tcp"
+      ? createTlsServer({ ...tlsOptions, allowHalfOpen: true })
+      : createServer({
+          ...tlsOptions,
+          ALPNProtocols: ["http/1.1"],
+          headersTimeout: config.headersTimeoutMs,
+          requestTimeout: config.requestTimeoutMs,
+          keepAliveTimeout: config.keepAliveTimeoutMs,
+          connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
+        });
   server.maxConnections = config.maxConnections;
   const gate = installConnectionGate({
     server,
@@ -95,16 +109,39 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
     metrics,
     log,
   });
-  const routes = createRequestHandler({
-    stateOf: (socket) => gate.stateOf(socket),
-    maxBodyBytes: config.maxBodyBytes,
-    metrics,
-    log,
-    accessLog: config.accessLog,
-  });
-  server.on("request", routes.handle);
-  server.on("checkContinue", routes.checkContinue);
-  keepReadsPausable(server);
+  // Sidecar hooks: the proxy modes' metrics and forwarders (sidecar-config.ts, server/proxy-*.ts).
+  const proxyMetrics = proxy ? registerProxyMetrics(metrics.registry) : undefined;
+  const forwarder =
+    proxy?.upstream.protocol === "http" && proxyMetrics
+      ? createHttpForwarder({
+          config: proxy,
+          metrics: proxyMetrics,
+          log,
+          ownUri: () => identity && firstUri(identity.leaf),
+        })
+      : undefined;
+  if (proxy?.upstream.protocol === "tcp" && proxyMetrics) {
+    installTcpForwarder({
+      server,
+      gate,
+      config: proxy,
+      metrics: proxyMetrics,
+      log,
+      accessLog: config.accessLog,
+    });
+  } else if (server instanceof HttpsServer) {
+    const routes = createRequestHandler({
+      stateOf: (socket) => gate.stateOf(socket),
+      maxBodyBytes: config.maxBodyBytes,
+      metrics,
+      log,
+      accessLog: config.accessLog,
+      forward: forwarder?.forward,
+    });
+    server.on("request", routes.handle);
+    server.on("checkContinue", routes.checkContinue);
+    keepReadsPausable(server);
+  }
 
   const address = await listen(server, config.listen, ENV.listen);
   listening = true;
@@ -134,6 +171,7 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
   });
   stopReloading();
   const { forced, waitedMs } = await drainServer(server, gate, config.shutdownTimeoutMs);
+  forwarder?.close();
   await status.close();
   log.info("stopped", { signal: received, waitedMs, closedForcibly: forced });
 }
@@ -143,7 +181,8 @@ export async function main(args: readonly string[] = process.argv.slice(2)): Pro
     if (args.length > 0)
       throw new ConfigError(`unknown argument ${JSON.stringify(args[0])}: the server takes none`);
     const config = parseServerConfig(process.env);
-    await runServer(config, createLogger({ service: "server" }));
+    const proxy = parseProxyConfig(process.env, config.listen); // sidecar hook: MTLS_UPSTREAM
+    await runServer(config, createLogger({ service: "server" }), proxy);
     process.exit(EXIT.ok);
   } catch (error) {
     exitWithError("server", error);

@@ -17,6 +17,8 @@ export interface RouteOptions {
   metrics: ServerMetrics;
   log: Logger;
   accessLog: boolean;
+  /** Sidecar hook (MTLS_UPSTREAM=http://): forwards every allowed request instead of routing it. */
+  forward?: (req: IncomingMessage, res: ServerResponse, state: ConnectionState) => void;
 }
 
 type Route = { path: string; method: "GET" | "POST" };
@@ -124,10 +126,11 @@ export function createRequestHandler(options: RouteOptions) {
       return;
     }
     const path = pathOf(req.url);
-    const route = ROUTE_TABLE.find((candidate) => candidate.path === path);
+    const route = options.forward ? undefined : ROUTE_TABLE.find((candidate) => candidate.path === path);
+    const routeLabel = options.forward ? "proxy" : (route?.path ?? "unmatched");
     res.once("finish", () => {
       const status = res.statusCode;
-      metrics.requests.inc({ route: route?.path ?? "unmatched", status: String(status) });
+      metrics.requests.inc({ route: routeLabel, status: String(status) });
       if (!options.accessLog && status !== 403) return;
       const write = status === 403 ? log.warn : log.info;
       write("request", {
@@ -148,6 +151,11 @@ export function createRequestHandler(options: RouteOptions) {
     if (!state.allowed) {
       const who = state.peer.uris[0] ?? state.peer.commonName ?? "unnamed";
       sendError(res, 403, "forbidden", `client "${who}" is not on the allow-list (MTLS_ALLOWED_CLIENTS)`);
+      return;
+    }
+    // Sidecar hook: after the allow-list, before the built-in routes.
+    if (options.forward) {
+      options.forward(req, res, state);
       return;
     }
     if (!route) {
@@ -178,6 +186,7 @@ export function createRequestHandler(options: RouteOptions) {
     const length = declaredLength(req);
     const state = options.stateOf(req.socket);
     if (
+      !options.forward &&
       state?.allowed &&
       pathOf(req.url) === ROUTES.echo &&
       length !== undefined &&
