@@ -146,8 +146,11 @@ export function createHttpForwarder(options: HttpForwarderOptions): { forward: F
         metrics.bytes.inc({ direction: "from_upstream" }, chunk.length),
       );
       upstreamRes.pipe(res);
+      // The upstream's body ended early: the caller must see a cut answer, not a complete-looking one.
+      upstreamRes.once("close", () => {
+        if (!upstreamRes.complete) res.destroy();
+      });
       upstreamRes.on("error", () => res.destroy());
-      upstreamRes.on("aborted", () => res.destroy());
     });
     upstreamReq.on("error", (error) => {
       if (answered) {
