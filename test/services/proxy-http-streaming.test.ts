@@ -28,7 +28,10 @@ beforeAll(async () => {
   pki = await createTestPki();
   files = await writeIdentity({ cert: pki.server.chainPem, key: pki.server.keyPem, ca: pki.caPem });
   upstream = await startHttpUpstream((req, res) => onRequest(req, res));
-  server = await startServer({ identity: files, env: { MTLS_UPSTREAM: `http://127.0.0.1:${upstream.port}` } });
+  server = await startServer({
+    identity: files,
+    env: { MTLS_UPSTREAM: `http://127.0.0.1:${upstream.port}` },
+  });
 });
 
 afterAll(async () => {
@@ -111,7 +114,9 @@ describe("reverse proxy: streamed bodies", () => {
     expect(result).toEqual({ status: 200, body: "stored" });
     expect(seen.bytes).toBe(TOTAL);
     expect(seen.hash).toBe(expectedHash());
-    expect(await metric(server.statusUrl, "mtls_proxy_bytes_total", { direction: "to_upstream" })).toBeGreaterThanOrEqual(TOTAL);
+    expect(
+      await metric(server.statusUrl, "mtls_proxy_bytes_total", { direction: "to_upstream" }),
+    ).toBeGreaterThanOrEqual(TOTAL);
   }, 120_000);
 
   it("streams a 20 MiB answer: the caller sees its first bytes before the upstream sends the rest", async () => {
@@ -123,7 +128,14 @@ describe("reverse proxy: streamed bodies", () => {
       void callerSawFirstBytes.promise.then(() => writeRest(res));
     };
     const seen = await new Promise<{ status: number; bytes: number; hash: string }>((resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port: server.port, servername: "localhost", path: "/download", agent: false, ...caller() });
+      const req = request({
+        host: "127.0.0.1",
+        port: server.port,
+        servername: "localhost",
+        path: "/download",
+        agent: false,
+        ...caller(),
+      });
       req.on("error", reject);
       req.on("response", (res) => {
         const hash = createHash("sha256");

@@ -49,14 +49,24 @@ describe("reverse proxy: upstream failures", () => {
       const result = await callServer({ port: server.port, caller: good, path: `/try/${index}` });
       expect(result.status).toBe(502);
       expect(JSON.parse(result.body)).toEqual({
-        error: { status: 502, code: "bad_gateway", message: `the upstream 127.0.0.1:${port} refused the connection` },
+        error: {
+          status: 502,
+          code: "bad_gateway",
+          message: `the upstream 127.0.0.1:${port} refused the connection`,
+        },
       });
     }
-    expect(await metric(server.statusUrl, "mtls_upstream_errors_total", { reason: "connection_refused" })).toBe(5);
+    expect(
+      await metric(server.statusUrl, "mtls_upstream_errors_total", { reason: "connection_refused" }),
+    ).toBe(5);
     expect(await metric(server.statusUrl, "mtls_requests_total", { route: "proxy", status: "502" })).toBe(5);
     const errorLines = server.lines.filter((line) => line.event === "upstream_error");
     expect(errorLines).toHaveLength(1);
-    expect(errorLines[0]).toMatchObject({ level: "warn", reason: "connection_refused", code: "ECONNREFUSED" });
+    expect(errorLines[0]).toMatchObject({
+      level: "warn",
+      reason: "connection_refused",
+      code: "ECONNREFUSED",
+    });
 
     const upstream = await listenHttp(port);
     const back = await callServer({ port: server.port, caller: good });
@@ -88,7 +98,9 @@ describe("reverse proxy: upstream failures", () => {
     expect(JSON.parse(result.body).error).toMatchObject({ code: "gateway_timeout" });
     expect(silent).toHaveLength(1); // the request did reach the upstream
     expect(await metric(server.statusUrl, "mtls_upstream_errors_total", { reason: "timeout" })).toBe(1);
-    expect(await metric(server.statusUrl, "mtls_upstream_errors_total", { reason: "connection_refused" })).toBe(0);
+    expect(
+      await metric(server.statusUrl, "mtls_upstream_errors_total", { reason: "connection_refused" }),
+    ).toBe(0);
   });
 
   it("cuts the caller's answer when the upstream dies in the middle of its body", async () => {
@@ -102,7 +114,13 @@ describe("reverse proxy: upstream failures", () => {
     const port = (dying.address() as { port: number }).port;
     const server = await startServer({ identity: files, env: { MTLS_UPSTREAM: `http://127.0.0.1:${port}` } });
     const seen = await new Promise<{ complete: boolean; bytes: number }>((resolve, reject) => {
-      const req = httpsRequest({ host: "127.0.0.1", port: server.port, servername: "localhost", agent: false, ...good });
+      const req = httpsRequest({
+        host: "127.0.0.1",
+        port: server.port,
+        servername: "localhost",
+        agent: false,
+        ...good,
+      });
       req.on("error", reject);
       req.on("response", (res) => {
         let bytes = 0;

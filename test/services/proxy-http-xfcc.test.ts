@@ -34,7 +34,10 @@ function derOf(pem: string): Buffer {
 /** The subject as OpenSSL prints it in RFC 2253 form, the way Envoy does. */
 function opensslSubject(pem: string): string {
   const out = execFileSync("openssl", ["x509", "-noout", "-subject", "-nameopt", "RFC2253"], { input: pem });
-  return out.toString("utf8").trim().replace(/^subject=/, "");
+  return out
+    .toString("utf8")
+    .trim()
+    .replace(/^subject=/, "");
 }
 
 beforeAll(async () => {
@@ -68,7 +71,11 @@ afterAll(async () => {
 
 describe("reverse proxy: identity headers", () => {
   it("adds x-forwarded-client-cert with the hash of the certificate DER, its subject, URI SAN and our own URI SAN", async () => {
-    const result = await callServer({ port: server.port, caller: callerOf(pki.client), path: "/orders?id=7" });
+    const result = await callServer({
+      port: server.port,
+      caller: callerOf(pki.client),
+      path: "/orders?id=7",
+    });
     expect(result.status).toBe(200);
     const seen = upstream.requests.at(-1)!;
     const hash = createHash("sha256").update(derOf(pki.client.certPem)).digest("hex");
@@ -102,7 +109,9 @@ describe("reverse proxy: identity headers", () => {
       },
     });
     const seen = upstream.requests.at(-1)!;
-    const xfccLines = seen.rawHeaders.filter((_, index) => index % 2 === 0 && /^x-forwarded-client-cert$/i.test(seen.rawHeaders[index]!));
+    const xfccLines = seen.rawHeaders.filter(
+      (_, index) => index % 2 === 0 && /^x-forwarded-client-cert$/i.test(seen.rawHeaders[index]!),
+    );
     expect(xfccLines).toHaveLength(1);
     expect(String(seen.headers["x-forwarded-client-cert"])).not.toContain("evil");
     expect(String(seen.headers["x-forwarded-client-cert"])).toContain(`URI=${CLIENT_URI}`);
@@ -122,7 +131,11 @@ describe("reverse proxy: the request and the answer", () => {
       headers: { "content-type": "text/plain", "x-request-id": "r-1" },
     });
     expect(result.status).toBe(200);
-    const echoed = JSON.parse(result.body) as { method: string; url: string; headers: Record<string, string> };
+    const echoed = JSON.parse(result.body) as {
+      method: string;
+      url: string;
+      headers: Record<string, string>;
+    };
     expect(echoed.method).toBe("PUT");
     expect(echoed.url).toBe("/v2/items/9?fields=a,b&x=%20y");
     expect(echoed.headers["x-request-id"]).toBe("r-1");
@@ -155,7 +168,10 @@ describe("reverse proxy: the request and the answer", () => {
 
   it("reuses kept-alive upstream connections and counts requests under route=proxy", async () => {
     const before = upstream.connections();
-    const requestsBefore = await metric(server.statusUrl, "mtls_requests_total", { route: "proxy", status: "200" });
+    const requestsBefore = await metric(server.statusUrl, "mtls_requests_total", {
+      route: "proxy",
+      status: "200",
+    });
     for (let index = 0; index < 5; index++) {
       expect((await callServer({ port: server.port, caller: callerOf(pki.client) })).status).toBe(200);
     }

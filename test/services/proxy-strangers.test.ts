@@ -88,7 +88,9 @@ describe("strangers never reach the upstream", () => {
     );
     expect(await handshakeFailures(server.statusUrl, "unknown_ca")).toBe(1);
     expect(await handshakeFailures(server.statusUrl, "no_certificate")).toBe(1);
-    const line = await server.waitForLine((entry) => entry.event === "tunnel" && entry.result === "forbidden");
+    const line = await server.waitForLine(
+      (entry) => entry.event === "tunnel" && entry.result === "forbidden",
+    );
     expect(line).toMatchObject({ level: "warn", peer: { commonName: "client-b" } });
     expect(upstream.connections()).toBe(0);
 

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Socket } from "node:net";
-import { connect as tlsConnect, type TLSSocket } from "node:tls";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/free-port.ts";
 import { type IdentityFiles, removeDir, writeIdentity } from "../support/pki-fixtures/files.ts";
@@ -56,7 +56,7 @@ function openTunnel(port = server.port): Promise<Tunnel> {
       cert: pki.client.chainPem,
       key: pki.client.keyPem,
       allowHalfOpen: true,
-    } as Parameters<typeof tlsConnect>[0]);
+    } as ConnectionOptions);
     const ended = new Promise<void>((done) => socket.once("end", () => done()));
     const closed = new Promise<void>((done) => socket.once("close", () => done()));
     socket.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -136,13 +136,16 @@ describe("TCP tunnel mode", () => {
   it("carries 20 MiB each way intact", async () => {
     const tunnel = await openTunnel();
     const payload = Buffer.alloc(20 * 1024 * 1024);
-    for (let offset = 0; offset < payload.length; offset += 4) payload.writeUInt32LE((offset * 2654435761) >>> 0, offset);
+    for (let offset = 0; offset < payload.length; offset += 4)
+      payload.writeUInt32LE((offset * 2654435761) >>> 0, offset);
     const before = await metric(server.statusUrl, "mtls_proxy_bytes_total", { direction: "to_upstream" });
     tunnel.socket.end(payload);
     await tunnel.closed;
     const all = tunnel.bytes();
     const echoed = all.subarray(0, payload.length);
-    expect(createHash("sha256").update(echoed).digest("hex")).toBe(createHash("sha256").update(payload).digest("hex"));
+    expect(createHash("sha256").update(echoed).digest("hex")).toBe(
+      createHash("sha256").update(payload).digest("hex"),
+    );
     expect(all.subarray(payload.length).toString()).toBe(`\ncount=${payload.length}\n`);
     expect(await metric(server.statusUrl, "mtls_proxy_bytes_total", { direction: "to_upstream" })).toBe(
       before + payload.length,
@@ -156,13 +159,18 @@ describe("TCP tunnel mode", () => {
     // Both peers are allowHalfOpen: the sidecar closing them shows as the end of their input.
     const upstreamEnded = new Promise<void>((done) => socket.once("end", () => done()));
     await Promise.all([tunnel.ended, upstreamEnded]);
-    const line = await server.waitForLine((entry) => entry.event === "tunnel" && entry.end === "idle_timeout");
+    const line = await server.waitForLine(
+      (entry) => entry.event === "tunnel" && entry.end === "idle_timeout",
+    );
     expect(line).toMatchObject({ result: "closed", peer: { commonName: "client-a" } });
   });
 
   it("closes the caller and counts the reason when the upstream refuses", async () => {
     const nowhere = await freePort();
-    const refusing = await startServer({ identity: files, env: { MTLS_UPSTREAM: `tcp://127.0.0.1:${nowhere}` } });
+    const refusing = await startServer({
+      identity: files,
+      env: { MTLS_UPSTREAM: `tcp://127.0.0.1:${nowhere}` },
+    });
     const tunnel = await openTunnel(refusing.port);
     await tunnel.ended;
     expect(tunnel.received()).toBe("");
@@ -170,7 +178,9 @@ describe("TCP tunnel mode", () => {
       () => metric(refusing.statusUrl, "mtls_upstream_errors_total", { reason: "connection_refused" }),
       (count) => count === 1,
     );
-    expect(await metric(refusing.statusUrl, "mtls_proxy_tunnels_total", { result: "upstream_error" })).toBe(1);
+    expect(await metric(refusing.statusUrl, "mtls_proxy_tunnels_total", { result: "upstream_error" })).toBe(
+      1,
+    );
     expect(refusing.lines.filter((line) => line.event === "upstream_error")).toHaveLength(1);
   });
 });

@@ -9,7 +9,13 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type IdentityFiles, removeDir, writeIdentity } from "../support/pki-fixtures/files.ts";
 import { createTestPki, type TestPki } from "../support/pki-fixtures/pki.ts";
-import { type RunningServer, type RunningTunnel, startServer, startTunnel, stopAllServices } from "./support/service-process.ts";
+import {
+  type RunningServer,
+  type RunningTunnel,
+  startServer,
+  startTunnel,
+  stopAllServices,
+} from "./support/service-process.ts";
 import { eventually, metric } from "./support/status.ts";
 import { type HttpUpstream, startHttpUpstream } from "./support/upstreams.ts";
 
@@ -28,7 +34,10 @@ beforeAll(async () => {
   serverFiles = await writeIdentity({ cert: pki.server.chainPem, key: pki.server.keyPem, ca: pki.caPem });
   clientFiles = await writeIdentity({ cert: pki.client.chainPem, key: pki.client.keyPem, ca: pki.caPem });
   upstream = await startHttpUpstream();
-  server = await startServer({ identity: serverFiles, env: { MTLS_UPSTREAM: `http://127.0.0.1:${upstream.port}` } });
+  server = await startServer({
+    identity: serverFiles,
+    env: { MTLS_UPSTREAM: `http://127.0.0.1:${upstream.port}` },
+  });
   tunnel = await startTunnel(clientFiles, { MTLS_SERVER_URL: `https://localhost:${server.port}` });
 });
 
@@ -41,7 +50,11 @@ afterAll(async () => {
 
 describe("local tunnel carrying HTTP", () => {
   it("lets plain curl reach the upstream, which sees the caller's identity", async () => {
-    const { stdout } = await run("curl", ["--silent", "--fail", `http://127.0.0.1:${tunnel.localPort}/api/v1/items?x=1`]);
+    const { stdout } = await run("curl", [
+      "--silent",
+      "--fail",
+      `http://127.0.0.1:${tunnel.localPort}/api/v1/items?x=1`,
+    ]);
     const seen = JSON.parse(stdout) as { url: string; headers: Record<string, string> };
     expect(seen.url).toBe("/api/v1/items?x=1");
     expect(seen.headers["x-forwarded-client-cert"]).toContain(`URI=${CLIENT_URI}`);
@@ -50,7 +63,9 @@ describe("local tunnel carrying HTTP", () => {
 
   it("resumes the TLS session on later connections and counts connections and bytes", async () => {
     const before = await metric(tunnel.statusUrl, "mtls_tunnel_sessions_resumed_total");
-    const connectionsBefore = await metric(tunnel.statusUrl, "mtls_tunnel_connections_total", { result: "success" });
+    const connectionsBefore = await metric(tunnel.statusUrl, "mtls_tunnel_connections_total", {
+      result: "success",
+    });
     for (let index = 0; index < 3; index++) {
       const response = await fetch(`http://127.0.0.1:${tunnel.localPort}/n/${index}`, {
         headers: { connection: "close" },
@@ -62,10 +77,18 @@ describe("local tunnel carrying HTTP", () => {
       () => metric(tunnel.statusUrl, "mtls_tunnel_connections_total", { result: "success" }),
       (count) => count === connectionsBefore + 3,
     );
-    expect(await metric(tunnel.statusUrl, "mtls_tunnel_sessions_resumed_total")).toBeGreaterThanOrEqual(before + 2);
-    expect(await metric(tunnel.statusUrl, "mtls_tunnel_bytes_total", { direction: "sent" })).toBeGreaterThan(0);
-    expect(await metric(tunnel.statusUrl, "mtls_tunnel_bytes_total", { direction: "received" })).toBeGreaterThan(0);
-    const line = await tunnel.waitForLine((entry) => entry.event === "tunnel" && entry.sessionReused === true);
+    expect(await metric(tunnel.statusUrl, "mtls_tunnel_sessions_resumed_total")).toBeGreaterThanOrEqual(
+      before + 2,
+    );
+    expect(await metric(tunnel.statusUrl, "mtls_tunnel_bytes_total", { direction: "sent" })).toBeGreaterThan(
+      0,
+    );
+    expect(
+      await metric(tunnel.statusUrl, "mtls_tunnel_bytes_total", { direction: "received" }),
+    ).toBeGreaterThan(0);
+    const line = await tunnel.waitForLine(
+      (entry) => entry.event === "tunnel" && entry.sessionReused === true,
+    );
     expect(line).toMatchObject({ result: "closed" });
   });
 

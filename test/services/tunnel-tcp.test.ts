@@ -27,9 +27,16 @@ beforeAll(async () => {
   serverFiles = await writeIdentity({ cert: pki.server.chainPem, key: pki.server.keyPem, ca: pki.caPem });
   clientFiles = await writeIdentity({ cert: pki.client.chainPem, key: pki.client.keyPem, ca: pki.caPem });
   // The stranger trusts our server's CA, so only the server can refuse it.
-  strangerFiles = await writeIdentity({ cert: stranger.chainPem, key: stranger.keyPem, ca: otherCa.certPem + pki.caPem });
+  strangerFiles = await writeIdentity({
+    cert: stranger.chainPem,
+    key: stranger.keyPem,
+    ca: otherCa.certPem + pki.caPem,
+  });
   upstream = await startTcpUpstream(echoThenCount);
-  server = await startServer({ identity: serverFiles, env: { MTLS_UPSTREAM: `tcp://127.0.0.1:${upstream.port}` } });
+  server = await startServer({
+    identity: serverFiles,
+    env: { MTLS_UPSTREAM: `tcp://127.0.0.1:${upstream.port}` },
+  });
 });
 
 afterAll(async () => {

@@ -208,7 +208,10 @@ export interface RunningTunnel extends ServiceProcess {
 }
 
 /** Starts `node services/src/client.ts` as a local tunnel (MTLS_LOCAL_LISTEN) on ephemeral ports. */
-export async function startTunnel(identity: IdentityFiles, env: Record<string, string>): Promise<RunningTunnel> {
+export async function startTunnel(
+  identity: IdentityFiles,
+  env: Record<string, string>,
+): Promise<RunningTunnel> {
   const service = spawnService(CLIENT_ENTRY, [], identity, {
     MTLS_LOCAL_LISTEN: "127.0.0.1:0",
     MTLS_STATUS_LISTEN: "127.0.0.1:0",

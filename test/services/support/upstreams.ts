@@ -3,8 +3,13 @@
  * records what reached it (and answers with it), a TCP application with a chosen behaviour, and a
  * count of the connections each one accepted (a stranger must never make one).
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createTcpServer, type Socket, type Server as TcpServer } from "node:net";
 
 export interface RecordedRequest {
   method: string;
@@ -28,7 +33,12 @@ export async function startHttpUpstream(
   const requests: RecordedRequest[] = [];
   let connections = 0;
   const server: Server = createHttpServer((req, res) => {
-    requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, rawHeaders: req.rawHeaders });
+    requests.push({
+      method: req.method ?? "",
+      url: req.url ?? "",
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+    });
     if (handler) {
       handler(req, res);
       return;
