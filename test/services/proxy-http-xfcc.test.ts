@@ -141,6 +141,9 @@ describe("reverse proxy: the request and the answer", () => {
     expect(echoed.headers["x-request-id"]).toBe("r-1");
     expect(echoed.headers.host).toBe(`127.0.0.1:${server.port}`);
     expect(echoed.headers["content-length"]).toBe("7");
+    expect(result.headers["x-upstream"]).toBe("yes");
+    expect(result.headers["content-type"]).toBe("application/json");
+    expect(result.headers["x-upstream-hop"]).toBeUndefined();
   });
 
   it("drops hop-by-hop headers and those Connection names; appends X-Forwarded-For, sets X-Forwarded-Proto", async () => {

@@ -107,7 +107,8 @@ export function createHttpForwarder(options: HttpForwarderOptions): { forward: F
   const headersOf = createClientCertHeaderCache(options.ownUri);
   const burst = createBurstLog(options.log, { failure: "upstream_error", recovered: "upstream_recovered" });
 
-  const forward: Forward = (req, res, state) => {
+  // The allow-list decision was taken before forward() is called (http-routes.ts).
+  const forward: Forward = (req, res) => {
     const identity = headersOf(req.socket as TLSSocket);
     const headers = endToEnd(req.headers, IDENTITY_HEADERS);
     // The server has answered any `Expect: 100-continue` already (see http-routes.ts).
@@ -119,7 +120,6 @@ export function createHttpForwarder(options: HttpForwarderOptions): { forward: F
       headers["x-forwarded-client-cert"] = identity.xfcc;
       if (config.clientCertHeader) headers["client-cert"] = identity.clientCert;
     }
-    void state; // the allow-list decision was taken by the caller of forward()
     send(req, res, headers, hasBody(req) ? 0 : 1);
   };
 

@@ -33,6 +33,7 @@ export interface CallResult {
   /** Serial of the server certificate this connection saw (lowercase hex). */
   serverSerial: string;
   reusedSocket: boolean;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 export function callServer(options: CallOptions): Promise<CallResult> {
@@ -70,7 +71,12 @@ export function callServer(options: CallOptions): Promise<CallResult> {
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () => {
         clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), ...facts });
+        resolve({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString("utf8"),
+          headers: res.headers,
+          ...facts,
+        });
       });
     });
     req.end(options.body);

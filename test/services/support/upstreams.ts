@@ -46,7 +46,13 @@ export async function startHttpUpstream(
     req.resume();
     req.on("end", () => {
       const body = JSON.stringify({ method: req.method, url: req.url, headers: req.headers });
-      res.writeHead(200, { "content-type": "application/json", "x-upstream": "yes" });
+      res.writeHead(200, {
+        "content-type": "application/json",
+        "x-upstream": "yes",
+        // Hop-by-hop: the caller must not get these from the upstream.
+        connection: "keep-alive, x-upstream-hop",
+        "x-upstream-hop": "internal",
+      });
       res.end(body);
     });
   });
