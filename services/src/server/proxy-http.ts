@@ -109,6 +109,12 @@ export function createHttpForwarder(options: HttpForwarderOptions): { forward: F
 
   // The allow-list decision was taken before forward() is called (http-routes.ts).
   const forward: Forward = (req, res) => {
+    // Defence in depth: a connection whose certificate did not verify is never forwarded, even if
+    // the checks before this call change.
+    if (!(req.socket as TLSSocket).authorized) {
+      req.socket.destroy();
+      return;
+    }
     const identity = headersOf(req.socket as TLSSocket);
     const headers = endToEnd(req.headers, IDENTITY_HEADERS);
     // The server has answered any `Expect: 100-continue` already (see http-routes.ts).

@@ -33,7 +33,12 @@ export function installTcpForwarder(options: TcpForwarderOptions): void {
 
   options.server.on("secureConnection", (socket: TLSSocket) => {
     const state = options.gate.stateOf(socket);
-    if (!state || socket.destroyed) return;
+    // Defence in depth: whatever the gate decides to do with a certificate that did not verify
+    // (close it, or keep it for an HTTP refusal), such a socket never gets an upstream connection.
+    if (!state || socket.destroyed || !socket.authorized) {
+      socket.destroy();
+      return;
+    }
     const peer = {
       commonName: state.peer.commonName,
       uri: state.peer.uris[0],
