@@ -81,8 +81,9 @@ describe("reverse proxy: identity headers", () => {
     const hash = createHash("sha256").update(derOf(pki.client.certPem)).digest("hex");
     const subject = opensslSubject(pki.client.certPem);
     expect(subject).toBe("O=mtls-pki tests,CN=client-a");
+    // With MTLS_UPSTREAM_CLIENT_CERT=on, Cert carries the URL-encoded PEM.
     expect(seen.headers["x-forwarded-client-cert"]).toBe(
-      `By=${SERVER_URI};Hash=${hash};Subject="${subject}";URI=${CLIENT_URI}`,
+      `By=${SERVER_URI};Hash=${hash};Cert="${encodeURIComponent(pki.client.certPem)}";Subject="${subject}";URI=${CLIENT_URI}`,
     );
     // RFC 9440 Client-Cert: the DER, base64, between colons.
     expect(seen.headers["client-cert"]).toBe(`:${derOf(pki.client.certPem).toString("base64")}:`);
@@ -95,7 +96,9 @@ describe("reverse proxy: identity headers", () => {
     expect(subject).toBe('O=mtls-pki tests,CN=Acme\\, \\"Widgets\\"\\; Inc');
     const quoted = `"${subject.replace(/["\\]/g, (char) => `\\${char}`)}"`;
     const hash = createHash("sha256").update(derOf(awkward.certPem)).digest("hex");
-    expect(xfcc).toBe(`By=${SERVER_URI};Hash=${hash};Subject=${quoted};DNS=a.example;DNS=b.example`);
+    expect(xfcc).toBe(
+      `By=${SERVER_URI};Hash=${hash};Cert="${encodeURIComponent(awkward.certPem)}";Subject=${quoted};DNS=a.example;DNS=b.example`,
+    );
   });
 
   it("removes an x-forwarded-client-cert and a Client-Cert the caller forged", async () => {

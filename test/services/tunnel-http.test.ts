@@ -59,6 +59,9 @@ describe("local tunnel carrying HTTP", () => {
     expect(seen.url).toBe("/api/v1/items?x=1");
     expect(seen.headers["x-forwarded-client-cert"]).toContain(`URI=${CLIENT_URI}`);
     expect(seen.headers["x-forwarded-proto"]).toBe("https");
+    // MTLS_UPSTREAM_CLIENT_CERT is off by default: no certificate body travels.
+    expect(seen.headers["x-forwarded-client-cert"]).not.toContain("Cert=");
+    expect(seen.headers["client-cert"]).toBeUndefined();
   });
 
   it("resumes the TLS session on later connections and counts connections and bytes", async () => {

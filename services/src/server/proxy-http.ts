@@ -104,7 +104,7 @@ export function createHttpForwarder(options: HttpForwarderOptions): { forward: F
   const { config, metrics } = options;
   const { upstream } = config;
   const agent = new Agent({ keepAlive: true, scheduling: "lifo", maxFreeSockets: 256 });
-  const headersOf = createClientCertHeaderCache(options.ownUri);
+  const headersOf = createClientCertHeaderCache(options.ownUri, config.clientCertHeader);
   const burst = createBurstLog(options.log, { failure: "upstream_error", recovered: "upstream_recovered" });
 
   // The allow-list decision was taken before forward() is called (http-routes.ts).

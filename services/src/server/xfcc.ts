@@ -7,7 +7,8 @@
  *   escaped, and Subject is always quoted, as Envoy's documentation says. The Subject is the
  *   RFC 4514/2253 string (most specific RDN first, comma-separated), as Envoy prints it with
  *   OpenSSL's XN_FLAG_RFC2253 (assumption from Envoy's source, `getRFC2253NameFromCertificate`).
- * - optionally RFC 9440 `Client-Cert`: the DER in base64 between colons (a structured-field byte
+ * - optionally (MTLS_UPSTREAM_CLIENT_CERT=on) the certificate itself: XFCC `Cert` (URL-encoded
+ *   PEM) and RFC 9440 `Client-Cert` (the DER in base64 between colons, a structured-field byte
  *   sequence).
  *
  * Computed once per TLS connection (the certificate does not change on a connection) and kept.
@@ -41,12 +42,25 @@ export function rfc4514Subject(nodeSubject: string): string {
     .join(",");
 }
 
-export function clientCertHeaders(der: Buffer, ownUri: string | undefined): ClientCertHeaders {
+function pemOf(der: Buffer): string {
+  const lines = der.toString("base64").match(/.{1,64}/g) ?? [];
+  return `-----BEGIN CERTIFICATE-----\n${lines.join("\n")}\n-----END CERTIFICATE-----\n`;
+}
+
+/**
+ * `withCert` adds XFCC `Cert` (the URL-encoded PEM, quoted: what Keycloak's Envoy lookup reads).
+ */
+export function clientCertHeaders(
+  der: Buffer,
+  ownUri: string | undefined,
+  withCert = false,
+): ClientCertHeaders {
   const certificate = new X509Certificate(der);
   const names = parseSubjectAltNames(certificate.subjectAltName);
   const parts: string[] = [];
   if (ownUri !== undefined) parts.push(`By=${xfccValue(ownUri)}`);
   parts.push(`Hash=${createHash("sha256").update(der).digest("hex")}`);
+  if (withCert) parts.push(`Cert="${encodeURIComponent(pemOf(der))}"`);
   parts.push(`Subject=${xfccValue(rfc4514Subject(certificate.subject), true)}`);
   // Envoy gives the first URI SAN and every DNS SAN.
   const uri = names.find((name) => name.type === "URI");
@@ -61,14 +75,14 @@ export function firstUri(certificate: X509Certificate): string | undefined {
 }
 
 /** Per-connection cache; `ownUri` is read at first use, so a reload's new URI applies to new connections. */
-export function createClientCertHeaderCache(ownUri: () => string | undefined) {
+export function createClientCertHeaderCache(ownUri: () => string | undefined, withCert: boolean) {
   const cache = new WeakMap<TLSSocket, ClientCertHeaders>();
   return (socket: TLSSocket): ClientCertHeaders | undefined => {
     const known = cache.get(socket);
     if (known) return known;
     const raw = socket.getPeerCertificate(false)?.raw;
     if (!raw) return undefined;
-    const headers = clientCertHeaders(raw, ownUri());
+    const headers = clientCertHeaders(raw, ownUri(), withCert);
     cache.set(socket, headers);
     return headers;
   };
