@@ -123,7 +123,11 @@ describe("TCP tunnel mode", () => {
   it("closes both sides at once when the upstream resets its connection", async () => {
     const upstreamSide = nextUpstreamSocket();
     const tunnel = await openTunnel();
-    (await upstreamSide).resetAndDestroy();
+    const socket = await upstreamSide;
+    // Reset only once bytes flow end to end (before that, the sidecar would see a failed connect).
+    tunnel.socket.write("x");
+    await new Promise((resolve) => socket.once("data", resolve));
+    socket.resetAndDestroy();
     await tunnel.ended;
     const line = await server.waitForLine((entry) => entry.event === "tunnel" && entry.end === "ECONNRESET");
     expect(line).toMatchObject({ result: "closed" });
