@@ -20,7 +20,7 @@ import { drainServer } from "./server/drain.ts";
 import { createRequestHandler } from "./server/http-routes.ts";
 import { createServerMetrics } from "./server/metrics.ts";
 import { keepReadsPausable } from "./server/pausable-reads.ts";
-import { createHttpForwarder } from "./server/proxy-http.ts";
+import { createHttpForwarder, refuseUpgrade } from "./server/proxy-http.ts";
 import { registerProxyMetrics } from "./server/proxy-metrics.ts";
 import { installTcpForwarder } from "./server/proxy-tcp.ts";
 import { firstUri } from "./server/xfcc.ts";
@@ -140,6 +140,7 @@ export async function runServer(config: ServerConfig, log: Logger, proxy?: Proxy
     });
     server.on("request", routes.handle);
     server.on("checkContinue", routes.checkContinue);
+    if (forwarder) server.on("upgrade", refuseUpgrade);
     keepReadsPausable(server);
   }
 

@@ -172,6 +172,19 @@ describe("reverse proxy: the request and the answer", () => {
     expect(seen["x-forwarded-proto"]).toBe("https");
   });
 
+  it("answers an Upgrade (WebSocket) request with 501 rather than forwarding it or hanging", async () => {
+    const before = upstream.requests.length;
+    const result = await callServer({
+      port: server.port,
+      caller: callerOf(pki.client),
+      path: "/ws",
+      headers: { connection: "Upgrade", upgrade: "websocket" },
+    });
+    expect(result.status).toBe(501);
+    expect(JSON.parse(result.body).error.code).toBe("upgrade_not_supported");
+    expect(upstream.requests.length).toBe(before);
+  });
+
   it("reuses kept-alive upstream connections and counts requests under route=proxy", async () => {
     const before = upstream.connections();
     const requestsBefore = await metric(server.statusUrl, "mtls_requests_total", {

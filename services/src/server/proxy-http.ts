@@ -21,6 +21,7 @@ import {
   request,
   type ServerResponse,
 } from "node:http";
+import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { createBurstLog } from "../burst-log.ts";
 import type { Logger } from "../log.ts";
@@ -99,6 +100,25 @@ const STATUS_FOR: Record<UpstreamErrorReason, { status: number; code: string; te
   reset: { status: 502, code: "bad_gateway", text: "closed the connection without an answer" },
   other: { status: 502, code: "bad_gateway", text: "failed" },
 };
+
+/**
+ * Upgrade requests (WebSocket, h2c) would need the connection itself, which this proxy does not
+ * hand over: they get a clear 501 and the connection is closed, instead of hanging. A protocol
+ * that needs the raw connection goes through MTLS_UPSTREAM=tcp://.
+ */
+export function refuseUpgrade(_req: IncomingMessage, socket: Duplex): void {
+  const body = JSON.stringify({
+    error: {
+      status: 501,
+      code: "upgrade_not_supported",
+      message: "this proxy does not forward Upgrade (WebSocket) requests; use MTLS_UPSTREAM=tcp:// for them",
+    },
+  });
+  socket.end(
+    "HTTP/1.1 501 Not Implemented\r\ncontent-type: application/json\r\n" +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
 
 export function createHttpForwarder(options: HttpForwarderOptions): { forward: Forward; close(): void } {
   const { config, metrics } = options;
