@@ -30,7 +30,7 @@ import {
 } from "../services/src/contract.ts";
 
 /** The health check the image ships (services/Dockerfile HEALTHCHECK), exec form: no shell needed. */
-export const HEALTHCHECK_COMMAND = ["CMD", "node", "/app/src/healthcheck.ts"];
+export const HEALTHCHECK_COMMAND = ["CMD", "node", "/app/src/healthcheck.js"];
 
 export interface MtlsServiceIdentity {
   /** Leaf certificate followed by any intermediates (PEM). */

@@ -2,15 +2,18 @@
  * docker.Image as the emulation realises it: a real build, id = imageName, repoDigest = the local
  * image id, a rebuild (update, never replace) on any change in the build context except files the
  * .dockerignore leaves out, the Dockerfile path relative to the working directory, and no build
- * under preview. Also builds the project's own services image on the local base image.
+ * under preview. Also builds the project's own services image on the local base image (two stages:
+ * the sources type-stripped to JavaScript, then the image that runs them) and runs its entry point.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { SERVICE_GID, SERVICE_UID } from "../../services/src/contract.ts";
+import { HEALTHCHECK_COMMAND } from "../../components/mtls-service.ts";
+import { ENV, SERVICE_GID, SERVICE_UID } from "../../services/src/contract.ts";
+import { RUN_LABEL } from "../support/docker/naming.ts";
 import { probe } from "../support/docker/probe.ts";
 import { cleanupRun, createDockerProvider, IMAGE_TYPE } from "../support/docker/provider.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
@@ -117,36 +120,90 @@ describe.skipIf(skip)("docker emulation: images", () => {
     await expect(run("docker", ["image", "inspect", previewName])).rejects.toThrow(/No such image/);
   });
 
-  test("the services image builds on the local base image: non-root, health-checked, sources only", async () => {
-    const servicesInputs = {
-      imageName: `mtls-service-test:${docker.runId}`,
-      skipPush: true,
-      build: { context: "services", dockerfile: "services/Dockerfile", args: { BASE_IMAGE: base } },
+  describe("the services image", () => {
+    let serviceImage: string;
+    const runImage = async (args: string[]) => {
+      try {
+        const { stdout, stderr } = await run("docker", [
+          "run",
+          "--rm",
+          "--network",
+          "none",
+          "--label",
+          `${RUN_LABEL}=${docker.runId}`,
+          ...args,
+        ]);
+        return { code: 0, output: `${stdout}${stderr}` };
+      } catch (error) {
+        const failed = error as { code?: number; stdout?: string; stderr?: string };
+        return { code: Number(failed.code), output: `${failed.stdout ?? ""}${failed.stderr ?? ""}` };
+      }
     };
-    const service = await docker.create({
-      type: IMAGE_TYPE,
-      name: "services",
-      inputs: servicesInputs,
-      preview: false,
+
+    beforeAll(async () => {
+      const service = await docker.create({
+        type: IMAGE_TYPE,
+        name: "services",
+        inputs: {
+          imageName: `mtls-service-test:${docker.runId}`,
+          skipPush: true,
+          build: { context: "services", dockerfile: "services/Dockerfile", args: { BASE_IMAGE: base } },
+        },
+        preview: false,
+      });
+      serviceImage = service.state.repoDigest as string;
     });
-    const { stdout } = await run("docker", [
-      "image",
-      "inspect",
-      "--format",
-      '{{json .Config.User}} {{json .Config.Healthcheck.Test}} {{json .Config.Entrypoint}} {{index .Config.Labels "org.opencontainers.image.title"}}',
-      service.state.repoDigest as string,
-    ]);
-    expect(stdout.trim()).toBe(
-      `"${SERVICE_UID}:${SERVICE_GID}" ["CMD","node","/app/src/healthcheck.ts"] ["node","/app/src/main.ts"] mtls-service`,
-    );
-    const files = await probe({
-      runId: docker.runId,
-      image: service.state.repoDigest as string,
-      script: "console.log(require('fs').readdirSync('/app', { recursive: true }).sort().join(' '))",
+
+    test("it builds on the local base image: non-root, health-checked, the image's own JavaScript entry point", async () => {
+      const { stdout } = await run("docker", [
+        "image",
+        "inspect",
+        "--format",
+        '{{json .Config.User}} {{json .Config.Healthcheck.Test}} {{json .Config.Entrypoint}} {{index .Config.Labels "org.opencontainers.image.title"}}',
+        serviceImage,
+      ]);
+      expect(stdout.trim()).toBe(
+        `"${SERVICE_UID}:${SERVICE_GID}" ${JSON.stringify(HEALTHCHECK_COMMAND)} ["node","/app/src/main.js"] mtls-service`,
+      );
     });
-    expect(
-      files.split(" ").filter((f) => !/^src(\/[\w-]+)*(\.ts)?$/.test(f) || f.endsWith(".test.ts")),
-    ).toEqual([]);
-    expect(files.split(" ")).toContain("src/contract.ts");
+
+    test("it ships every service module type-stripped to .js and no TypeScript, so Node never loads its stripper", async () => {
+      const files = (
+        await probe({
+          runId: docker.runId,
+          image: serviceImage,
+          script:
+            "const fs = require('fs'); console.log(fs.readdirSync('/app', { recursive: true }).filter((f) => fs.statSync('/app/' + f).isFile()).sort().join(' '))",
+        })
+      ).split(" ");
+      const sources = (await readdir("services/src", { recursive: true }))
+        .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))
+        .map((f) => `src/${f.replace(/\.ts$/, ".js")}`)
+        .sort();
+      expect(files).toEqual([...sources, "src/package.json"].sort());
+      const loaded = await probe({
+        runId: docker.runId,
+        image: serviceImage,
+        script:
+          "import('/app/src/role.js').then((m) => console.log(JSON.stringify(m.pickRole(['client', '--once']))))",
+      });
+      expect(JSON.parse(loaded)).toEqual({ role: "client", rest: ["--once"] });
+    });
+
+    test("its entry point loads the whole client and server: each stops on the missing identity, exit 3", async () => {
+      for (const role of [["client", "--once"], []]) {
+        const { code, output } = await runImage(["-e", `${ENV.identityWaitMs}=0`, serviceImage, ...role]);
+        expect({ code, output }).toMatchObject({
+          code: 3,
+          output: expect.stringContaining(`${ENV.certFile} (/etc/mtls/tls.crt) does not exist`),
+        });
+      }
+    });
+
+    test("its entry point refuses an unknown role with exit 2", async () => {
+      const { code, output } = await runImage([serviceImage, "bogus"]);
+      expect(code).toBe(2);
+      expect(output).toContain('unknown role \\"bogus\\"');
+    });
   });
 });
