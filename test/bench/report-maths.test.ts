@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { type ChartRow, COLOURS, layoutRow, renderChart, xOf } from "../../bench/report/chart.ts";
+import { keyVerdict } from "../../bench/report/markdown.ts";
 import { chooseAxis, formatRange, isMet, rangeOf } from "../../bench/report/maths.ts";
 import { runFileName } from "../../bench/report/run-files.ts";
 
@@ -122,5 +123,16 @@ describe("run files", () => {
   test("are named after the run's start time, sortable and without colons", () => {
     expect(runFileName("2026-12-01T14:40:05.123Z")).toBe("2026-12-01T14-40-05Z.json");
     expect(() => runFileName("yesterday")).toThrow('not an ISO start time: "yesterday"');
+  });
+});
+
+describe("ECDSA against RSA, in words", () => {
+  test("within 5% either way is on a par: 0.98× is not called faster", () => {
+    expect([keyVerdict(0.98), keyVerdict(1.21), keyVerdict(0.9), keyVerdict(Number.NaN)]).toEqual([
+      "on a par",
+      "faster",
+      "slower",
+      "not measured",
+    ]);
   });
 });
