@@ -467,6 +467,7 @@ function detailSections(results: BenchResults): string[] {
         ratio(cpuNginx / cpuOurs),
         `${pct(serverBusy(samples.ours))} / ${pct(serverBusy(samples.nginx))}`,
         `${pct(loadBusy(samples.ours))} / ${pct(loadBusy(samples.nginx))}`,
+        samples["ours-ts"] ? `${n(med(samples["ours-ts"], rate))}/s` : "",
         samples["ours-tuned"] ? `${n(med(samples["ours-tuned"], rate))}/s` : "",
         samples["node-bare"] ? `${n(med(samples["node-bare"], rate))}/s` : "",
       ]);
@@ -483,6 +484,7 @@ function detailSections(results: BenchResults): string[] {
         "per CPU-second, ours/nginx",
         "server core busy (ours / nginx)",
         "load core busy (ours / nginx)",
+        "ours, .ts sources",
         "ours, memory settings",
         "bare Node",
       ],
