@@ -118,7 +118,7 @@ export function renderMarkdown(results: BenchResults, chartFile: string, runs: B
         .join(" ")}\` (bench/servers/memory-tuning.ts; see "Peak RSS" below), measured in the same run.`,
     "",
     ...(s.quick ? [] : rangeSection(runs)),
-    `![ours / nginx, median of ${s.runs} run${s.runs > 1 ? "s" : ""}](${chartFile})`,
+    `![our figures against their targets, median of ${s.runs} repetition${s.runs > 1 ? "s" : ""}](${chartFile})`,
     "",
   );
 
@@ -143,7 +143,7 @@ function shortfall(results: BenchResults, goal: Target): string[] {
     const bare = med(main.full["node-bare"], rate);
     return [
       `- **Full handshakes (${ratio(goal.ratio)}).** Our server spent ${n(ours, 2)} ms of CPU per handshake, nginx ${n(nginx, 2)} ms; ` +
-        `our core was ${pct(serverBusy(main.full.ours))} busy, so the server is CPU-bound. A bare Node https server with the same TLS settings ` +
+        `our core was ${pct(serverBusy(main.full.ours))} busy${boundBy(main.full.ours)}. A bare Node https server with the same TLS settings ` +
         `made ${n(bare)}/s (${ratio(bare / goal.peer)} nginx): the gap to it is our per-connection work (peer identity extraction, ` +
         "allow-list, metrics), the rest is Node's TLS socket machinery.",
     ];
@@ -161,7 +161,7 @@ function shortfall(results: BenchResults, goal: Target): string[] {
     const bareUs = cpuPer(ka["node-bare"], (r) => r.complete, 1e6);
     const bare = med(ka["node-bare"], requestsPerSecond);
     return [
-      `- **Keep-alive requests (${ratio(goal.ratio)}).** Our server was ${pct(serverBusy(ka.ours))} busy on its core at ${n(goal.ours)} req/s: ` +
+      `- **Keep-alive requests (${ratio(goal.ratio)}).** Our server was ${pct(serverBusy(ka.ours))} busy on its core at ${n(goal.ours)} req/s${boundBy(ka.ours)}; ` +
         `${n(oursUs, 1)} µs of CPU per request, nginx ${n(nginxUs, 1)} µs. The bare Node https server (no routing, identity or metrics) ` +
         `reached ${n(bare)} req/s at ${n(bareUs, 1)} µs per request, ${ratio(bare / goal.peer)} nginx: Node's own HTTP/1.1-over-TLS ` +
         `path costs about ${ratio(bareUs / nginxUs)} nginx's per request on one core, ` +
@@ -170,7 +170,8 @@ function shortfall(results: BenchResults, goal: Target): string[] {
           : "and in this run bare Node measured no cheaper than ours, so our handler's own cost is below this run's noise. ") +
         "Profiled (`node --cpu-prof`): about a third of our server's CPU goes to the TLS write of each response (one SSL_write and one " +
         "syscall per response), most of the rest to Node's HTTP parser and ServerResponse machinery; our own code " +
-        "(routing, the JSON answer, metrics) is under a tenth. One Node process cannot close this gap on one core; " +
+        "(routing, the JSON answer, metrics) is under a tenth. " +
+        (serverBusy(ka.ours) >= 0.9 ? "One Node process cannot close this gap on one core; " : "") +
         `nginx's figure itself was held down by ab (load core ${pct(loadBusy(ka.nginx))} busy), so the true ratio is lower still.`,
     ];
   }
@@ -258,6 +259,20 @@ function memoryShortfall(results: BenchResults, goal: Target): string[] {
       "(`--max-old-space-size`) would lower the peak further but turns a legitimately larger heap (many open " +
       "connections) into an out-of-memory crash, so it is not proposed.",
   ];
+}
+
+/**
+ * Whether the server (its core busy) or the load generator (the load core busy, the server's not)
+ * set the pace of a measurement, as a clause.
+ */
+function boundBy<T>(samples: Sample<T>[] | undefined): string {
+  if (serverBusy(samples) >= 0.9) return ", so the server is CPU-bound";
+  if (loadBusy(samples) >= 0.9)
+    return (
+      `, with the load core ${pct(loadBusy(samples))} busy: the load generator (its core shared with other work on ` +
+      "the machine) set the pace, so the figure is a lower bound of the server's capacity"
+    );
+  return ", neither it nor the load core saturated";
 }
 
 function s_body(results: BenchResults): number {
