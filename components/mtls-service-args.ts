@@ -21,7 +21,7 @@ import { dnsNameProblem } from "./validation.ts";
 export const MTLS_SERVICE_TYPE = "mtls:docker:MtlsService";
 
 /** The health check the image ships (services/Dockerfile HEALTHCHECK), exec form: no shell needed. */
-export const HEALTHCHECK_COMMAND = ["CMD", "node", "/app/src/healthcheck.ts"];
+export const HEALTHCHECK_COMMAND = ["CMD", "node", "/app/src/healthcheck.js"];
 
 export const RESTART_POLICIES = ["no", "on-failure", "always", "unless-stopped"] as const;
 export type RestartPolicy = (typeof RESTART_POLICIES)[number];
