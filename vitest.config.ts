@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
+    include: ["test/**/*.test.ts", "emulation/**/*.test.ts"],
     // Tests start real servers, handshakes and containers: generous timeouts, and files run
     // in separate workers so that Pulumi's global mock state never leaks between files.
     testTimeout: 60_000,

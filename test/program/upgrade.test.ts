@@ -29,6 +29,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HEALTHCHECK_COMMAND } from "../../components/mtls-service.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { freePort } from "../support/free-port.ts";
 import { stackConfig, stackNames } from "../support/stack-files.ts";
@@ -37,6 +38,8 @@ import { deploy, newStack, wholeProgram } from "./deploy.ts";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The last commit before the program consumed the library. */
 const OLD_COMMIT = "06258ea";
+/** The health check script the old program's containers run (its components/mtls-service.ts). */
+const OLD_HEALTHCHECK_SCRIPT = "/app/src/healthcheck.ts";
 
 function missingHistory(): string | undefined {
   try {
@@ -70,7 +73,16 @@ function oldProgramTree(): string {
   for (const file of readdirSync(path.join(dir, "components"))) {
     const source = path.join(dir, "components", file);
     const text = readFileSync(source, "utf8");
-    writeFileSync(source, text.replaceAll("../services/src/contract.ts", "../old-contract/contract.ts"));
+    writeFileSync(
+      source,
+      text
+        .replaceAll("../services/src/contract.ts", "../old-contract/contract.ts")
+        // The image both runs build ships the services as JavaScript (since issue 11), and its
+        // health check with them; the old program named the TypeScript one its image had. Pointed
+        // at the image's own, the old program's containers get healthy, and the test stays about
+        // the program (a real upgrade replaces the service containers for the new image anyway).
+        .replaceAll(JSON.stringify(OLD_HEALTHCHECK_SCRIPT), JSON.stringify(HEALTHCHECK_COMMAND.at(-1))),
+    );
   }
   cpSync(path.join(ROOT, "services"), path.join(dir, "services"), { recursive: true });
   symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
