@@ -4,7 +4,7 @@
  * Runs as TypeScript under Node's type stripping (see Pulumi.yaml).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { loadConfig, pkiArgs } from "./components/config.ts";
+import { loadConfig, pkiArgs, unmatchedRevocationWarnings } from "./components/config.ts";
 import { type Identity, MtlsPki, MtlsService, ServiceImage, ServiceNetwork } from "./components/index.ts";
 
 const config = loadConfig();
@@ -25,8 +25,11 @@ const serverService = new MtlsService(serverName, {
   // One value is both the network alias and the certificate's DNS SAN, so they cannot drift.
   aliases: [serverName],
   port,
+  // The access policy travels in the server's policy file, not its environment: editing it
+  // replaces only the delivery container.
   allowedClients: config.allowedClients,
   tlsPolicy: config.tlsPolicy,
+  revokedSerials: config.revokedSerials,
   ...(config.publishPort ? { publish: { hostPort: config.publishPort } } : {}),
 });
 
@@ -52,6 +55,15 @@ const clientServices = new Map(
   }),
 );
 
+const identities = [serverIdentity, ...clientIdentities.values()];
+
+// A revoked serial that matches no issued certificate is a warning, never a failure (see
+// unmatchedRevocationWarnings). Only when the serials are known: a preview of new certificates
+// does not know them yet.
+pulumi.all(identities.map((identity) => identity.serialNumber)).apply((serials) => {
+  for (const warning of unmatchedRevocationWarnings(config, serials)) pulumi.log.warn(warning);
+});
+
 /** What a person looks up about an identity; nothing secret. */
 function identitySummary(identity: Identity) {
   return {
@@ -59,11 +71,30 @@ function identitySummary(identity: Identity) {
     serialNumber: identity.serialNumber,
     fingerprintSha256: identity.fingerprintSha256,
     notAfter: identity.notAfter,
+    renewalDueAt: identity.renewalDueAt,
   };
 }
 
-/** The root CA certificate: what anyone talking to these services trusts. */
-export const caCertificatePem = pki.rootCertPem;
+/** The CA bundle: every generation's root, what anyone talking to these services trusts. */
+export const caCertificatePem = pki.caBundlePem;
+/** The CA generations trusted (oldest first), the one that signs leaves, and each root's facts. */
+export const ca = {
+  generations: pki.generations,
+  issuing: pki.issuingGeneration,
+  roots: Object.fromEntries(
+    Object.entries(pki.roots).map(([generation, root]) => [
+      generation,
+      { fingerprintSha256: root.fingerprintSha256, notAfter: root.notAfter },
+    ]),
+  ),
+};
+/**
+ * The earliest time any certificate enters its early-renewal window (ISO 8601 UTC): run
+ * `pulumi up` after it and before that certificate's notAfter to renew it.
+ */
+export const nextRenewalDueAt = pulumi
+  .all(identities.map((identity) => identity.renewalDueAt))
+  .apply((times) => [...times].sort()[0]);
 export const server = identitySummary(serverIdentity);
 export const clients = Object.fromEntries(
   [...clientIdentities].map(([name, identity]) => [name, identitySummary(identity)]),

@@ -261,7 +261,7 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
     expect(delivery?.secretOutputs).toContain("uploads");
   });
 
-  test("the identity files sit in the volume, owned by the service user, key 0400", async () => {
+  test("the identity files and the server's policy file sit in the volume, owned by the service user, key 0400", async () => {
     const listing = await probe({
       runId: docker.runId,
       image: base,
@@ -273,7 +273,7 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
         }).join(" "));`,
     });
     const id = `${SERVICE_UID}:${SERVICE_GID}`;
-    expect(listing).toBe(`ca.crt:${id}:444 tls.crt:${id}:444 tls.key:${id}:400`);
+    expect(listing).toBe(`ca.crt:${id}:444 policy.json:${id}:444 tls.crt:${id}:444 tls.key:${id}:400`);
   });
 
   test("the server container is hardened and healthy", async () => {
