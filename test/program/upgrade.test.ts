@@ -95,40 +95,43 @@ describe.skipIf(skip)("upgrading a stack deployed by the program of commit 06258
     if (oldTree) rmSync(oldTree, { recursive: true, force: true });
   });
 
-  it.each(stackNames())("replaces nothing in stack %s and updates only the services' restart policy, in place", async (stackName) => {
-    const config = {
-      ...stackConfig(stackName),
-      baseImage,
-      ...(stackConfig(stackName).publishPort ? { publishPort: String(await freePort()) } : {}),
-    };
-    const stack = newStack();
-    // The old program resolves services/ against its working directory, as `pulumi up` run from
-    // its project directory would: same relative paths in both runs, so the image inputs match.
-    process.chdir(oldTree);
-    let old: Awaited<ReturnType<typeof deploy>>;
-    try {
-      old = await deploy(stackName, config, {
-        stack,
-        program: () => import(pathToFileURL(path.join(oldTree, "index.ts")).href),
-      });
-    } finally {
-      process.chdir(ROOT);
-    }
-    try {
-      const created = old.run.ops.filter((op) => op.op === "create");
-      expect(created.length).toBeGreaterThan(10);
-      const upgraded = await deploy(stackName, config, { stack, program: wholeProgram });
-      // The one deliberate change since then: the service containers' restart policy went from
-      // "unless-stopped" to "always" (survives a daemon crash), which Docker updates in place.
-      const notSame = upgraded.run.ops.filter((op) => op.op !== "same");
-      const services = [stackConfig(stackName).serverName ?? "mtls-server", ...clientNames(stackName)];
-      expect(notSame.map((op) => `${op.op} ${op.name} (${op.changed?.join(", ")})`).sort()).toEqual(
-        services.map((name) => `update ${name} (restart)`).sort(),
-      );
-      expect(upgraded.run.ops).toHaveLength(created.length);
-      expect(upgraded.run.exports).toEqual(old.run.exports);
-    } finally {
-      await old.destroy();
-    }
-  });
+  it.each(stackNames())(
+    "replaces nothing in stack %s and updates only the services' restart policy, in place",
+    async (stackName) => {
+      const config = {
+        ...stackConfig(stackName),
+        baseImage,
+        ...(stackConfig(stackName).publishPort ? { publishPort: String(await freePort()) } : {}),
+      };
+      const stack = newStack();
+      // The old program resolves services/ against its working directory, as `pulumi up` run from
+      // its project directory would: same relative paths in both runs, so the image inputs match.
+      process.chdir(oldTree);
+      let old: Awaited<ReturnType<typeof deploy>>;
+      try {
+        old = await deploy(stackName, config, {
+          stack,
+          program: () => import(pathToFileURL(path.join(oldTree, "index.ts")).href),
+        });
+      } finally {
+        process.chdir(ROOT);
+      }
+      try {
+        const created = old.run.ops.filter((op) => op.op === "create");
+        expect(created.length).toBeGreaterThan(10);
+        const upgraded = await deploy(stackName, config, { stack, program: wholeProgram });
+        // The one deliberate change since then: the service containers' restart policy went from
+        // "unless-stopped" to "always" (survives a daemon crash), which Docker updates in place.
+        const notSame = upgraded.run.ops.filter((op) => op.op !== "same");
+        const services = [stackConfig(stackName).serverName ?? "mtls-server", ...clientNames(stackName)];
+        expect(notSame.map((op) => `${op.op} ${op.name} (${op.changed?.join(", ")})`).sort()).toEqual(
+          services.map((name) => `update ${name} (restart)`).sort(),
+        );
+        expect(upgraded.run.ops).toHaveLength(created.length);
+        expect(upgraded.run.exports).toEqual(old.run.exports);
+      } finally {
+        await old.destroy();
+      }
+    },
+  );
 });
