@@ -9,6 +9,7 @@
 import { createServer, type ServerOptions } from "node:https";
 import { ConfigError, parseServerConfig, type ServerConfig } from "./config.ts";
 import { ENV, type TlsPolicy } from "./contract.ts";
+import { IdentityFilesCheck } from "./identity/files-check.ts";
 import { startHotReload } from "./identity/lifecycle.ts";
 import type { Identity } from "./identity/validate.ts";
 import { EXIT, exitWithError, formatAddress, isEntryPoint, listen, onShutdownSignal } from "./lifecycle.ts";
@@ -40,6 +41,8 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
   const shutdown = onShutdownSignal();
   const ready = () => identity !== undefined && listening && !shutdown.signal.aborted;
   const metrics = createServerMetrics(() => identity?.leaf.validToDate, ready);
+  // Issue 14: would the files on disk load at a restart? (gauge and /readyz detail; not readiness)
+  const filesCheck = new IdentityFilesCheck(metrics.registry, log);
   // Issue 10: the reloadable policy (allow-list, revoked serials, TLS policy) from MTLS_POLICY_FILE.
   const policy = new ServerPolicy({
     path: config.policyFile,
@@ -70,7 +73,10 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
         ...(listening ? [] : ["mTLS listener not up"]),
         ...(shutdown.signal.aborted ? ["shutting down"] : []),
       ],
-      details: policyStarted ? { policy: policy.status() } : undefined,
+      details: {
+        identityFiles: filesCheck.status(),
+        ...(policyStarted ? { policy: policy.status() } : {}),
+      },
     }),
   });
   if (!started) return;
@@ -132,6 +138,7 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
     },
     log,
     reloads: metrics.reloads,
+    filesCheck,
   });
 
   if (!shutdown.signal.aborted)
