@@ -55,6 +55,8 @@ export function createDockerProvider(options: { runId?: string } = {}): DockerPr
     // None of these types marks outputs secret; secret inputs (e.g. upload content) stay secret
     // through the engine, as Pulumi keeps the secretness of inputs echoed in outputs.
     secretOutputs: () => [],
+    // pulumi-docker's resources.go sets DeleteBeforeReplace for containers (PROVIDERS.md 2.4).
+    deletesBeforeReplace: (type: string) => type === CONTAINER_TYPE,
     diff(req: DiffRequest): DiffResult {
       switch (req.type) {
         case IMAGE_TYPE:

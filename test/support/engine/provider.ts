@@ -70,6 +70,11 @@ export interface EmulatedProvider {
   create(req: CreateRequest): Promise<CreateResult>;
   update(req: UpdateRequest): Promise<CreateResult>;
   delete(req: DeleteRequest): Promise<void>;
+  /**
+   * Optional: whether a replacement of this type deletes first whatever the diff (a plugin-level
+   * DeleteBeforeReplace, e.g. pulumi-docker's for containers); used for `--replace` of a resource.
+   */
+  deletesBeforeReplace?(type: string): boolean;
   /** Optional: answers invokes whose token starts with `pkg`; without it invokes are an error. */
   invoke?(req: InvokeRequest): Promise<Record<string, unknown>> | Record<string, unknown>;
 }
