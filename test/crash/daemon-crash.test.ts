@@ -145,4 +145,23 @@ describe.skipIf(skip)("a Docker daemon crash (SIGKILL, then started again)", () 
   it("leaves an unless-stopped container down: the daemon stopped it while recovering, as if by hand", async () => {
     expect(await inspect(control, "{{.State.Status}}")).toBe("exited");
   });
+
+  it("serves again after a clean daemon restart (SIGTERM) too", async () => {
+    const { server, clients } = outputs.containerNames;
+    const caller = startCaller(port, outputs.clientCredentials["client-a"]!);
+    try {
+      await waitForStreak(caller, 0, 5, 120_000);
+      const stoppedAt = Date.now();
+      await engine.stop();
+      await engine.start();
+      const back = await waitForStreak(caller, stoppedAt, 5, 180_000);
+      const during = caller.since(stoppedAt).filter((r) => r.at < back.at);
+      console.log(
+        `clean daemon restart: ${during.filter((r) => !r.ok).length}/${during.length} calls failed; calls succeed again ${((back.at - stoppedAt) / 1000).toFixed(1)} s after SIGTERM`,
+      );
+      await bothHealthy(server, clients["client-a"]!);
+    } finally {
+      await caller.stop();
+    }
+  });
 });

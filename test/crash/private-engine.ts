@@ -59,7 +59,9 @@ export interface PrivateEngine {
   pid(): number;
   /** SIGKILL, then waits until the process is gone (its pid file stays, as after a real crash). */
   kill(): Promise<void>;
-  /** SIGTERM (a clean stop), waits until it is gone, and removes its directories. */
+  /** SIGTERM (a clean stop: dockerd stops its containers itself), then waits until it is gone. */
+  stop(): Promise<void>;
+  /** Stops it if it runs, and removes its directories and the forwarding rule. */
   dispose(): Promise<void>;
 }
 
@@ -140,14 +142,13 @@ export function createPrivateEngine(): PrivateEngine {
       process.kill(target, "SIGKILL");
       await waitGone(target, 30_000);
     },
+    async stop() {
+      const target = pid();
+      process.kill(target, "SIGTERM");
+      await waitGone(target, 60_000);
+    },
     async dispose() {
-      if (existsSync(pidFile)) {
-        const target = pid();
-        if (!gone(target)) {
-          process.kill(target, "SIGTERM");
-          await waitGone(target, 60_000);
-        }
-      }
+      if (existsSync(pidFile) && !gone(pid())) await this.stop();
       if (forwardRuleAdded) await run("iptables", ["-D", ...FORWARD_RULE]);
       // dockerd bind-mounts its data root onto itself and leaves that mount behind when it stops.
       const mounts = readFileSync("/proc/mounts", "utf8").split("\n");

@@ -123,6 +123,9 @@ describe.skipIf(skip)("npm run verify on a deployed dev stack", () => {
     } finally {
       await caller.stop();
     }
+    console.log(
+      `verify --repair of a corrupted file: ${caller.records.filter((r) => !r.ok).length}/${caller.records.length} calls failed`,
+    );
     expect(result.code).toBe(0);
     expect(result.lines.at(-1)).toContain("deployed as the stack says");
     expect(caller.records.filter((r) => !r.ok)).toEqual([]);
