@@ -50,19 +50,23 @@ function parseArgs(argv: string[]): { repair: boolean } {
   return { repair };
 }
 
-/** Inspects a container, waiting while its health check is still starting (a transient state). */
-async function settledContainer(name: string): Promise<ContainerFacts> {
+/**
+ * Inspects a container, waiting while its health check is still starting (a transient state) and,
+ * after repairs, while Docker is still restarting it (its restart back-off).
+ */
+async function settledContainer(name: string, afterRepair: boolean): Promise<ContainerFacts> {
   const deadline = Date.now() + SETTLE_MS;
   for (;;) {
     const facts = await inspectContainer(name);
-    if (facts.health !== "starting" || Date.now() > deadline) return facts;
+    const transient = facts.health === "starting" || (afterRepair && facts.status === "restarting");
+    if (!transient || Date.now() > deadline) return facts;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
 
-async function findingsFor(stack: string, service: ServiceInStack): Promise<Finding[]> {
+async function findingsFor(stack: string, service: ServiceInStack, afterRepair: boolean): Promise<Finding[]> {
   const [container, delivery, volume] = await Promise.all([
-    settledContainer(service.container.name),
+    settledContainer(service.container.name, afterRepair),
     inspectContainer(service.delivery.name),
     volumeExists(service.volume.name),
   ]);
@@ -71,10 +75,10 @@ async function findingsFor(stack: string, service: ServiceInStack): Promise<Find
   return compare(stack, service, { container, delivery, volume, files });
 }
 
-async function verify(stack: string): Promise<Finding[]> {
+async function verify(stack: string, afterRepair = false): Promise<Finding[]> {
   const services = await readStack(ROOT, stack);
   await checkEngine();
-  const findings = (await Promise.all(services.map((s) => findingsFor(stack, s)))).flat();
+  const findings = (await Promise.all(services.map((s) => findingsFor(stack, s, afterRepair)))).flat();
   if (findings.length === 0) {
     say(
       `verify: stack ${stack}: ${services.map((s) => s.name).join(", ")} deployed as the stack says (containers running and healthy, identity files matching, delivery containers present)`,
@@ -108,7 +112,7 @@ async function main(): Promise<number> {
       if (code !== 0) fail(`repair command failed (exit ${code}): ${command}`, EXIT.repairFailed);
     }
     say("verify: repairs done; verifying again");
-    return (await verify(stack)).length === 0 ? EXIT.ok : EXIT.drift;
+    return (await verify(stack, true)).length === 0 ? EXIT.ok : EXIT.drift;
   } catch (error) {
     if (error instanceof StackProblem) return fail(error.message, EXIT.usage);
     if (error instanceof EngineDown) return fail(error.message, EXIT.engine);

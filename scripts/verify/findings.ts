@@ -91,6 +91,11 @@ export function compare(stack: string, service: ServiceInStack, observed: Observ
       `service container ${service.container.name} does not exist`,
       recreate(stack, [service.container.urn]),
     );
+  } else if (container.status === "restarting") {
+    add(
+      `service container ${service.container.name} is restarting: it exits at start (exit code ${container.exitCode}; see docker logs ${service.container.name})`,
+      files ? filesRepair : shellLine(["docker", "restart", service.container.name]),
+    );
   } else if (container.status !== "running") {
     add(
       `service container ${service.container.name} is ${container.status} (exit code ${container.exitCode})`,

@@ -28,6 +28,17 @@ interface Outputs {
 
 const docker = async (...args: string[]) => (await run("docker", args)).stdout.trim();
 
+/** Polls (every 250 ms, up to 60 s) until `probe` returns a value: for Docker states nothing announces. */
+async function waitFor<T>(probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("timed out after 60 s");
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 describe.skipIf(skip)("npm run verify on a deployed dev stack", () => {
   const stack: Stack = newStack();
   let deployment: Deployment;
@@ -48,6 +59,25 @@ describe.skipIf(skip)("npm run verify on a deployed dev stack", () => {
         .find((r) => r.type === "docker:index/container:Container" && r.name === name)?.outputs.name,
     );
   const verify = (...args: string[]) => runVerify(args, env);
+  /** Overwrites tls.crt in a volume, as root in a throwaway container of the service image; returns the volume's name. */
+  const corrupt = async (volumeResource: string, container: string) => {
+    const image = await docker("inspect", "--format", "{{.Image}}", container);
+    const volume = String(
+      deployment.engine.resource("docker:index/volume:Volume", volumeResource)?.outputs.name,
+    );
+    await docker(
+      "run",
+      "--rm",
+      "--network=none",
+      "--user=0",
+      `--mount=type=volume,source=${volume},target=/etc/mtls`,
+      "--entrypoint=node",
+      image,
+      "-e",
+      'require("fs").writeFileSync("/etc/mtls/tls.crt", "not a certificate\\n")',
+    );
+    return volume;
+  };
 
   beforeAll(async () => {
     port = await freePort();
@@ -81,22 +111,7 @@ describe.skipIf(skip)("npm run verify on a deployed dev stack", () => {
   });
 
   it("reports a corrupted delivered file, naming it, with the delivery's replacement as the repair (URN quoted)", async () => {
-    const server = outputs.containerNames.server;
-    const image = await docker("inspect", "--format", "{{.Image}}", server);
-    const volume = String(
-      deployment.engine.resource("docker:index/volume:Volume", "mtls-server-identity")?.outputs.name,
-    );
-    await docker(
-      "run",
-      "--rm",
-      "--network=none",
-      "--user=0",
-      `--mount=type=volume,source=${volume},target=/etc/mtls`,
-      "--entrypoint=node",
-      image,
-      "-e",
-      'require("fs").writeFileSync("/etc/mtls/tls.crt", "not a certificate\\n")',
-    );
+    const volume = await corrupt("mtls-server-identity", outputs.containerNames.server);
     const result = await verify();
     expect(result.code).toBe(1);
     expect(result.lines).toHaveLength(1);
@@ -135,6 +150,42 @@ describe.skipIf(skip)("npm run verify on a deployed dev stack", () => {
     ]);
     expect(dockerName("mtls-server-delivery")).not.toBe(deliveryBefore);
     expect(await docker("inspect", "--format", "{{.Id}}", outputs.containerNames.server)).toBe(serverId);
+  });
+
+  it("repairs a server that a restart left looping on a corrupted file: the files' repair, then the restart policy", async () => {
+    const server = outputs.containerNames.server;
+    await corrupt("mtls-server-identity", server);
+    await docker("restart", server);
+    const looping = await waitFor(async () => {
+      const state = await docker("inspect", "--format", "{{.RestartCount}} {{.State.ExitCode}}", server);
+      const [restarts, exitCode] = state.split(" ").map(Number);
+      return restarts! >= 2 && exitCode === 3 ? state : undefined;
+    });
+    expect(looping).toMatch(/ 3$/);
+    const caller = startCaller(port, outputs.clientCredentials["client-a"]!);
+    let repairedAt = 0;
+    try {
+      const result = await verify();
+      expect(result.code).toBe(1);
+      const urn = urnOf("mtls-server-delivery");
+      const repair = `Repair: scripts/pulumi.sh up --target-replace '${urn}' --stack dev --yes`;
+      expect(
+        result.lines.some((l) => l.includes("the files would not load at a restart") && l.endsWith(repair)),
+      ).toBe(true);
+      const repaired = await verify("--repair");
+      repairedAt = Date.now();
+      expect(repaired.code).toBe(0);
+      await waitForStreak(caller, repairedAt, 3, 60_000);
+    } finally {
+      await caller.stop();
+    }
+    const failed = caller.records.filter((r) => !r.ok).length;
+    console.log(
+      `a server looping on a corrupted file: ${failed}/${caller.records.length} calls failed from the first verify until it served again after verify --repair`,
+    );
+    expect(await docker("inspect", "--format", "{{.State.Status}} {{.State.Health.Status}}", server)).toBe(
+      "running healthy",
+    );
   });
 
   it("reports a stopped service container with docker start as the repair, and --repair starts it", async () => {
