@@ -21,7 +21,7 @@ import { dnsNameProblem } from "./validation.ts";
 export const MTLS_SERVICE_TYPE = "mtls:docker:MtlsService";
 
 /** The health check the image ships (services/Dockerfile HEALTHCHECK), exec form: no shell needed. */
-export const HEALTHCHECK_COMMAND = ["CMD", "node", "/app/src/healthcheck.ts"];
+export const HEALTHCHECK_COMMAND = ["CMD", "node", "/app/src/healthcheck.js"];
 
 export const RESTART_POLICIES = ["no", "on-failure", "always", "unless-stopped"] as const;
 export type RestartPolicy = (typeof RESTART_POLICIES)[number];
@@ -110,11 +110,12 @@ export interface MtlsServiceArgs {
    */
   env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /**
-   * Publish the container's mTLS port on the host, bound to 127.0.0.1 only. `hostPort` 1 to 65535;
+   * Publish the container's mTLS port on the host, bound to 127.0.0.1 only. `hostPort` 1 to 65535,
+   * or left out for a free port Docker picks (read it back from `container.ports`);
    * `containerPort` defaults to `port` (else 8443). Default: not published. Changing it replaces the
    * service container.
    */
-  publish?: { hostPort: pulumi.Input<number>; containerPort?: pulumi.Input<number> };
+  publish?: { hostPort?: pulumi.Input<number>; containerPort?: pulumi.Input<number> };
   /** Memory limit in MB, at least 6, with no swap on top. Default 256. Changing it updates the container in place. */
   memoryMb?: pulumi.Input<number>;
   /**
@@ -227,13 +228,18 @@ export function checkArgs(name: string, args: MtlsServiceArgs): CheckedServiceAr
   );
   let ports: pulumi.Input<docker.types.input.ContainerPort[]> = [];
   if (args.publish) {
-    const hostPort = checks.check("publish.hostPort", args.publish.hostPort, portProblem);
+    const hostPort =
+      args.publish.hostPort === undefined
+        ? undefined
+        : checks.check("publish.hostPort", args.publish.hostPort, portProblem);
     const containerPort = checks.check(
       "publish.containerPort",
       args.publish.containerPort ?? port ?? DEFAULT_SERVER_PORT,
       portProblem,
     );
-    ports = [{ internal: containerPort, external: hostPort, ip: "127.0.0.1" }];
+    ports = [
+      { internal: containerPort, ...(hostPort === undefined ? {} : { external: hostPort }), ip: "127.0.0.1" },
+    ];
   }
   checks.done();
 

@@ -81,9 +81,11 @@ export async function volumeExists(name: string): Promise<boolean> {
 function checkScript(purpose: string): string {
   return `
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-const { identityFileRefs, readIdentityFiles } = await import("/app/src/identity/load.ts");
-const { validateIdentity } = await import("/app/src/identity/validate.ts");
+import { existsSync, readFileSync } from "node:fs";
+// The image ships the services type-stripped to .js; older images ran the .ts sources.
+const ext = existsSync("/app/src/identity/load.js") ? "js" : "ts";
+const { identityFileRefs, readIdentityFiles } = await import("/app/src/identity/load." + ext);
+const { validateIdentity } = await import("/app/src/identity/validate." + ext);
 const dir = ${JSON.stringify(IDENTITY_DIR)};
 const paths = { certFile: dir + "/tls.crt", keyFile: dir + "/tls.key", caFile: dir + "/ca.crt" };
 const out = {};

@@ -11,6 +11,7 @@ import { backoffDelay } from "./client/backoff.ts";
 import { classifyRoundError, type RoundFailure } from "./client/failure-reasons.ts";
 import { createClientMetrics } from "./client/metrics.ts";
 import { type CallState, createAgent, type RoundResult, runRound } from "./client/round.ts";
+import { runTunnel } from "./client/tunnel.ts";
 import { type ClientConfig, parseClientConfig } from "./config.ts";
 import { IdentityFilesCheck } from "./identity/files-check.ts";
 import { loadIdentityAtStart, startHotReload } from "./identity/lifecycle.ts";
@@ -18,6 +19,7 @@ import type { Identity } from "./identity/validate.ts";
 import { EXIT, exitWithError, isEntryPoint, onShutdownSignal } from "./lifecycle.ts";
 import { createLogger, formatLine, type Logger } from "./log.ts";
 import { startService } from "./service-start.ts";
+import { parseTunnelConfig } from "./sidecar-config.ts";
 
 type Outcome = { ok: true; result: RoundResult } | { ok: false; failure: RoundFailure };
 
@@ -195,6 +197,12 @@ export async function runLoop(config: ClientConfig, log: Logger): Promise<void> 
 export async function main(args: readonly string[] = process.argv.slice(2)): Promise<void> {
   try {
     const config = parseClientConfig(process.env, args);
+    // Sidecar hook: MTLS_LOCAL_LISTEN makes the client a local tunnel instead of a round loop.
+    const tunnel = parseTunnelConfig(process.env, config.once);
+    if (tunnel) {
+      await runTunnel(config, tunnel, createLogger({ service: "client" }));
+      process.exit(EXIT.ok);
+    }
     if (config.once) process.exit(await runOnce(config));
     await runLoop(config, createLogger({ service: "client" }));
     process.exit(EXIT.ok);

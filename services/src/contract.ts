@@ -53,6 +53,20 @@ export const ENV = {
   accessLog: "MTLS_ACCESS_LOG",
   backoffInitialMs: "MTLS_BACKOFF_INITIAL_MS",
   backoffMaxMs: "MTLS_BACKOFF_MAX_MS",
+  // --- sidecar modes (issue 9; parsed in sidecar-config.ts) ---
+  /** Server: `http://host:port` (reverse proxy) or `tcp://host:port` (TCP tunnel); unset = built-in endpoints. */
+  upstream: "MTLS_UPSTREAM",
+  /** Server: the upstream must accept and answer within this much inactivity (else 504 / closed). */
+  upstreamTimeoutMs: "MTLS_UPSTREAM_TIMEOUT_MS",
+  /** Server, tcp:// and client tunnel: a tunnel with no bytes either way for this long is closed (0 = never). */
+  tunnelIdleTimeoutMs: "MTLS_TUNNEL_IDLE_TIMEOUT_MS",
+  /** Server, http://: `on` adds RFC 9440 Client-Cert (the DER, base64) beside x-forwarded-client-cert. */
+  upstreamClientCert: "MTLS_UPSTREAM_CLIENT_CERT",
+  /** Client: `host:port` of a plain TCP listener whose connections are carried over mTLS. */
+  localListen: "MTLS_LOCAL_LISTEN",
+  /** Client: `1` allows MTLS_LOCAL_LISTEN on an address other than loopback. */
+  localListenAny: "MTLS_LOCAL_LISTEN_ANY",
+  // --- end sidecar modes ---
 } as const;
 
 export const DEFAULT_SERVER_PORT = 8443;
@@ -93,6 +107,9 @@ export const DEFAULTS = {
   accessLog: "on",
   backoffInitialMs: 500,
   backoffMaxMs: 30_000,
+  upstreamTimeoutMs: 30_000,
+  tunnelIdleTimeoutMs: 3_600_000,
+  upstreamClientCert: "off",
 } as const;
 
 /** mTLS endpoints of the server. */

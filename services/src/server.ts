@@ -6,7 +6,8 @@
  * identity), then the mTLS listener, then hot reload (file watch, poll, SIGHUP). SIGTERM/SIGINT
  * drain and exit 0.
  */
-import { createServer, type ServerOptions } from "node:https";
+import { createServer, Server as HttpsServer, type ServerOptions } from "node:https";
+import { createServer as createTlsServer } from "node:tls";
 import { ConfigError, parseServerConfig, type ServerConfig } from "./config.ts";
 import { ENV, type TlsPolicy } from "./contract.ts";
 import { IdentityFilesCheck } from "./identity/files-check.ts";
@@ -21,7 +22,12 @@ import { createRequestHandler } from "./server/http-routes.ts";
 import { createServerMetrics } from "./server/metrics.ts";
 import { keepReadsPausable } from "./server/pausable-reads.ts";
 import { ServerPolicy } from "./server/policy.ts";
+import { createHttpForwarder, refuseUpgrade } from "./server/proxy-http.ts";
+import { registerProxyMetrics } from "./server/proxy-metrics.ts";
+import { installTcpForwarder } from "./server/proxy-tcp.ts";
+import { firstUri } from "./server/xfcc.ts";
 import { startService } from "./service-start.ts";
+import { type ProxyConfig, parseProxyConfig } from "./sidecar-config.ts";
 import { tlsPolicyOptions } from "./tls-policy.ts";
 
 function secureContextOptions(identity: Identity, tlsPolicy: TlsPolicy): ServerOptions {
@@ -35,7 +41,7 @@ function secureContextOptions(identity: Identity, tlsPolicy: TlsPolicy): ServerO
   };
 }
 
-export async function runServer(config: ServerConfig, log: Logger): Promise<void> {
+export async function runServer(config: ServerConfig, log: Logger, proxy?: ProxyConfig): Promise<void> {
   let identity: Identity | undefined;
   let listening = false;
   const shutdown = onShutdownSignal();
@@ -64,6 +70,7 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
       allowedClients: config.allowedClients,
       policyFile: config.policyFile,
       files: config.identity,
+      upstream: proxy ? `${proxy.upstream.protocol}://${proxy.upstream.address}` : undefined,
     },
     registry: metrics.registry,
     readiness: () => ({
@@ -86,19 +93,27 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
   await policy.start({ debounceMs: config.reloadDebounceMs, pollMs: config.reloadPollMs });
   policyStarted = true;
 
-  const server = createServer({
+  const tlsOptions = {
     ...secureContextOptions(identity, policy.current.tlsPolicy),
     // A certificate is required: a caller without one is refused in the handshake (TLS alert
-    // "certificate required"). One that fails verification is kept open to be told why (400).
+    // "certificate required"). One that fails verification is kept open to be told why (400;
+    // in TCP mode it is closed).
     requestCert: true,
     rejectUnauthorized: true,
     handshakeTimeout: config.handshakeTimeoutMs,
-    ALPNProtocols: ["http/1.1"],
-    headersTimeout: config.headersTimeoutMs,
-    requestTimeout: config.requestTimeoutMs,
-    keepAliveTimeout: config.keepAliveTimeoutMs,
-    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
-  });
+  };
+  // Sidecar hook (MTLS_UPSTREAM=tcp://): a TLS listener without HTTP, for any TCP protocol.
+  const server =
+    proxy?.upstream.protocol === "tcp"
+      ? createTlsServer({ ...tlsOptions, allowHalfOpen: true })
+      : createServer({
+          ...tlsOptions,
+          ALPNProtocols: ["http/1.1"],
+          headersTimeout: config.headersTimeoutMs,
+          requestTimeout: config.requestTimeoutMs,
+          keepAliveTimeout: config.keepAliveTimeoutMs,
+          connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
+        });
   server.maxConnections = config.maxConnections;
   keepRejectedConnectionsOpen(server);
   // Issue 10: a tlsPolicy change in the policy file reaches new handshakes without a restart.
@@ -110,18 +125,43 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
     metrics,
     log,
   });
-  const routes = createRequestHandler({
-    stateOf: (socket) => gate.stateOf(socket),
-    authorize: policy.authorize, // issue 10: the one per-request access check
-    refusalOf: (socket) => gate.refusalOf(socket),
-    maxBodyBytes: config.maxBodyBytes,
-    metrics,
-    log,
-    accessLog: config.accessLog,
-  });
-  server.on("request", routes.handle);
-  server.on("checkContinue", routes.checkContinue);
-  keepReadsPausable(server);
+  // Sidecar hooks: the proxy modes' metrics and forwarders (sidecar-config.ts, server/proxy-*.ts).
+  const proxyMetrics = proxy ? registerProxyMetrics(metrics.registry) : undefined;
+  const forwarder =
+    proxy?.upstream.protocol === "http" && proxyMetrics
+      ? createHttpForwarder({
+          config: proxy,
+          metrics: proxyMetrics,
+          log,
+          ownUri: () => identity && firstUri(identity.leaf),
+        })
+      : undefined;
+  if (proxy?.upstream.protocol === "tcp" && proxyMetrics) {
+    installTcpForwarder({
+      server,
+      gate,
+      authorize: policy.authorize, // the same access check as every HTTP request, per connection
+      config: proxy,
+      metrics: proxyMetrics,
+      log,
+      accessLog: config.accessLog,
+    });
+  } else if (server instanceof HttpsServer) {
+    const routes = createRequestHandler({
+      stateOf: (socket) => gate.stateOf(socket),
+      authorize: policy.authorize, // issue 10: the one per-request access check
+      refusalOf: (socket) => gate.refusalOf(socket),
+      maxBodyBytes: config.maxBodyBytes,
+      metrics,
+      log,
+      accessLog: config.accessLog,
+      forward: forwarder?.forward,
+    });
+    server.on("request", routes.handle);
+    server.on("checkContinue", routes.checkContinue);
+    if (forwarder) server.on("upgrade", refuseUpgrade);
+    keepReadsPausable(server);
+  }
 
   const address = await listen(server, config.listen, ENV.listen);
   listening = true;
@@ -153,6 +193,7 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
   stopReloading();
   policy.stop();
   const { forced, waitedMs } = await drainServer(server, gate, config.shutdownTimeoutMs);
+  forwarder?.close();
   await status.close();
   log.info("stopped", { signal: received, waitedMs, closedForcibly: forced });
 }
@@ -162,7 +203,8 @@ export async function main(args: readonly string[] = process.argv.slice(2)): Pro
     if (args.length > 0)
       throw new ConfigError(`unknown argument ${JSON.stringify(args[0])}: the server takes none`);
     const config = parseServerConfig(process.env);
-    await runServer(config, createLogger({ service: "server" }));
+    const proxy = parseProxyConfig(process.env, config.listen); // sidecar hook: MTLS_UPSTREAM
+    await runServer(config, createLogger({ service: "server" }), proxy);
     process.exit(EXIT.ok);
   } catch (error) {
     exitWithError("server", error);

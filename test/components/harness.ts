@@ -8,10 +8,14 @@
  * wrapped), so a test can tell which inputs are secret.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { createDockerProvider } from "../support/docker/provider.ts";
-import { EmulatedEngine, type Registration } from "../support/engine/engine.ts";
-import { type ProgramRun, runProgram } from "../support/run-program.ts";
-import { TlsProvider } from "../support/tls/provider.ts";
+import {
+  createDockerProvider,
+  EmulatedEngine,
+  type ProgramRun,
+  type Registration,
+  runProgram,
+  TlsProvider,
+} from "../../emulation/index.ts";
 
 /** Records the SDK's raw inputs per URN-less key `<type>::<name>`. */
 class RecordingEngine extends EmulatedEngine {

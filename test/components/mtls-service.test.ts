@@ -151,7 +151,7 @@ describe("MtlsService children", () => {
     ]);
     expect(inputs.command).toEqual(["server"]);
     expect(inputs.healthcheck).toEqual({
-      tests: ["CMD", "node", "/app/src/healthcheck.ts"],
+      tests: ["CMD", "node", "/app/src/healthcheck.js"],
       interval: "5s",
       timeout: "3s",
       startPeriod: "10s",

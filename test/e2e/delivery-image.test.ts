@@ -11,11 +11,18 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MtlsPki, MtlsService, ServiceImage, ServiceNetwork } from "../../components/index.ts";
-import { CONTAINER_TYPE, cleanupRun, createDockerProvider, IMAGE_TYPE } from "../support/docker/provider.ts";
+import {
+  CONTAINER_TYPE,
+  cleanupRun,
+  createDockerProvider,
+  EmulatedEngine,
+  IMAGE_TYPE,
+  type OpRecord,
+  type ProgramRun,
+  runProgram,
+  TlsProvider,
+} from "../../emulation/index.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
-import { EmulatedEngine, type OpRecord } from "../support/engine/engine.ts";
-import { type ProgramRun, runProgram } from "../support/run-program.ts";
-import { TlsProvider } from "../support/tls/provider.ts";
 
 const execute = promisify(execFile);
 const SERVICES = fileURLToPath(new URL("../../services", import.meta.url));

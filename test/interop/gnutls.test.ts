@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningServer, startServer, stopAllServices } from "../services/support/service-process.ts";
-import { eventually, handshakeFailures } from "../services/support/status.ts";
+import { handshakeFailures } from "../services/support/status.ts";
+import { eventually } from "../support/eventually.ts";
 import { type IdentityFiles, removeDir, writeIdentity } from "../support/pki-fixtures/files.ts";
 import { createTestPki, type TestPki } from "../support/pki-fixtures/pki.ts";
 import { peerSkipReason } from "./support/peer-available.ts";

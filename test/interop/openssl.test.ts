@@ -4,14 +4,14 @@
  * client against `openssl s_server -Verify 1`, which demands and verifies the client certificate.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitForPort } from "../services/support/eventually.ts";
 import {
   type RunningServer,
   runClientOnce,
   startServer,
   stopAllServices,
 } from "../services/support/service-process.ts";
-import { eventually, handshakeFailures } from "../services/support/status.ts";
+import { handshakeFailures } from "../services/support/status.ts";
+import { eventually } from "../support/eventually.ts";
 import { freePort } from "../support/free-port.ts";
 import { type IdentityFiles, removeDir, writeIdentity } from "../support/pki-fixtures/files.ts";
 import {
@@ -21,6 +21,7 @@ import {
   issueLeaf,
   type TestPki,
 } from "../support/pki-fixtures/pki.ts";
+import { waitForPort } from "../support/wait-port.ts";
 import { peerSkipReason } from "./support/peer-available.ts";
 import { httpRequest, runTool } from "./support/run.ts";
 import { startSServer } from "./support/s-server.ts";

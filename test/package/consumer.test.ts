@@ -18,10 +18,15 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { createDockerProvider, IMAGE_TYPE } from "../support/docker/provider.ts";
-import { EmulatedEngine, type Registration } from "../support/engine/engine.ts";
-import { type ProgramRun, runProgram } from "../support/run-program.ts";
-import { TlsProvider } from "../support/tls/provider.ts";
+import {
+  createDockerProvider,
+  EmulatedEngine,
+  IMAGE_TYPE,
+  type ProgramRun,
+  type Registration,
+  runProgram,
+  TlsProvider,
+} from "../../emulation/index.ts";
 import {
   consumerDependencies,
   copyProject,
@@ -214,6 +219,8 @@ describe("the packed tarball", () => {
       "dist/components/index.d.ts",
       "services/Dockerfile",
       "services/.dockerignore",
+      // The image's build stage runs it: without it a consumer's ServiceImage cannot build.
+      "services/build/strip-types.ts",
       "services/src/main.ts",
       "services/src/server.ts",
       "services/src/client.ts",
@@ -221,7 +228,14 @@ describe("the packed tarball", () => {
     ]) {
       expect(files).toContain(file);
     }
-    const shipped = ["package.json", "README.md", "LICENSE", "services/Dockerfile", "services/.dockerignore"];
+    const shipped = [
+      "package.json",
+      "README.md",
+      "LICENSE",
+      "services/Dockerfile",
+      "services/.dockerignore",
+      "services/build/strip-types.ts",
+    ];
     const unexpected = files.filter(
       (f) =>
         ![...shipped, ...assets].includes(f) &&

@@ -4,12 +4,18 @@
  * bundle, exactly as the Identity component hands them to the containers.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { cleanupRun } from "../support/docker/cleanup.ts";
-import { createDockerProvider, type DockerProvider, IMAGE_TYPE } from "../support/docker/provider.ts";
-import { EmulatedEngine } from "../support/engine/engine.ts";
-import type { CreateRequest } from "../support/engine/provider.ts";
-import { type ProgramRun, runProgram } from "../support/run-program.ts";
-import { TlsProvider } from "../support/tls/provider.ts";
+import { vi } from "vitest";
+import {
+  type CreateRequest,
+  cleanupRun,
+  createDockerProvider,
+  type DockerProvider,
+  EmulatedEngine,
+  IMAGE_TYPE,
+  type ProgramRun,
+  runProgram,
+  TlsProvider,
+} from "../../emulation/index.ts";
 import type { TlsIdentity } from "../support/tls-handshake.ts";
 
 export const PROJECT = "mtls-pki";
@@ -109,6 +115,7 @@ export async function deploy(
       config,
       preview: options.preview,
       program: options.program ?? wholeProgram,
+      freshModules: vi.resetModules,
     });
   } catch (error) {
     await destroy();

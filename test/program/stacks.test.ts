@@ -1,8 +1,9 @@
 /**
  * Every stack file in the repository, deployed through the whole program under the provider
  * emulation (real certificates, real containers): the issued identities verify against the CA
- * bundle and complete real mTLS handshakes, the outputs describe them, and private keys exist only
- * as secrets. Two deviations from the stack file, for a machine without a registry and with
+ * bundle and complete real mTLS handshakes between in-process endpoints (the containers' own
+ * traffic is checked by test/e2e and test/components), the outputs describe them, and private keys
+ * exist only as secrets. Two deviations from the stack file, for a machine without a registry and with
  * parallel test files: the base image is the local one, and a published port is a free one.
  */
 import { X509Certificate } from "node:crypto";
@@ -76,7 +77,7 @@ describe.skipIf(skip).each(stackNames())("stack %s", (stack) => {
     expect(chainLength).toBe(config.intermediateCa === "true" ? 2 : 1);
   });
 
-  it("completes a real mTLS handshake between the server and each client", async () => {
+  it("issues identities with which the server and each client complete an mTLS handshake (in-process)", async () => {
     const server = deployment.identity(serverName);
     for (const name of clients) {
       const result = await mtlsHandshake(server, deployment.identity(name), serverName);
@@ -84,7 +85,7 @@ describe.skipIf(skip).each(stackNames())("stack %s", (stack) => {
     }
   });
 
-  it("lets clients on the host reach the server as localhost", async () => {
+  it("gives the server a certificate that a client accepts for the name localhost (in-process handshake)", async () => {
     const result = await mtlsHandshake(
       deployment.identity(serverName),
       deployment.identity(clients[0]!),

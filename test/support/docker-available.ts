@@ -13,7 +13,7 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { dockerApi } from "./docker/engine-api.ts";
+import { dockerApi } from "../../emulation/index.ts";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));

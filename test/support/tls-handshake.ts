@@ -4,6 +4,7 @@
  */
 import type { AddressInfo } from "node:net";
 import * as tls from "node:tls";
+import { eventually } from "./eventually.ts";
 
 export interface TlsIdentity {
   /** Certificate chain PEM, leaf first. */
@@ -85,14 +86,15 @@ export async function mtlsHandshake(
       socket.on("close", () => resolve());
     });
     // The server reports a refusal on its own socket, which may close after the client's.
-    if (!result.ok) await waitFor(() => result.serverError !== undefined, 500);
+    if (!result.ok) {
+      await eventually(
+        async () => result.serverError,
+        (error) => error !== undefined,
+        500,
+      ).catch(() => {});
+    }
   } finally {
     await new Promise<void>((resolve) => listener.close(() => resolve()));
   }
   return result;
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
 }

@@ -23,6 +23,8 @@ export interface RouteOptions {
   metrics: ServerMetrics;
   log: Logger;
   accessLog: boolean;
+  /** Sidecar hook (MTLS_UPSTREAM=http://): forwards every allowed request instead of routing it. */
+  forward?: (req: IncomingMessage, res: ServerResponse, state: ConnectionState) => void;
 }
 
 type Route = { path: string; method: "GET" | "POST" };
@@ -138,10 +140,11 @@ export function createRequestHandler(options: RouteOptions) {
       return;
     }
     const path = pathOf(req.url);
-    const route = ROUTE_TABLE.find((candidate) => candidate.path === path);
+    const route = options.forward ? undefined : ROUTE_TABLE.find((candidate) => candidate.path === path);
+    const routeLabel = options.forward ? "proxy" : (route?.path ?? "unmatched");
     res.once("finish", () => {
       const status = res.statusCode;
-      metrics.requests.inc({ route: route?.path ?? "unmatched", status: String(status) });
+      metrics.requests.inc({ route: routeLabel, status: String(status) });
       if (!options.accessLog && status !== 403) return;
       const write = status === 403 ? log.warn : log.info;
       write("request", {
@@ -167,6 +170,11 @@ export function createRequestHandler(options: RouteOptions) {
       metrics.accessRefusals.inc({ reason: accessRefusal.reason });
       refusalReasons.set(res, accessRefusal.reason);
       sendError(res, 403, accessRefusal.code, accessRefusal.message, { connection: "close" });
+      return;
+    }
+    // Sidecar hook: after the allow-list, before the built-in routes.
+    if (options.forward) {
+      options.forward(req, res, state);
       return;
     }
     if (!route) {
@@ -201,7 +209,13 @@ export function createRequestHandler(options: RouteOptions) {
       handle(req, res);
       return;
     }
-    if (pathOf(req.url) === ROUTES.echo && length !== undefined && length > options.maxBodyBytes) {
+    // A proxied request's body limit is the upstream's business: only the built-in echo has one.
+    if (
+      !options.forward &&
+      pathOf(req.url) === ROUTES.echo &&
+      length !== undefined &&
+      length > options.maxBodyBytes
+    ) {
       handle(req, res); // answers 413 without reading the body
       return;
     }

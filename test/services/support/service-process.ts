@@ -205,3 +205,33 @@ export async function stopAllServices(): Promise<void> {
 process.once("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
+
+export interface RunningTunnel extends ServiceProcess {
+  /** `127.0.0.1:port` of the plain local listener. */
+  localAddress: string;
+  localPort: number;
+  statusUrl: string;
+}
+
+/** Starts `node services/src/client.ts` as a local tunnel (MTLS_LOCAL_LISTEN) on ephemeral ports. */
+export async function startTunnel(
+  identity: IdentityFiles,
+  env: Record<string, string>,
+): Promise<RunningTunnel> {
+  const service = spawnService(CLIENT_ENTRY, [], identity, {
+    MTLS_LOCAL_LISTEN: "127.0.0.1:0",
+    MTLS_STATUS_LISTEN: "127.0.0.1:0",
+    MTLS_RELOAD_DEBOUNCE_MS: "100",
+    ...env,
+  });
+  const status = await service.waitForLine((line) => line.event === "status_listening");
+  const listening = await service.waitForLine((line) => line.event === "tunnel_listening");
+  await service.waitForLine((line) => line.event === "ready");
+  const localAddress = String(listening.address);
+  return {
+    ...service,
+    localAddress,
+    localPort: Number(localAddress.split(":").at(-1)),
+    statusUrl: `http://${String(status.address)}`,
+  };
+}

@@ -3,7 +3,7 @@
  * are updated when the server has processed an event, which can be a moment after the client saw
  * its side of it: wait for them with `eventually`, re-exported here).
  */
-export { eventually } from "./eventually.ts";
+export { eventually } from "../../support/eventually.ts";
 
 export async function getStatus(statusUrl: string, path: string): Promise<{ status: number; body: string }> {
   const response = await fetch(`${statusUrl}${path}`);

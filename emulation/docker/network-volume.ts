@@ -1,0 +1,93 @@
+/**
+ * docker.Network and docker.Volume (kreuzwerker `docker_network`, `docker_volume`), reduced to the
+ * inputs the program uses: every input forces a replacement (create first), `name` is auto-named
+ * `<logical>-<7hex>` when omitted. Network id = the Docker network id; volume id = its name.
+ * The daemon is asked to refuse a duplicate network name (what API >= 1.44 always does).
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import type {
+  CreateRequest,
+  CreateResult,
+  DeleteRequest,
+  DiffRequest,
+  DiffResult,
+  Inputs,
+} from "../engine/provider.ts";
+import { diffProperties, type PropertyRules, rejectUnemulated } from "./diff.ts";
+import { DockerApiError, dockerApi } from "./engine-api.ts";
+import { autoname, labelMap } from "./naming.ts";
+
+export const NETWORK_TYPE = "docker:index/network:Network";
+export const VOLUME_TYPE = "docker:index/volume:Volume";
+
+const RULES: Record<string, PropertyRules> = {
+  [NETWORK_TYPE]: {
+    name: { forceNew: true, computed: true },
+    driver: { forceNew: true, computed: true },
+    internal: { forceNew: true, computed: true },
+    labels: { forceNew: true, set: true },
+  },
+  [VOLUME_TYPE]: { name: { forceNew: true, computed: true }, labels: { forceNew: true, set: true } },
+};
+
+export function diffNetworkOrVolume(req: DiffRequest): DiffResult {
+  const rules = RULES[req.type]!;
+  rejectUnemulated(req.type, rules, req.newInputs);
+  const news = { ...req.newInputs };
+  // An omitted name keeps the name Pulumi generated before; an explicit one is compared.
+  if (news.name === undefined && req.oldInputs.name === undefined) news.name = req.oldState.name;
+  const { changed } = diffProperties(rules, req.oldState, news);
+  return changed.length === 0 ? { kind: "none" } : { kind: "replace", changed, deleteBeforeReplace: false };
+}
+
+export async function createNetworkOrVolume(req: CreateRequest, runId: string): Promise<CreateResult> {
+  const inputs: Inputs = req.inputs;
+  rejectUnemulated(req.type, RULES[req.type]!, inputs);
+  const name = (inputs.name as string | undefined) ?? autoname(req.name);
+  if (req.preview) return { id: "", state: { ...inputs, name } };
+  const Labels = labelMap(inputs.labels, runId);
+  if (req.type === VOLUME_TYPE) {
+    const { body } = await dockerApi("POST", "/volumes/create", { json: { Name: name, Labels } });
+    return { id: (body as { Name: string }).Name, state: { ...inputs, name } };
+  }
+  const { body } = await dockerApi("POST", "/networks/create", {
+    json: {
+      Name: name,
+      CheckDuplicate: true,
+      Driver: inputs.driver ?? "bridge",
+      Internal: inputs.internal ?? false,
+      Labels,
+    },
+  });
+  const id = (body as { Id: string }).Id;
+  const network = (await dockerApi("GET", `/networks/${id}`)).body as {
+    Driver: string;
+    Internal: boolean;
+    Scope: string;
+  };
+  return {
+    id,
+    state: { ...inputs, name, driver: network.Driver, internal: network.Internal, scope: network.Scope },
+  };
+}
+
+export async function deleteNetworkOrVolume(req: DeleteRequest): Promise<void> {
+  if (req.type === NETWORK_TYPE) {
+    await dockerApi("DELETE", `/networks/${req.id}`, { accept: [404] });
+    return;
+  }
+  // Like the provider, retry while a container that is being removed still holds the volume.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await dockerApi("DELETE", `/volumes/${encodeURIComponent(req.id)}`, {
+        query: { force: true },
+        accept: [404],
+      });
+      return;
+    } catch (error) {
+      if (!(error instanceof DockerApiError && error.status === 409) || Date.now() > deadline) throw error;
+      await sleep(500);
+    }
+  }
+}

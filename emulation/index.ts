@@ -1,0 +1,28 @@
+/**
+ * The emulation's front door (README.md beside this file): the Pulumi engine and the tls and
+ * docker providers, emulated for running the program without the Pulumi CLI. Tests, bench/ and any
+ * other user import from this file only; the files behind it may change.
+ */
+export { dockerApi } from "./docker/engine-api.ts";
+export {
+  CONTAINER_TYPE,
+  cleanupRun,
+  createDockerProvider,
+  type DockerProvider,
+  IMAGE_TYPE,
+  NETWORK_TYPE,
+  RUN_LABEL,
+  VOLUME_TYPE,
+} from "./docker/provider.ts";
+export { EmulatedEngine, type OpRecord, type Registration, type ResourceState } from "./engine/engine.ts";
+export type { CreateRequest } from "./engine/provider.ts";
+export {
+  inspectOutput,
+  isSecretOutput,
+  outputValue,
+  type ProgramRun,
+  type RunProgramOptions,
+  runProgram,
+  UNKNOWN,
+} from "./run-program.ts";
+export { TlsProvider } from "./tls/provider.ts";

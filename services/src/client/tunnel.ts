@@ -1,0 +1,192 @@
+/**
+ * `MTLS_LOCAL_LISTEN=host:port`: the client as a local tunnel. It accepts plain TCP connections
+ * there (loopback unless MTLS_LOCAL_LISTEN_ANY=1) and carries each one over its own mTLS
+ * connection to MTLS_SERVER_URL, verifying the server's certificate and name as the rounds do,
+ * resuming the last TLS session (a resumed connection costs no certificate signature), and piping
+ * bytes both ways (pipe-both-ways.ts). A local connection is not read until its mTLS connection is
+ * up. An application speaks its own protocol through it: HTTP to a server with
+ * MTLS_UPSTREAM=http://..., anything on TCP to one with tcp://.
+ */
+import { createServer, isIP, type Server, type Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  checkServerIdentity,
+  connect,
+  createSecureContext,
+  type SecureContext,
+  type TLSSocket,
+} from "node:tls";
+import { createBurstLog } from "../burst-log.ts";
+import type { ClientConfig } from "../config.ts";
+import { ENV } from "../contract.ts";
+import { loadIdentityAtStart, startHotReload } from "../identity/lifecycle.ts";
+import type { Identity } from "../identity/validate.ts";
+import { formatAddress, listen, onShutdownSignal } from "../lifecycle.ts";
+import type { Logger } from "../log.ts";
+import { pipeBothWays } from "../pipe-both-ways.ts";
+import type { TunnelConfig } from "../sidecar-config.ts";
+import { startStatusServer } from "../status-server.ts";
+import { tlsPolicyOptions } from "../tls-policy.ts";
+import { classifyRoundError, RoundTimeoutError } from "./failure-reasons.ts";
+import { createTunnelMetrics } from "./tunnel-metrics.ts";
+
+function contextOf(identity: Identity, config: ClientConfig): SecureContext {
+  return createSecureContext({
+    cert: identity.certPem,
+    key: identity.keyPem,
+    ca: identity.caPem,
+    ...tlsPolicyOptions(config.tlsPolicy),
+  });
+}
+
+export async function runTunnel(config: ClientConfig, tunnel: TunnelConfig, log: Logger): Promise<void> {
+  let identity: Identity | undefined;
+  let listening = false;
+  const shutdown = onShutdownSignal();
+  const ready = () => identity !== undefined && listening && !shutdown.signal.aborted;
+  const metrics = createTunnelMetrics(() => identity?.leaf.validToDate, ready);
+  const host = config.serverUrl.hostname.replace(/^\[(.*)\]$/, "$1");
+  const port = Number(config.serverUrl.port || 443);
+
+  log.info("start", {
+    pid: process.pid,
+    node: process.version,
+    mode: "tunnel",
+    url: config.serverUrl.origin,
+    serverName: config.serverName,
+    localListen: `${tunnel.listen.host}:${tunnel.listen.port}`,
+    statusListen: `${config.statusListen.host}:${config.statusListen.port}`,
+    tlsPolicy: config.tlsPolicy,
+    files: config.identity,
+  });
+  const status = await startStatusServer({
+    listen: config.statusListen,
+    registry: metrics.registry,
+    readiness: () => ({
+      ready: ready(),
+      reasons: [
+        ...(identity ? [] : ["identity not loaded"]),
+        ...(listening ? [] : ["local listener not up"]),
+        ...(shutdown.signal.aborted ? ["shutting down"] : []),
+      ],
+    }),
+  });
+  log.info("status_listening", { address: formatAddress(status.address) });
+
+  try {
+    identity = await loadIdentityAtStart(config, "client", log, shutdown.signal);
+  } catch (error) {
+    if (!shutdown.signal.aborted) throw error;
+    log.info("stopped", { signal: await shutdown.received, before: "identity was delivered" });
+    await status.close();
+    return;
+  }
+  log.info("identity_loaded", { certificate: identity.summary });
+
+  let context = contextOf(identity, config);
+  /** The last session ticket the server gave; offered by the next connection. */
+  let session: Buffer | undefined;
+  const burst = createBurstLog(log, { failure: "tunnel_failure", recovered: "tunnel_recovered" });
+  const open = new Set<Socket>();
+
+  const carry = (local: Socket) => {
+    open.add(local);
+    local.once("close", () => open.delete(local));
+    local.on("error", () => {});
+    const started = Date.now();
+    const remote: TLSSocket = connect({
+      host,
+      port,
+      secureContext: context,
+      session,
+      servername: isIP(config.serverName) ? undefined : config.serverName,
+      checkServerIdentity: (_host, certificate) => checkServerIdentity(config.serverName, certificate),
+      // Documented for tls.connect (Node 24) but missing from @types/node's ConnectionOptions.
+      ...({ allowHalfOpen: true } as object),
+    });
+    open.add(remote);
+    remote.once("close", () => open.delete(remote));
+    remote.on("session", (ticket: Buffer) => (session = ticket));
+    remote.setTimeout(config.requestTimeoutMs, () => remote.destroy(new RoundTimeoutError()));
+    let handshakeDone = false;
+    const onConnectError = (error: Error) => {
+      const failure = classifyRoundError(error, {
+        url: config.serverUrl,
+        serverName: config.serverName,
+        caFile: config.identity.caFile,
+        timeoutMs: config.requestTimeoutMs,
+        handshakeDone,
+      });
+      metrics.connections.inc({ result: "failure" });
+      metrics.failures.inc({ reason: failure.reason });
+      burst.failure(failure.reason, { message: failure.message, local: local.remoteAddress });
+      local.destroy();
+    };
+    remote.once("error", onConnectError);
+    local.once("close", () => {
+      if (!handshakeDone) remote.destroy();
+    });
+    remote.once("secureConnect", () => {
+      handshakeDone = true;
+      remote.off("error", onConnectError);
+      remote.setTimeout(0);
+      if (local.destroyed) {
+        remote.destroy();
+        return;
+      }
+      burst.success();
+      const resumed = remote.isSessionReused();
+      metrics.connections.inc({ result: "success" });
+      if (resumed) metrics.resumed.inc();
+      metrics.open.inc();
+      void pipeBothWays(local, remote, tunnel.idleTimeoutMs, (direction, count) =>
+        metrics.bytes.inc({ direction: direction === "aToB" ? "sent" : "received" }, count),
+      ).then((ends) => {
+        metrics.open.dec();
+        log.info("tunnel", {
+          result: "closed",
+          local: `${local.remoteAddress}:${local.remotePort}`,
+          sessionReused: resumed,
+          bytesSent: ends.aToB,
+          bytesReceived: ends.bToA,
+          end: ends.end,
+          durationMs: Date.now() - started,
+        });
+      });
+    });
+  };
+
+  const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, carry);
+  const address = await listen(server, tunnel.listen, ENV.localListen);
+  listening = true;
+  log.info("tunnel_listening", { address: formatAddress(address), url: config.serverUrl.origin });
+
+  const stopReloading = startHotReload({
+    config,
+    purpose: "client",
+    initial: identity,
+    apply: (next) => {
+      // New tunnels use the new identity; open ones keep theirs. A session of the old one is not offered.
+      context = contextOf(next, config);
+      session = undefined;
+      identity = next;
+    },
+    log,
+    reloads: metrics.reloads,
+  });
+  if (!shutdown.signal.aborted)
+    log.info("ready", { address: formatAddress(address), certificate: identity.summary });
+
+  const received = await shutdown.received;
+  log.info("shutdown", { signal: received, deadlineMs: config.shutdownTimeoutMs, open: open.size });
+  stopReloading();
+  // Stop accepting; open tunnels end by themselves until the deadline, then they are closed.
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const started = Date.now();
+  while (open.size > 0 && Date.now() - started < config.shutdownTimeoutMs) await sleep(20);
+  const forced = open.size;
+  for (const socket of open) socket.destroy();
+  await closed;
+  await status.close();
+  log.info("stopped", { signal: received, waitedMs: Date.now() - started, closedForcibly: forced });
+}
