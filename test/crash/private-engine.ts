@@ -17,7 +17,7 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const ENGINE_SCRIPT = path.join(ROOT, "scripts/docker-engine.sh");
-/** Private networks come from here; override where it clashes with a route of the host. */
+/** The private engine's networks come from this pool; override it where it clashes with a route of the host. */
 const ADDRESS_POOL = process.env.MTLS_CRASH_ADDRESS_POOL ?? "base=10.213.0.0/16,size=24";
 const POOL_SUBNET = /base=([^,]+)/.exec(ADDRESS_POOL)?.[1] ?? "10.213.0.0/16";
 /**
@@ -65,7 +65,7 @@ export interface PrivateEngine {
   dispose(): Promise<void>;
 }
 
-/** undefined when a private engine can run here; else the reason (only outside CI). */
+/** undefined when a private engine can run (root, dockerd); else the reason (only outside CI). */
 export async function privateEngineSkipReason(): Promise<string | undefined> {
   let problem: string | undefined;
   if (process.getuid?.() !== 0) problem = "starting a private dockerd needs root";
