@@ -8,10 +8,14 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
-import { MTLS_SERVICE_TYPE } from "../../components/mtls-service-args.ts";
 
 const run = promisify(execFile);
 
+/**
+ * The component types (MTLS_SERVICE_TYPE in components/mtls-service-args.ts, IDENTITY_TYPE in
+ * components/identity.ts), spelled out so that verify does not load the Pulumi SDK.
+ */
+const MTLS_SERVICE_TYPE = "mtls:docker:MtlsService";
 export const CONTAINER_TYPE = "docker:index/container:Container";
 export const VOLUME_TYPE = "docker:index/volume:Volume";
 const IDENTITY_TYPE = "mtls:pki:Identity";
