@@ -26,6 +26,16 @@ export const HEALTHCHECK_COMMAND = ["CMD", "node", "/app/src/healthcheck.js"];
 
 export const RESTART_POLICIES = ["no", "on-failure", "always", "unless-stopped"] as const;
 export type RestartPolicy = (typeof RESTART_POLICIES)[number];
+/**
+ * "always", not "unless-stopped": after dockerd dies uncleanly (SIGKILL, OOM kill, crash) and starts
+ * again without `live-restore`, it stops every container it finds still running, and that stop marks
+ * them as stopped by hand (moby daemon/daemon.go restore() -> shutdownContainer -> killWithSignal in
+ * daemon/kill.go, which sets HasBeenManuallyStopped whenever the daemon is not shutting down). The
+ * restart manager then restarts "always" containers but not "unless-stopped" ones
+ * (restartmanager.ShouldRestart), so with "unless-stopped" the services stay down until someone acts.
+ * The price: a container an operator stopped with `docker stop` comes back at the next daemon start.
+ */
+export const DEFAULT_RESTART_POLICY: RestartPolicy = "always";
 
 export const DEFAULT_MEMORY_MB = 256;
 /** Docker refuses a memory limit below 6 MB. */
@@ -124,7 +134,13 @@ export interface MtlsServiceArgs {
   publish?: { hostPort?: pulumi.Input<number>; containerPort?: pulumi.Input<number> };
   /** Memory limit in MB, at least 6, with no swap on top. Default 256. Changing it updates the container in place. */
   memoryMb?: pulumi.Input<number>;
-  /** Docker restart policy. Default "unless-stopped". Changing it updates the container in place. */
+  /**
+   * Docker restart policy. Default "always", so that the service comes back by itself after the
+   * Docker daemon crashes and restarts (with "unless-stopped" the daemon treats the containers it
+   * stopped while recovering as stopped on purpose and leaves them down); a container stopped with
+   * `docker stop` also starts again when the daemon restarts. Changing it updates the container in
+   * place (no restart of the service).
+   */
   restart?: pulumi.Input<RestartPolicy>;
   /**
    * Make `pulumi up` wait until the container reports healthy (up to 60 s). Default true. Changing
@@ -262,7 +278,7 @@ export function checkArgs(name: string, args: MtlsServiceArgs): CheckedServiceAr
       ? undefined
       : `${quote(value)} is not a whole number of MB of at least ${MIN_MEMORY_MB}`,
   );
-  const restart = checks.check("restart", args.restart ?? "unless-stopped", (value) =>
+  const restart = checks.check("restart", args.restart ?? DEFAULT_RESTART_POLICY, (value) =>
     (RESTART_POLICIES as readonly string[]).includes(value)
       ? undefined
       : `${quote(value)} is not one of ${RESTART_POLICIES.join(", ")}`,

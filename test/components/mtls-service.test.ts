@@ -83,11 +83,11 @@ describe("MtlsService children", () => {
     expect(inputs.privileged).toBeUndefined();
   });
 
-  it("limits memory to 256 MB with no swap (memorySwap equal to memory) and restarts unless stopped", () => {
+  it("limits memory to 256 MB with no swap (memorySwap equal to memory) and restarts always, so it survives a daemon crash", () => {
     const inputs = run.child(TYPES.container, "api").inputs;
     expect(inputs.memory).toBe(256);
     expect(inputs.memorySwap).toBe(inputs.memory);
-    expect(inputs.restart).toBe("unless-stopped");
+    expect(inputs.restart).toBe("always");
     expect(inputs.logDriver).toBe("json-file");
     expect(inputs.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
   });

@@ -2,10 +2,13 @@
  * Upgrading an existing stack to the current program: the program as it was before it consumed the
  * library (commit 06258ea: index.ts and components/) is deployed for each stack file, then the
  * current program runs on the same (emulated) engine state. Everything must be `same` (no create,
- * update, replace or delete: the PKI included, so CA generation "1" is today's CA) except the
- * server's two containers, replaced once: since issue 10 the server's access policy travels in
- * policy.json through its delivery container (a new upload) instead of the server container's
- * environment (which loses MTLS_ALLOWED_CLIENTS and MTLS_TLS_POLICY and gains MTLS_POLICY_FILE).
+ * update, replace or delete: the PKI included, so CA generation "1" is today's CA) except two
+ * deliberate changes:
+ * - the server's two containers, replaced once: since issue 10 the server's access policy travels
+ *   in policy.json through its delivery container (a new upload) instead of the server container's
+ *   environment (which loses MTLS_ALLOWED_CLIENTS and MTLS_TLS_POLICY and gains MTLS_POLICY_FILE);
+ * - the clients' restart policy, updated in place: "always" now, so that the services come back
+ *   after a daemon crash (docs/OPERATIONS.md).
  *
  * Both runs build the services' image from this working tree's services/, so that the test shows
  * what the program's refactor does, not what a change of the services' code does (that rebuilds the
@@ -89,6 +92,12 @@ function oldProgramTree(): string {
   return dir;
 }
 
+/** The stack's client names, as the program reads them (the project default when the stack sets none). */
+function clientNames(stackName: string): string[] {
+  const clients = stackConfig(stackName).clients;
+  return clients ? (JSON.parse(clients) as string[]) : ["client-a"];
+}
+
 const skip = missingHistory() ?? (await dockerSkipReason());
 
 describe.skipIf(skip)("upgrading a stack deployed by the program of commit 06258ea", () => {
@@ -103,47 +112,54 @@ describe.skipIf(skip)("upgrading a stack deployed by the program of commit 06258
     if (oldTree) rmSync(oldTree, { recursive: true, force: true });
   });
 
-  it.each(stackNames())("replaces only the server's two containers, once, in stack %s", async (stackName) => {
-    const config = {
-      ...stackConfig(stackName),
-      baseImage,
-      ...(stackConfig(stackName).publishPort ? { publishPort: String(await freePort()) } : {}),
-    };
-    const stack = newStack();
-    // The old program resolves services/ against its working directory, as `pulumi up` run from
-    // its project directory would: same relative paths in both runs, so the image inputs match.
-    process.chdir(oldTree);
-    let old: Awaited<ReturnType<typeof deploy>>;
-    try {
-      old = await deploy(stackName, config, {
-        stack,
-        program: () => import(pathToFileURL(path.join(oldTree, "index.ts")).href),
-      });
-    } finally {
-      process.chdir(ROOT);
-    }
-    try {
-      const created = old.run.ops.filter((op) => op.op === "create");
-      expect(created.length).toBeGreaterThan(10);
-      const upgraded = await deploy(stackName, config, { stack, program: wholeProgram });
-      const notSame = upgraded.run.ops
-        .filter((op) => op.op !== "same")
-        .map((op) => `${op.op} ${op.type} ${op.name} (${op.changed?.join(", ")})`);
-      const server = stackConfig(stackName).serverName ?? "mtls-server";
-      const container = "docker:index/container:Container";
-      expect(notSame.sort()).toEqual(
-        [`replace ${container} ${server} (envs)`, `replace ${container} ${server}-delivery (uploads)`].sort(),
-      );
-      expect(upgraded.run.ops).toHaveLength(created.length);
-      // Every output the old program had keeps its value (the server container's name aside: a
-      // replaced container gets a new auto-name); the new ones come on top.
-      const { containerNames: oldNames, ...oldRest } = old.run.exports as Record<string, unknown> & {
-        containerNames: { clients: unknown };
+  it.each(stackNames())(
+    "replaces only the server's two containers, once, and updates the clients' restart policy in place, in stack %s",
+    async (stackName) => {
+      const config = {
+        ...stackConfig(stackName),
+        baseImage,
+        ...(stackConfig(stackName).publishPort ? { publishPort: String(await freePort()) } : {}),
       };
-      expect(upgraded.run.exports).toMatchObject(oldRest);
-      expect((upgraded.run.exports.containerNames as typeof oldNames).clients).toEqual(oldNames.clients);
-    } finally {
-      await old.destroy();
-    }
-  });
+      const stack = newStack();
+      // The old program resolves services/ against its working directory, as `pulumi up` run from
+      // its project directory would: same relative paths in both runs, so the image inputs match.
+      process.chdir(oldTree);
+      let old: Awaited<ReturnType<typeof deploy>>;
+      try {
+        old = await deploy(stackName, config, {
+          stack,
+          program: () => import(pathToFileURL(path.join(oldTree, "index.ts")).href),
+        });
+      } finally {
+        process.chdir(ROOT);
+      }
+      try {
+        const created = old.run.ops.filter((op) => op.op === "create");
+        expect(created.length).toBeGreaterThan(10);
+        const upgraded = await deploy(stackName, config, { stack, program: wholeProgram });
+        const notSame = upgraded.run.ops
+          .filter((op) => op.op !== "same")
+          .map((op) => `${op.op} ${op.type} ${op.name} (${[...(op.changed ?? [])].sort().join(", ")})`);
+        const server = stackConfig(stackName).serverName ?? "mtls-server";
+        const container = "docker:index/container:Container";
+        expect(notSame.sort()).toEqual(
+          [
+            `replace ${container} ${server} (envs, restart)`,
+            `replace ${container} ${server}-delivery (uploads)`,
+            ...clientNames(stackName).map((name) => `update ${container} ${name} (restart)`),
+          ].sort(),
+        );
+        expect(upgraded.run.ops).toHaveLength(created.length);
+        // Every output the old program had keeps its value (the server container's name aside: a
+        // replaced container gets a new auto-name); the new ones come on top.
+        const { containerNames: oldNames, ...oldRest } = old.run.exports as Record<string, unknown> & {
+          containerNames: { clients: unknown };
+        };
+        expect(upgraded.run.exports).toMatchObject(oldRest);
+        expect((upgraded.run.exports.containerNames as typeof oldNames).clients).toEqual(oldNames.clients);
+      } finally {
+        await old.destroy();
+      }
+    },
+  );
 });
