@@ -52,7 +52,14 @@ export interface MtlsConfig {
   publishPort: number | undefined;
   /** Base image of the services' image (a Node >= 24 image). */
   baseImage: string;
+  /** Where the services run: containers on one Docker engine, or services on a Docker Swarm. */
+  runtime: Runtime;
+  /** Server tasks on a swarm (runtime "swarm" only). */
+  serverReplicas: number;
 }
+
+export const RUNTIMES = ["docker", "swarm"] as const;
+export type Runtime = (typeof RUNTIMES)[number];
 
 /** Defaults, mirrored in Pulumi.yaml (a unit test keeps the two in step). */
 export const CONFIG_DEFAULTS = {
@@ -68,6 +75,8 @@ export const CONFIG_DEFAULTS = {
   province: "",
   locality: "",
   allowedClients: [],
+  runtime: "docker",
+  serverReplicas: 2,
 } as const;
 
 /** Thrown for bad stack configuration; its message lists every problem, one per line. */
@@ -174,6 +183,16 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
   const publishPort = reader.integer("publishPort", CONFIG_DEFAULTS.publishPort, 0, 65535);
   const baseImage = reader.string("baseImage", CONFIG_DEFAULTS.baseImage);
   if (baseImage.trim() === "") problems.push("baseImage: is empty; name a Node >= 24 image");
+  const runtime = reader.string("runtime", CONFIG_DEFAULTS.runtime);
+  if (!(RUNTIMES as readonly string[]).includes(runtime)) {
+    problems.push(`runtime: ${JSON.stringify(runtime)} is not one of ${RUNTIMES.join(", ")}`);
+  }
+  const serverReplicas = reader.integer("serverReplicas", CONFIG_DEFAULTS.serverReplicas, 1);
+  if (runtime === "swarm" && publishPort !== 0) {
+    problems.push(
+      `publishPort: ${publishPort} cannot be used with runtime swarm: the swarm routing mesh publishes on every interface of every node and cannot bind 127.0.0.1; leave it 0 and call the server from a container on the overlay network`,
+    );
+  }
 
   if (problems.length > 0 || "error" in parsedKey) throw new ConfigError(stack, problems);
 
@@ -194,6 +213,8 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
     tlsPolicy: tlsPolicy as TlsPolicy,
     publishPort: publishPort === 0 ? undefined : publishPort,
     baseImage,
+    runtime: runtime as Runtime,
+    serverReplicas,
   };
 }
 

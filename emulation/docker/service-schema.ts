@@ -26,7 +26,8 @@ export const SERVICE_RULES: PropertyRules = {
 
 /** Modelled fields of each nested block, by path; anything else is refused. */
 const FIELDS: Record<string, readonly string[]> = {
-  taskSpec: ["containerSpec", "resources", "networksAdvanceds", "restartPolicy", "forceUpdate"],
+  taskSpec: ["containerSpec", "resources", "networksAdvanceds", "restartPolicy", "logDriver", "forceUpdate"],
+  "taskSpec.logDriver": ["name", "options"],
   "taskSpec.containerSpec": [
     "image",
     "args",

@@ -104,6 +104,10 @@ function serviceSpec(name: string, inputs: Inputs, runId: string): Block {
         MaxAttempts: restart.maxAttempts,
         Window: ns(restart.window),
       },
+      LogDriver: task.logDriver && {
+        Name: (task.logDriver as Block).name,
+        Options: (task.logDriver as Block).options,
+      },
       Networks: ((task.networksAdvanceds ?? []) as Block[]).map((n) => ({
         Target: n.id,
         Aliases: n.aliases,
