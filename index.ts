@@ -110,7 +110,6 @@ const workloadNames = {
   server: workloadName(serverService),
   clients: Object.fromEntries([...clientServices].map(([name, client]) => [name, workloadName(client)])),
 };
-export const containerNames = swarm ? "none: runtime swarm runs services (see serviceNames)" : workloadNames;
-export const serviceNames = swarm
-  ? workloadNames
-  : "none: runtime docker runs containers (see containerNames)";
+// Each runtime exports its own names; the SDK omits an undefined output from the stack's outputs.
+export const containerNames = swarm ? undefined : workloadNames;
+export const serviceNames = swarm ? workloadNames : undefined;
