@@ -3,7 +3,8 @@
  * hardened replicated service with an auto-named secret mounted as a file, a re-apply that changes
  * nothing, a new secret value rolled out as the provider does it (new secret, service updated in
  * place, old secret deleted), a fixed secret name that makes the same change fail (delete-first while
- * in use), and a destroy that leaves no swarm object behind.
+ * in use), an update whose new task never turns healthy failing once Swarm rolled it back, and a
+ * destroy that leaves no swarm object behind.
  */
 import * as docker from "@pulumi/docker";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -44,7 +45,7 @@ describe.skipIf(skip)("docker emulation: secrets and services on a swarm", () =>
   const engine = new EmulatedEngine([provider]);
   let image: string;
 
-  const up = (content: string, secretName?: string) =>
+  const up = (content: string, secretName?: string, health = HEALTH) =>
     runProgram({
       engine,
       project: "proj",
@@ -63,7 +64,7 @@ describe.skipIf(skip)("docker emulation: secrets and services on a swarm", () =>
               user: "10001:10001",
               readOnly: true,
               capDrops: ["ALL"],
-              healthcheck: { tests: HEALTH, interval: "1s", timeout: "2s", retries: 5 },
+              healthcheck: { tests: health, interval: "1s", timeout: "2s", retries: 2 },
               secrets: [
                 {
                   secretId: secret.id,
@@ -170,6 +171,13 @@ describe.skipIf(skip)("docker emulation: secrets and services on a swarm", () =>
     expect(run.exports.serviceId).toBe(first.serviceId);
     expect(run.exports.secretId).not.toBe(first.secretId);
     expect(await secretIds()).toEqual([run.exports.secretId]);
+    const served = await answers(String(first.serviceId));
+    expect(served.map((a) => a.content)).toEqual(["KEY-2", "KEY-2"]);
+  });
+
+  test("fails an update whose new task never turns healthy, once Swarm has rolled it back", async () => {
+    const never = ["CMD", "node", "-e", "process.exit(1)"];
+    await expect(up("KEY-2", undefined, never)).rejects.toThrow(/service rollback completed/);
     const served = await answers(String(first.serviceId));
     expect(served.map((a) => a.content)).toEqual(["KEY-2", "KEY-2"]);
   });
