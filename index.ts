@@ -5,7 +5,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig, pkiArgs, unmatchedRevocationWarnings } from "./components/config.ts";
-import { type Identity, MtlsPki, MtlsService, ServiceImage, ServiceNetwork } from "./components/index.ts";
+import {
+  type Identity,
+  MtlsPki,
+  MtlsService,
+  MtlsSwarmService,
+  ServiceImage,
+  ServiceNetwork,
+  SwarmNetwork,
+} from "./components/index.ts";
 
 const config = loadConfig();
 const { name: serverName, port } = config.server;
@@ -15,42 +23,51 @@ const serverIdentity = pki.issueServer(serverName);
 const clientIdentities = new Map(config.clients.map((name) => [name, pki.issueClient(name)] as const));
 
 const image = new ServiceImage("services", { baseImage: config.baseImage });
-const network = new ServiceNetwork("mtls");
+// The runtime is a choice of components: containers on one engine, or services on a swarm.
+const swarm = config.runtime === "swarm";
+const network = swarm ? new SwarmNetwork("mtls") : new ServiceNetwork("mtls");
 
-const serverService = new MtlsService(serverName, {
+const serverArgs = {
   image: image.repoDigest,
-  role: "server",
+  role: "server" as const,
   identity: serverIdentity,
-  networkName: network.name,
   // One value is both the network alias and the certificate's DNS SAN, so they cannot drift.
   aliases: [serverName],
   port,
   // The access policy travels in the server's policy file, not its environment: editing it
-  // replaces only the delivery container.
+  // replaces only the delivery container (docker) or rolls the tasks (swarm), never an outage.
   allowedClients: config.allowedClients,
   tlsPolicy: config.tlsPolicy,
   revokedSerials: config.revokedSerials,
-  ...(config.publishPort ? { publish: { hostPort: config.publishPort } } : {}),
-});
+};
+const serverService = swarm
+  ? new MtlsSwarmService(serverName, {
+      ...serverArgs,
+      networkId: network.id,
+      replicas: config.serverReplicas,
+    })
+  : new MtlsService(serverName, {
+      ...serverArgs,
+      networkName: network.name,
+      ...(config.publishPort ? { publish: { hostPort: config.publishPort } } : {}),
+    });
 
 const clientServices = new Map(
   [...clientIdentities].map(([name, identity]) => {
-    const client = new MtlsService(
-      name,
-      {
-        image: image.repoDigest,
-        role: "client",
-        identity,
-        networkName: network.name,
-        serverUrl: `https://${serverName}:${port}`,
-        // A client is healthy once its last round succeeded, which depends on the server's
-        // allow-list and uptime: report that through its health status, but do not let it fail
-        // `pulumi up` (the server's health, which does gate the deploy, is about itself).
-        waitUntilHealthy: false,
-      },
-      // Clients start once the server is healthy, so their first round does not back off.
-      { dependsOn: [serverService] },
-    );
+    const clientArgs = {
+      image: image.repoDigest,
+      role: "client" as const,
+      identity,
+      serverUrl: `https://${serverName}:${port}`,
+    };
+    // Clients start once the server is healthy, so their first round does not back off.
+    const after = { dependsOn: [serverService] };
+    // A client is healthy once its last round succeeded, which depends on the server's
+    // allow-list and uptime: report that through its health status, but do not let it fail
+    // `pulumi up` (the server's health, which does gate the deploy, is about itself).
+    const client = swarm
+      ? new MtlsSwarmService(name, { ...clientArgs, networkId: network.id, waitUntilConverged: false }, after)
+      : new MtlsService(name, { ...clientArgs, networkName: network.name, waitUntilHealthy: false }, after);
     return [name, client] as const;
   }),
 );
@@ -117,7 +134,13 @@ export const serverUrl = config.publishPort
   ? `https://localhost:${config.publishPort}`
   : "not published (set mtls-pki:publishPort)";
 export const networkName = network.name;
-export const containerNames = {
-  server: serverService.containerName,
-  clients: Object.fromEntries([...clientServices].map(([name, client]) => [name, client.containerName])),
+/** The runtime's names for each workload: container names (docker) or service names (swarm). */
+const workloadName = (service: MtlsService | MtlsSwarmService) =>
+  service instanceof MtlsSwarmService ? service.serviceName : service.containerName;
+const workloadNames = {
+  server: workloadName(serverService),
+  clients: Object.fromEntries([...clientServices].map(([name, client]) => [name, workloadName(client)])),
 };
+// Each runtime exports its own names; the SDK omits an undefined output from the stack's outputs.
+export const containerNames = swarm ? undefined : workloadNames;
+export const serviceNames = swarm ? workloadNames : undefined;

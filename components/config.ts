@@ -60,7 +60,14 @@ export interface MtlsConfig {
   issuingCa: string;
   /** Serials the server refuses, in canonical form (services/src/server/serial.ts). */
   revokedSerials: string[];
+  /** Where the services run: containers on one Docker engine, or services on a Docker Swarm. */
+  runtime: Runtime;
+  /** Server tasks on a swarm (runtime "swarm" only). */
+  serverReplicas: number;
 }
+
+export const RUNTIMES = ["docker", "swarm"] as const;
+export type Runtime = (typeof RUNTIMES)[number];
 
 /** Defaults, mirrored in Pulumi.yaml (a unit test keeps the two in step). */
 export const CONFIG_DEFAULTS = {
@@ -80,6 +87,8 @@ export const CONFIG_DEFAULTS = {
   // Empty: the first of caGenerations (a declared key needs a default, see Pulumi.yaml).
   issuingCa: "",
   revokedSerials: [],
+  runtime: "docker",
+  serverReplicas: 2,
 } as const;
 
 /** Thrown for bad stack configuration; its message lists every problem, one per line. */
@@ -186,6 +195,16 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
   const publishPort = reader.integer("publishPort", CONFIG_DEFAULTS.publishPort, 0, 65535);
   const baseImage = reader.string("baseImage", CONFIG_DEFAULTS.baseImage);
   if (baseImage.trim() === "") problems.push("baseImage: is empty; name a Node >= 24 image");
+  const runtime = reader.string("runtime", CONFIG_DEFAULTS.runtime);
+  if (!(RUNTIMES as readonly string[]).includes(runtime)) {
+    problems.push(`runtime: ${JSON.stringify(runtime)} is not one of ${RUNTIMES.join(", ")}`);
+  }
+  const serverReplicas = reader.integer("serverReplicas", CONFIG_DEFAULTS.serverReplicas, 1);
+  if (runtime === "swarm" && publishPort !== 0) {
+    problems.push(
+      `publishPort: ${publishPort} cannot be used with runtime swarm: the swarm routing mesh publishes on every interface of every node and cannot bind 127.0.0.1; leave it 0 and call the server from a container on the overlay network`,
+    );
+  }
 
   // `caGenerations: [1, 2]` in a stack file is YAML numbers: whole numbers name generations as well.
   const caGenerations = reader
@@ -240,6 +259,8 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
     caGenerations,
     issuingCa,
     revokedSerials: [...new Set(revokedSerials)],
+    runtime: runtime as Runtime,
+    serverReplicas,
   };
 }
 

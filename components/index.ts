@@ -9,6 +9,9 @@
  *     identity: pki.issueServer("api"), aliases: ["api"], allowedClients: ["billing"] });
  *   new MtlsService("billing", { role: "client", image: image.repoDigest, networkName: network.name,
  *     identity: pki.issueClient("billing"), serverUrl: "https://api:8443" });
+ *
+ * On Docker Swarm the same PKI and image run as MtlsSwarmService on a SwarmNetwork (its `id`), with
+ * `replicas` and rolling, health-gated rotation; the other args are the same.
  */
 export {
   DEFAULT_SERVER_NAME,
@@ -37,6 +40,7 @@ export {
   RESTART_POLICIES,
   type RestartPolicy,
 } from "./mtls-service.ts";
+export { MtlsSwarmService, type MtlsSwarmServiceArgs } from "./mtls-swarm-service.ts";
 export {
   DEFAULT_BASE_IMAGE,
   DEFAULT_DELIVERY_IMAGE_NAME,
@@ -46,3 +50,4 @@ export {
 } from "./service-image.ts";
 export { ServiceNetwork, type ServiceNetworkArgs } from "./service-network.ts";
 export type { Subject } from "./subject.ts";
+export { SwarmNetwork, type SwarmNetworkArgs } from "./swarm-network.ts";

@@ -211,9 +211,16 @@ export interface CheckedServiceArgs {
   restart: pulumi.Input<RestartPolicy>;
 }
 
-/** Checks the args (before super(): a refused service registers nothing, not even itself). */
-export function checkArgs(name: string, args: MtlsServiceArgs): CheckedServiceArgs {
-  const checks = new ArgChecks(MTLS_SERVICE_TYPE, name);
+/**
+ * Checks the args (before super(): a refused service registers nothing, not even itself). A
+ * component with args of its own (MtlsSwarmService) passes its `checks`, so that every problem is
+ * reported at once under its type.
+ */
+export function checkArgs(
+  name: string,
+  args: MtlsServiceArgs,
+  checks = new ArgChecks(MTLS_SERVICE_TYPE, name),
+): CheckedServiceArgs {
   if (!CONTAINER_NAME.test(name)) {
     checks.add("name", `${quote(name)} is not a Docker container name (letters, digits, "_", "." and "-")`);
   }

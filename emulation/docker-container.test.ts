@@ -213,14 +213,14 @@ describe.skipIf(skip)("docker emulation: containers", () => {
     await expect(create("ipam", ipam)).rejects.toThrow(
       "networksAdvanced[0]: field(s) not emulated: ipv4Address",
     );
-    const secret = {
-      type: "docker:index/secret:Secret",
-      name: "s",
+    const config = {
+      type: "docker:index/serviceConfig:ServiceConfig",
+      name: "c",
       inputs: { data: "eA==" },
       preview: false,
     };
-    await expect(docker.create(secret)).rejects.toThrow(
-      "resource type docker:index/secret:Secret is not emulated",
+    await expect(docker.create(config)).rejects.toThrow(
+      "resource type docker:index/serviceConfig:ServiceConfig is not emulated",
     );
   });
 

@@ -12,6 +12,8 @@ export {
   IMAGE_TYPE,
   NETWORK_TYPE,
   RUN_LABEL,
+  SECRET_TYPE,
+  SERVICE_TYPE,
   VOLUME_TYPE,
 } from "./docker/provider.ts";
 export { EmulatedEngine, type OpRecord, type Registration, type ResourceState } from "./engine/engine.ts";

@@ -24,5 +24,10 @@ if grep -q '^encryptionsalt:' "$ROOT/Pulumi.$STACK.yaml" &&
   exit 2
 fi
 
+# A stack that runs on Docker Swarm needs the local engine to be a swarm manager (one node is fine).
+if grep -Eq '^ *mtls-pki:runtime: *"?swarm"?' "$ROOT/Pulumi.$STACK.yaml"; then
+  "$ROOT/scripts/swarm-init.sh"
+fi
+
 "$ROOT/scripts/pulumi.sh" stack select --create --secrets-provider passphrase "$STACK" >/dev/null
 exec "$ROOT/scripts/pulumi.sh" up --stack "$STACK" "$@"

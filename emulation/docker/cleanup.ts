@@ -1,16 +1,44 @@
 /**
  * Removes every Docker object a test run created, found by the run label the emulation puts on each
- * (containers, then networks and volumes they held, then images), so that a crashed or interrupted
+ * (swarm services, containers, then the networks, volumes and secrets they held, then images), so that a crashed or interrupted
  * run leaves nothing behind once its cleanup (or a later sweep) runs. Returns what it removed.
  */
 import { DockerApiError, dockerApi } from "./engine-api.ts";
 import { RUN_LABEL } from "./naming.ts";
 
 export interface CleanupReport {
+  services: string[];
   containers: string[];
   networks: string[];
   volumes: string[];
   images: string[];
+  secrets: string[];
+}
+
+/** Swarm objects exist only on a swarm manager; elsewhere there are none to remove. */
+async function swarmList(path: string, filters: string): Promise<{ ID: string }[]> {
+  try {
+    return (await dockerApi("GET", path, { query: { filters } })).body as { ID: string }[];
+  } catch (error) {
+    if (error instanceof DockerApiError && error.status === 503) return [];
+    throw error;
+  }
+}
+
+/** A network whose endpoints (a removed service's tasks) are still going away: retried for a while. */
+async function removeNetwork(id: string): Promise<unknown> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      return await dockerApi("DELETE", `/networks/${id}`);
+    } catch (error) {
+      // A removed swarm network stays listed for a few seconds, and deleting it again says so.
+      if (error instanceof DockerApiError && /network .* not found/.test(error.message)) return undefined;
+      const pending = error instanceof DockerApiError && /has active endpoints/.test(error.message);
+      if (!pending || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }
 
 async function removeEach(ids: string[], remove: (id: string) => Promise<unknown>): Promise<string[]> {
@@ -31,6 +59,12 @@ async function removeEach(ids: string[], remove: (id: string) => Promise<unknown
 export async function cleanupRun(runId: string): Promise<CleanupReport> {
   const filters = JSON.stringify({ label: [runId === "*" ? RUN_LABEL : `${RUN_LABEL}=${runId}`] });
 
+  // Services first: their tasks' containers, secrets and network endpoints go with them.
+  const services = await removeEach(
+    (await swarmList("/services", filters)).map((s) => s.ID),
+    (id) => dockerApi("DELETE", `/services/${id}`),
+  );
+
   const containers = (await dockerApi("GET", "/containers/json", { query: { all: true, filters } })).body as {
     Id: string;
   }[];
@@ -43,13 +77,14 @@ export async function cleanupRun(runId: string): Promise<CleanupReport> {
   const images = (await dockerApi("GET", "/images/json", { query: { filters } })).body as { Id: string }[];
 
   return {
+    services,
     containers: await removeEach(
       containers.map((c) => c.Id),
       (id) => dockerApi("DELETE", `/containers/${id}`, { query: { force: true, v: true } }),
     ),
     networks: await removeEach(
       networks.map((n) => n.Id),
-      (id) => dockerApi("DELETE", `/networks/${id}`),
+      (id) => removeNetwork(id),
     ),
     volumes: await removeEach(
       (volumes ?? []).map((v) => v.Name),
@@ -61,6 +96,10 @@ export async function cleanupRun(runId: string): Promise<CleanupReport> {
       // running at the same time may be standing on (removing them fails that build with
       // "unknown parent image ID"); they hold no label and no name of this run.
       (id) => dockerApi("DELETE", `/images/${id}`, { query: { force: true, noprune: true } }),
+    ),
+    secrets: await removeEach(
+      (await swarmList("/secrets", filters)).map((s) => s.ID),
+      (id) => dockerApi("DELETE", `/secrets/${id}`),
     ),
   };
 }

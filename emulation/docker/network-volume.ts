@@ -1,6 +1,7 @@
 /**
  * docker.Network and docker.Volume (kreuzwerker `docker_network`, `docker_volume`), reduced to the
- * inputs the program uses: every input forces a replacement (create first), `name` is auto-named
+ * inputs the program uses (for networks also `attachable`, for an overlay network on a swarm): every
+ * input forces a replacement (create first), `name` is auto-named
  * `<logical>-<7hex>` when omitted. Network id = the Docker network id; volume id = its name.
  * The daemon is asked to refuse a duplicate network name (what API >= 1.44 always does).
  */
@@ -25,6 +26,7 @@ const RULES: Record<string, PropertyRules> = {
     name: { forceNew: true, computed: true },
     driver: { forceNew: true, computed: true },
     internal: { forceNew: true, computed: true },
+    attachable: { forceNew: true, computed: true },
     labels: { forceNew: true, set: true },
   },
   [VOLUME_TYPE]: { name: { forceNew: true, computed: true }, labels: { forceNew: true, set: true } },
@@ -56,6 +58,8 @@ export async function createNetworkOrVolume(req: CreateRequest, runId: string): 
       CheckDuplicate: true,
       Driver: inputs.driver ?? "bridge",
       Internal: inputs.internal ?? false,
+      // An overlay network on a swarm manager; attachable lets plain containers join it too.
+      Attachable: inputs.attachable ?? false,
       Labels,
     },
   });
@@ -63,21 +67,42 @@ export async function createNetworkOrVolume(req: CreateRequest, runId: string): 
   const network = (await dockerApi("GET", `/networks/${id}`)).body as {
     Driver: string;
     Internal: boolean;
+    Attachable: boolean;
     Scope: string;
   };
   return {
     id,
-    state: { ...inputs, name, driver: network.Driver, internal: network.Internal, scope: network.Scope },
+    state: {
+      ...inputs,
+      name,
+      driver: network.Driver,
+      internal: network.Internal,
+      attachable: network.Attachable,
+      scope: network.Scope,
+    },
   };
 }
 
 export async function deleteNetworkOrVolume(req: DeleteRequest): Promise<void> {
+  const deadline = Date.now() + 60_000;
   if (req.type === NETWORK_TYPE) {
-    await dockerApi("DELETE", `/networks/${req.id}`, { accept: [404] });
-    return;
+    // Like the provider, retry while endpoints remain: Swarm removes a deleted service's tasks,
+    // and their endpoints on an overlay network, only after the delete call returns [measured].
+    for (;;) {
+      try {
+        await dockerApi("DELETE", `/networks/${req.id}`, { accept: [404] });
+        return;
+      } catch (error) {
+        // A swarm network the manager already removed answers 500 "not found" while the node
+        // still lists it for a few seconds [measured]: it is gone.
+        if (error instanceof DockerApiError && /network .* not found/.test(error.message)) return;
+        const pending = error instanceof DockerApiError && /has active endpoints/.test(error.message);
+        if (!pending || Date.now() > deadline) throw error;
+        await sleep(500);
+      }
+    }
   }
   // Like the provider, retry while a container that is being removed still holds the volume.
-  const deadline = Date.now() + 30_000;
   for (;;) {
     try {
       await dockerApi("DELETE", `/volumes/${encodeURIComponent(req.id)}`, {

@@ -1,6 +1,7 @@
 /**
  * The emulated docker provider (pkg "docker") behind the engine's seam: docker.Image, Network,
- * Volume and Container realised on a real Docker engine with the provider's semantics
+ * Volume and Container realised on a real Docker engine, and Secret and Service on one in swarm
+ * mode, with the provider's semantics
  * (docs/PROVIDER-FACTS.md, "docker"). Other resource types are refused. Every object it creates
  * carries the label `mtls-pki.test-run=<runId>`, so a test ends with `cleanupRun(runId)` whatever
  * happened.
@@ -26,10 +27,12 @@ import {
   NETWORK_TYPE,
   VOLUME_TYPE,
 } from "./network-volume.ts";
+import { createSecret, deleteSecret, diffSecret, SECRET_TYPE } from "./secret.ts";
+import { createService, deleteService, diffService, SERVICE_TYPE, updateService } from "./service.ts";
 
 export { cleanupRun } from "./cleanup.ts";
 export { RUN_LABEL } from "./naming.ts";
-export { CONTAINER_TYPE, IMAGE_TYPE, NETWORK_TYPE, VOLUME_TYPE };
+export { CONTAINER_TYPE, IMAGE_TYPE, NETWORK_TYPE, SECRET_TYPE, SERVICE_TYPE, VOLUME_TYPE };
 
 export interface DockerProvider extends EmulatedProvider {
   /** The label value on every object this provider created: pass it to `cleanupRun`. */
@@ -37,7 +40,7 @@ export interface DockerProvider extends EmulatedProvider {
 }
 
 function known(type: string): void {
-  if (![IMAGE_TYPE, NETWORK_TYPE, VOLUME_TYPE, CONTAINER_TYPE].includes(type)) {
+  if (![IMAGE_TYPE, NETWORK_TYPE, VOLUME_TYPE, CONTAINER_TYPE, SECRET_TYPE, SERVICE_TYPE].includes(type)) {
     throw new Error(`docker emulation: resource type ${type} is not emulated`);
   }
 }
@@ -47,33 +50,41 @@ export function createDockerProvider(options: { runId?: string } = {}): DockerPr
   return {
     pkg: "docker",
     runId,
-    // None of these types marks outputs secret; secret inputs (e.g. upload content) stay secret
-    // through the engine, as Pulumi keeps the secretness of inputs echoed in outputs.
+    // Only Secret marks an output secret (its SDK class sets additionalSecretOutputs: ["data"]);
+    // secret inputs (e.g. upload content) stay secret through the engine, as Pulumi keeps the
+    // secretness of inputs echoed in outputs.
     secretOutputs(type) {
       known(type);
-      return [];
+      return type === SECRET_TYPE ? ["data"] : [];
     },
     // pulumi-docker's resources.go sets DeleteBeforeReplace for containers (docs/PROVIDER-FACTS.md).
     deletesBeforeReplace: (type) => type === CONTAINER_TYPE,
     diff(req) {
       known(req.type);
       if (req.type === IMAGE_TYPE) return diffImage(req);
+      if (req.type === SECRET_TYPE) return diffSecret(req);
+      if (req.type === SERVICE_TYPE) return diffService(req);
       return req.type === CONTAINER_TYPE ? diffContainer(req) : diffNetworkOrVolume(req);
     },
     async create(req) {
       known(req.type);
       if (req.type === IMAGE_TYPE) return applyImage(req.inputs, req.preview, runId);
+      if (req.type === SECRET_TYPE) return createSecret(req, runId);
+      if (req.type === SERVICE_TYPE) return createService(req, runId);
       return req.type === CONTAINER_TYPE ? createContainer(req, runId) : createNetworkOrVolume(req, runId);
     },
     async update(req) {
       if (req.type === IMAGE_TYPE) return applyImage(req.inputs, req.preview, runId);
       if (req.type === CONTAINER_TYPE) return updateContainer(req);
-      // Networks and volumes have no in-place update: every input forces a replacement.
+      if (req.type === SERVICE_TYPE) return updateService(req, runId);
+      // Networks, volumes and secrets have no in-place update: every input forces a replacement.
       throw new Error(`docker emulation: ${req.type} has no in-place update`);
     },
     async delete(req) {
       // The provider leaves built images in place.
       if (req.type === IMAGE_TYPE) return;
+      if (req.type === SECRET_TYPE) return deleteSecret(req);
+      if (req.type === SERVICE_TYPE) return deleteService(req);
       return req.type === CONTAINER_TYPE ? deleteContainer(req) : deleteNetworkOrVolume(req);
     },
   };

@@ -93,6 +93,27 @@ function packageOf(type: string): string {
   return type.split(":")[0] ?? "";
 }
 
+/**
+ * The order the real engine deletes in: a resource before every resource it depends on (its
+ * recorded dependencies, explicit and through inputs), newest first among the rest. Creation
+ * order alone is not enough: a resource updated in place (a service) can depend on one created
+ * after it (the replacement of the secret it now uses).
+ */
+function deletionOrder(resources: ResourceState[]): ResourceState[] {
+  const left = [...resources].sort((a, b) => b.seq - a.seq);
+  const order: ResourceState[] = [];
+  while (left.length > 0) {
+    const dependedOn = (r: ResourceState) =>
+      left.some((other) => other !== r && other.urn !== r.urn && other.options.dependencies.includes(r.urn));
+    const index = Math.max(
+      0,
+      left.findIndex((r) => !dependedOn(r)),
+    );
+    order.push(...left.splice(index, 1));
+  }
+  return order;
+}
+
 function isProviderResource(type: string): boolean {
   return type.startsWith("pulumi:providers:");
 }
@@ -211,11 +232,11 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
       for (const r of removed.sort((a, b) => b.seq - a.seq)) this.recordOp("delete", r);
       return;
     }
-    const doomed = [
-      ...this.pendingDeletes.map((r) => ({ r, replaced: true })),
-      ...removed.map((r) => ({ r, replaced: false })),
-    ];
-    doomed.sort((a, b) => b.r.seq - a.r.seq);
+    const replacedOnes = new Set(this.pendingDeletes);
+    const doomed = deletionOrder([...this.pendingDeletes, ...removed]).map((r) => ({
+      r,
+      replaced: replacedOnes.has(r),
+    }));
     for (const { r, replaced } of doomed) {
       await this.deleteResource(r);
       if (replaced) this.pendingDeletes = this.pendingDeletes.filter((p) => p !== r);
@@ -229,7 +250,7 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
   /** Deletes every resource the engine knows (newest first), as `pulumi destroy`; use in afterAll. */
   async destroyAll(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-    const all = [...this.pendingDeletes, ...this.state.values()].sort((a, b) => b.seq - a.seq);
+    const all = deletionOrder([...this.pendingDeletes, ...this.state.values()]);
     const errors: Error[] = [];
     for (const r of all) {
       try {

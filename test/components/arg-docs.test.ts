@@ -14,6 +14,8 @@ const ARGS: Array<[file: string, type: string]> = [
   ["mtls-service-args.ts", "MtlsServiceArgs"],
   ["service-image.ts", "ServiceImageArgs"],
   ["service-network.ts", "ServiceNetworkArgs"],
+  ["mtls-swarm-service-args.ts", "MtlsSwarmServiceArgs"],
+  ["swarm-network.ts", "SwarmNetworkArgs"],
 ];
 
 /** Each property of the interface with its JSDoc text ("" when it has none). */

@@ -154,6 +154,8 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
     expect(new Set(planned.ops.map((op) => op.op))).toEqual(new Set(["create"]));
     expect(planned.isKnown("repoDigest")).toBe(false);
     expect(await cleanupRun(planner.runId)).toEqual({
+      services: [],
+      secrets: [],
       containers: [],
       networks: [],
       volumes: [],

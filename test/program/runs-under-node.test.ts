@@ -49,6 +49,7 @@ it("loads the whole program with plain Node, as Pulumi's language host imports i
     "nextRenewalDueAt",
     "server",
     "serverUrl",
+    "serviceNames",
   ]);
   expect(stderr).not.toMatch(/ExperimentalWarning|SyntaxError|ERR_/);
 });

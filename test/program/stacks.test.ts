@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { freePort } from "../support/free-port.ts";
 import { stackConfig, stackNames } from "../support/stack-files.ts";
+import { swarmSkipReason } from "../support/swarm-available.ts";
 import { mtlsHandshake } from "../support/tls-handshake.ts";
 import { type Deployment, deploy } from "./deploy.ts";
 
@@ -46,8 +47,15 @@ it("the repository has the dev, staging and prod stacks, with no plaintext secre
 });
 
 const skip = await dockerSkipReason();
+// A swarm stack (mtls-pki:runtime swarm) also needs the engine to be a swarm manager.
+const swarmSkip = skip ?? (await swarmSkipReason());
+const needsSwarm = (stack: string) => stackConfig(stack).runtime === "swarm";
+const stacksOn = (swarm: boolean) => stackNames().filter((stack) => needsSwarm(stack) === swarm);
 
-describe.skipIf(skip).each(stackNames())("stack %s", (stack) => {
+describe.skipIf(skip).each(stacksOn(false))("stack %s", stackSuite);
+describe.skipIf(swarmSkip).each(stacksOn(true))("stack %s", stackSuite);
+
+function stackSuite(stack: string): void {
   const config = stackConfig(stack);
   const serverName = config.serverName ?? "mtls-server";
   const clients: string[] = config.clients ? JSON.parse(config.clients) : ["client-a"];
@@ -138,9 +146,17 @@ describe.skipIf(skip).each(stackNames())("stack %s", (stack) => {
   });
 
   it("puts no key material in any non-secret stack output", () => {
-    const plain = Object.keys(deployment.run.exports).filter((name) => !deployment.run.isSecret(name));
+    const plain = Object.keys(deployment.run.exports).filter(
+      // An undefined export (the other runtime's names) is no stack output.
+      (name) => deployment.run.exports[name] !== undefined && !deployment.run.isSecret(name),
+    );
     expect(plain).toEqual(
-      expect.arrayContaining(["caCertificatePem", "server", "clients", "containerNames"]),
+      expect.arrayContaining([
+        "caCertificatePem",
+        "server",
+        "clients",
+        needsSwarm(stack) ? "serviceNames" : "containerNames",
+      ]),
     );
     for (const name of plain) {
       expect(JSON.stringify(deployment.run.exports[name]), name).not.toMatch(KEY_MATERIAL);
@@ -161,7 +177,8 @@ describe.skipIf(skip).each(stackNames())("stack %s", (stack) => {
         }
       }
     }
-    // Keys, CSR and certificate inputs, and the delivery containers' uploads all hold key material.
+    // Keys, CSR and certificate inputs, and the delivery containers' uploads (or the swarm key
+    // secrets) all hold key material.
     expect(checked).toBeGreaterThan(resources.length / 2);
   });
 
@@ -176,4 +193,4 @@ describe.skipIf(skip).each(stackNames())("stack %s", (stack) => {
       }
     }
   });
-});
+}

@@ -112,7 +112,9 @@ describe.skipIf(skip)("upgrading a stack deployed by the program of commit 06258
     if (oldTree) rmSync(oldTree, { recursive: true, force: true });
   });
 
-  it.each(stackNames())(
+  // A swarm stack runs components that commit never had: there is nothing of it to upgrade.
+  const upgradable = stackNames().filter((stack) => stackConfig(stack).runtime !== "swarm");
+  it.each(upgradable)(
     "replaces only the server's two containers, once, and updates the clients' restart policy in place, in stack %s",
     async (stackName) => {
       const config = {

@@ -4,6 +4,7 @@
  * by route and status and, unless the access log is off, logged with the peer's identity.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
 import { pipeline } from "node:stream";
 import { ROUTES } from "../contract.ts";
@@ -193,6 +194,8 @@ export function createRequestHandler(options: RouteOptions) {
         protocol: state.protocol,
         cipher: state.cipher,
         sessionReused: state.resumed,
+        // Which replica answered (the container's hostname: on Swarm, one per task).
+        servedBy: hostname(),
       });
       return;
     }
