@@ -76,7 +76,7 @@ describe.skipIf(skip)("the swarm stack on a real single-node swarm", () => {
     caller = undefined;
   });
 
-  it("runs the server as a replicated service with its identity as three swarm secrets", async () => {
+  it("runs the server as a replicated service with its identity as three swarm secrets and its policy file as a fourth", async () => {
     const server = stack.engine.resource(SERVICE, "mtls-server")!;
     const spec = (await dockerApi("GET", `/services/${server.id}`)).body as {
       Spec: {
@@ -92,6 +92,7 @@ describe.skipIf(skip)("the swarm stack on a real single-node swarm", () => {
       "/etc/mtls/tls.crt",
       "/etc/mtls/tls.key",
       "/etc/mtls/ca.crt",
+      "/etc/mtls/policy.json",
     ]);
   });
 
@@ -159,6 +160,7 @@ describe.skipIf(skip)("the swarm stack on a real single-node swarm", () => {
     expect(op(SECRET, "mtls-server-tls-crt")).toBe("replace");
     expect(op(SECRET, "mtls-server-tls-key")).toBe("replace");
     expect(op(SECRET, "mtls-server-ca-crt")).toBe("same");
+    expect(op(SECRET, "mtls-server-policy")).toBe("same");
     expect(op(SERVICE, "mtls-server")).toBe("update");
     expect(stack.engine.resource(SERVICE, "mtls-server")!.id).toBe(serverId);
     expect(stack.engine.resource(SECRET, "mtls-server-ca-crt")!.id).toBe(caSecret);
@@ -170,7 +172,8 @@ describe.skipIf(skip)("the swarm stack on a real single-node swarm", () => {
       .filter((r) => r.type === SECRET)
       .map((r) => r.id!)
       .sort();
-    expect(declared).toHaveLength(6);
+    // The server's three identity files and its policy file; the client's three identity files.
+    expect(declared).toHaveLength(7);
     expect(await secretIds()).toEqual(declared);
   });
 
