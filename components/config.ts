@@ -21,6 +21,7 @@ import { canonicalSerial, parseSerial } from "../services/src/server/serial.ts";
 import { FIRST_GENERATION, generationProblems } from "./ca-generations.ts";
 import { type KeyAlgorithmName, type KeySpec, parseKeyAlgorithm } from "./key-algorithm.ts";
 import { type MtlsPkiArgs, PKI_DEFAULTS } from "./mtls-pki-args.ts";
+import { DEFAULT_BASE_IMAGE } from "./service-image.ts";
 import type { Subject } from "./subject.ts";
 import {
   countryProblem,
@@ -77,7 +78,7 @@ export const CONFIG_DEFAULTS = {
   clients: ["client-a"],
   tlsPolicy: "modern",
   publishPort: 0,
-  baseImage: "node:24-slim",
+  baseImage: DEFAULT_BASE_IMAGE,
   organizationalUnit: "",
   country: "",
   province: "",

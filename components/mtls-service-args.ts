@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   DEFAULT_SERVER_PORT,
   ENV,
+  HEALTHCHECK,
   ROLES,
   type Role,
   TLS_POLICIES,
@@ -22,7 +23,19 @@ import { dnsNameProblem } from "./validation.ts";
 export const MTLS_SERVICE_TYPE = "mtls:docker:MtlsService";
 
 /** The health check the image ships (services/Dockerfile HEALTHCHECK), exec form: no shell needed. */
-export const HEALTHCHECK_COMMAND = ["CMD", "node", "/app/src/healthcheck.js"];
+export const HEALTHCHECK_COMMAND = ["CMD", ...HEALTHCHECK.command];
+
+/**
+ * The health check as the docker provider takes it, from the services' contract. Canonical Go
+ * duration strings ("5s"), the form the provider reads them back in, so no perpetual diff.
+ */
+export const HEALTHCHECK_ARGS = {
+  tests: HEALTHCHECK_COMMAND,
+  interval: `${HEALTHCHECK.intervalSeconds}s`,
+  timeout: `${HEALTHCHECK.timeoutSeconds}s`,
+  startPeriod: `${HEALTHCHECK.startPeriodSeconds}s`,
+  retries: HEALTHCHECK.retries,
+};
 
 export const RESTART_POLICIES = ["no", "on-failure", "always", "unless-stopped"] as const;
 export type RestartPolicy = (typeof RESTART_POLICIES)[number];

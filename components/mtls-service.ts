@@ -30,12 +30,7 @@ import {
   SERVICE_GID,
   SERVICE_UID,
 } from "../services/src/contract.ts";
-import {
-  checkArgs,
-  HEALTHCHECK_COMMAND,
-  MTLS_SERVICE_TYPE,
-  type MtlsServiceArgs,
-} from "./mtls-service-args.ts";
+import { checkArgs, HEALTHCHECK_ARGS, MTLS_SERVICE_TYPE, type MtlsServiceArgs } from "./mtls-service-args.ts";
 
 export {
   DEFAULT_MEMORY_MB,
@@ -142,13 +137,7 @@ export class MtlsService extends pulumi.ComponentResource {
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },
         // Canonical Go duration strings: the provider reads them back in that form.
-        healthcheck: {
-          tests: HEALTHCHECK_COMMAND,
-          interval: "5s",
-          timeout: "3s",
-          startPeriod: "10s",
-          retries: 3,
-        },
+        healthcheck: HEALTHCHECK_ARGS,
         wait: args.waitUntilHealthy ?? true,
         waitTimeout: 60,
       },

@@ -38,7 +38,7 @@ import {
   SERVICE_GID,
   SERVICE_UID,
 } from "../services/src/contract.ts";
-import { HEALTHCHECK_COMMAND } from "./mtls-service-args.ts";
+import { HEALTHCHECK_ARGS } from "./mtls-service-args.ts";
 import {
   checkSwarmArgs,
   MTLS_SWARM_SERVICE_TYPE,
@@ -128,13 +128,7 @@ export class MtlsSwarmService extends pulumi.ComponentResource {
               mount(this.caSecret, IDENTITY_FILES.ca, 0o444),
               ...(this.policySecret ? [mount(this.policySecret, POLICY_FILE, 0o444)] : []),
             ],
-            healthcheck: {
-              tests: HEALTHCHECK_COMMAND,
-              interval: "5s",
-              timeout: "3s",
-              startPeriod: "10s",
-              retries: 3,
-            },
+            healthcheck: HEALTHCHECK_ARGS,
             stopGracePeriod: "10s",
           },
           resources: { limits: { memoryBytes: pulumi.output(checked.memoryMb).apply((mb) => mb * MB) } },

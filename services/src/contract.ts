@@ -130,5 +130,18 @@ export const SERVICE_UID = 10001;
 export const SERVICE_GID = 10001;
 
 /** Roles the image's entrypoint accepts as its first argument. */
+/**
+ * The image's health check: the services/Dockerfile HEALTHCHECK and the containers' and swarm
+ * services' own (test/components/healthcheck-contract.test.ts keeps the Dockerfile in step). Exec
+ * form, as the image has no shell; healthy = /readyz answers 200 on the status listener.
+ */
+export const HEALTHCHECK = {
+  command: ["node", "/app/src/healthcheck.js"],
+  intervalSeconds: 5,
+  timeoutSeconds: 3,
+  startPeriodSeconds: 10,
+  retries: 3,
+} as const;
+
 export const ROLES = ["server", "client"] as const;
 export type Role = (typeof ROLES)[number];

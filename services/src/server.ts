@@ -34,7 +34,7 @@ function secureContextOptions(identity: Identity, tlsPolicy: TlsPolicy): ServerO
   // setSecureContext() resets every option it is not given, so reloads pass this whole set again.
   // The TLS policy is the one in force (policy file or MTLS_TLS_POLICY), not always the environment's.
   return {
-    cert: identity.certPem,
+    cert: identity.chainPem,
     key: identity.keyPem,
     ca: identity.caPem,
     ...tlsPolicyOptions(tlsPolicy),

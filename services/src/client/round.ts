@@ -26,7 +26,7 @@ export function createAgent(identity: Identity, policy: TlsPolicy, serverName: s
     // One prepared context per identity (the agent is replaced on reload). Given as cert/key
     // options instead, the PEM text would become part of the agent's pool keys (and NODE_DEBUG).
     secureContext: createSecureContext({
-      cert: identity.certPem,
+      cert: identity.chainPem,
       key: identity.keyPem,
       ca: identity.caPem,
       ...tlsPolicyOptions(policy),

@@ -33,7 +33,7 @@ import { createTunnelMetrics } from "./tunnel-metrics.ts";
 
 function contextOf(identity: Identity, config: ClientConfig): SecureContext {
   return createSecureContext({
-    cert: identity.certPem,
+    cert: identity.chainPem,
     key: identity.keyPem,
     ca: identity.caPem,
     ...tlsPolicyOptions(config.tlsPolicy),

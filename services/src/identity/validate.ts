@@ -33,8 +33,8 @@ export interface IdentityFileRefs {
 }
 
 export interface Identity {
-  /** Certificate blocks of the cert file only, leaf first (a stray key block never travels on). */
-  certPem: string;
+  /** The chain: certificate blocks of the cert file only, leaf first (a stray key block never travels on). */
+  chainPem: string;
   keyPem: string;
   /** Certificate blocks of the CA bundle only. */
   caPem: string;
@@ -298,7 +298,7 @@ export function validateIdentity(
   for (const certificate of path) checkPurpose(certificate, purpose, refs.cert);
 
   const identity: Identity = {
-    certPem: certificatesPem(chain),
+    chainPem: certificatesPem(chain),
     keyPem,
     caPem: certificatesPem(caCertificates),
     leaf,
@@ -315,7 +315,7 @@ export function validateIdentity(
   };
   try {
     createSecureContext({
-      cert: identity.certPem,
+      cert: identity.chainPem,
       key: identity.keyPem,
       ca: identity.caPem,
       ...tlsPolicyOptions(policy),
