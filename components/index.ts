@@ -9,6 +9,9 @@
  *     identity: pki.issueServer("api"), aliases: ["api"], allowedClients: ["billing"] });
  *   new MtlsService("billing", { role: "client", image: image.repoDigest, networkName: network.name,
  *     identity: pki.issueClient("billing"), serverUrl: "https://api:8443" });
+ *   // A user's own app behind our sidecars, listening on 127.0.0.1:8080 of a shared namespace:
+ *   new MtlsWorkload("orders", { role: "server", image: image.repoDigest, networkName: network.name,
+ *     identity: pki.issueServer("orders"), aliases: ["orders"], appImage: "my/orders", appPort: 8080 });
  */
 export {
   DEFAULT_SERVER_NAME,
@@ -31,6 +34,15 @@ export {
   RESTART_POLICIES,
   type RestartPolicy,
 } from "./mtls-service.ts";
+export {
+  MtlsWorkload,
+  type MtlsWorkloadArgs,
+  PAUSE_SCRIPT,
+  WORKLOAD_ENV,
+  WORKLOAD_PROTOCOLS,
+  type WorkloadCall,
+  type WorkloadProtocol,
+} from "./mtls-workload.ts";
 export {
   DEFAULT_BASE_IMAGE,
   DEFAULT_DELIVERY_IMAGE_NAME,
