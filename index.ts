@@ -3,9 +3,19 @@
  * (components/index.ts), as any other program would; components/config.ts reads the stack file.
  * Runs as TypeScript under Node's type stripping (see Pulumi.yaml).
  */
+import { fileURLToPath } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig, pkiArgs } from "./components/config.ts";
-import { type Identity, MtlsPki, MtlsService, ServiceImage, ServiceNetwork } from "./components/index.ts";
+import {
+  DEFAULT_SERVER_PORT,
+  type Identity,
+  MtlsPki,
+  MtlsService,
+  MtlsWorkload,
+  ServiceImage,
+  ServiceNetwork,
+} from "./components/index.ts";
+import { DEMO_APP_IMAGE, type WorkloadConfig } from "./components/workloads-config.ts";
 
 const config = loadConfig();
 const { name: serverName, port } = config.server;
@@ -14,7 +24,12 @@ const pki = new MtlsPki("pki", pkiArgs(config));
 const serverIdentity = pki.issueServer(serverName);
 const clientIdentities = new Map(config.clients.map((name) => [name, pki.issueClient(name)] as const));
 
-const image = new ServiceImage("services", { baseImage: config.baseImage });
+// With workloads, also the base-only delivery image: their namespace owners run it, so a new
+// version of the services replaces the sidecars but not the owners (nor, with them, the apps).
+const image = new ServiceImage("services", {
+  baseImage: config.baseImage,
+  ...(config.workloads.length > 0 ? { deliveryImage: true } : {}),
+});
 const network = new ServiceNetwork("mtls");
 
 const serverService = new MtlsService(serverName, {
@@ -90,3 +105,75 @@ export const containerNames = {
   server: serverService.containerName,
   clients: Object.fromEntries([...clientServices].map(([name, client]) => [name, client.containerName])),
 };
+
+// --- Workloads: users' apps behind our sidecars (mtls-pki:workloads; README, "Sidecars") ---
+
+/** The demo app (examples/demo-app), built on the services' base image when a workload runs it. */
+const demoApp = config.workloads.some((w) => w.image === DEMO_APP_IMAGE)
+  ? new ServiceImage("demo-app", {
+      baseImage: config.baseImage,
+      imageName: DEMO_APP_IMAGE,
+      context: fileURLToPath(new URL("./examples/demo-app", import.meta.url)),
+    })
+  : undefined;
+
+function declareWorkload(workload: WorkloadConfig, callers: string[], servers: Map<string, MtlsWorkload>) {
+  const common = {
+    image: image.repoDigest,
+    ...(image.deliveryRepoDigest
+      ? { deliveryImage: image.deliveryRepoDigest, pauseImage: image.deliveryRepoDigest }
+      : {}),
+    networkName: network.name,
+    appImage: workload.image === DEMO_APP_IMAGE && demoApp ? demoApp.repoDigest : workload.image,
+  };
+  if (workload.role === "server") {
+    return new MtlsWorkload(workload.name, {
+      ...common,
+      role: "server",
+      identity: pki.issueServer(workload.name),
+      // The alias is the certificate's DNS name, as for the stack's own server.
+      aliases: [workload.name],
+      appPort: workload.port!,
+      protocol: workload.protocol ?? "http",
+      // Only the client workloads that call it get in; with none, every client of the CA.
+      ...(callers.length > 0 ? { allowedClients: callers } : {}),
+    });
+  }
+  const calls = workload.calls ?? [];
+  return new MtlsWorkload(
+    workload.name,
+    {
+      ...common,
+      role: "client",
+      identity: pki.issueClient(workload.name),
+      calls: calls.map((call) => ({
+        name: call.server,
+        serverUrl: `https://${call.server}:${DEFAULT_SERVER_PORT}`,
+        localPort: call.localPort,
+      })),
+    },
+    // After the servers it calls: its tunnels' first connections find them up.
+    { dependsOn: calls.map((call) => servers.get(call.server)!) },
+  );
+}
+
+const workloads = new Map<string, MtlsWorkload>();
+for (const role of ["server", "client"] as const) {
+  for (const workload of config.workloads.filter((w) => w.role === role)) {
+    const callers = config.workloads
+      .filter((w) => w.calls?.some((call) => call.server === workload.name))
+      .map((w) => w.name);
+    workloads.set(workload.name, declareWorkload(workload, callers, workloads));
+  }
+}
+
+/** Per workload, its namespace owner's and app's container names (no output without workloads). */
+export const workloadContainers =
+  workloads.size === 0
+    ? undefined
+    : Object.fromEntries(
+        [...workloads].map(([name, workload]) => [
+          name,
+          { owner: workload.ownerContainerName, app: workload.appContainerName },
+        ]),
+      );

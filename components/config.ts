@@ -28,6 +28,7 @@ import {
   subjectFieldProblem,
   trustDomainProblem,
 } from "./validation.ts";
+import { parseWorkloads, WORKLOADS_KEY, type WorkloadConfig } from "./workloads-config.ts";
 
 export const PROJECT = "mtls-pki";
 
@@ -52,6 +53,8 @@ export interface MtlsConfig {
   publishPort: number | undefined;
   /** Base image of the services' image (a Node >= 24 image). */
   baseImage: string;
+  /** Users' apps behind our sidecars (workloads-config.ts); empty by default. */
+  workloads: WorkloadConfig[];
 }
 
 /** Defaults, mirrored in Pulumi.yaml (a unit test keeps the two in step). */
@@ -68,6 +71,7 @@ export const CONFIG_DEFAULTS = {
   province: "",
   locality: "",
   allowedClients: [],
+  workloads: [],
 } as const;
 
 /** Thrown for bad stack configuration; its message lists every problem, one per line. */
@@ -175,6 +179,9 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
   const baseImage = reader.string("baseImage", CONFIG_DEFAULTS.baseImage);
   if (baseImage.trim() === "") problems.push("baseImage: is empty; name a Node >= 24 image");
 
+  // Workloads (sidecars): their own reader, the same report.
+  const workloads = parseWorkloads(raw(WORKLOADS_KEY), [serverName, ...clients], problems);
+
   if (problems.length > 0 || "error" in parsedKey) throw new ConfigError(stack, problems);
 
   return {
@@ -194,6 +201,7 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
     tlsPolicy: tlsPolicy as TlsPolicy,
     publishPort: publishPort === 0 ? undefined : publishPort,
     baseImage,
+    workloads,
   };
 }
 

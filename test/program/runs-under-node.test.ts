@@ -47,6 +47,7 @@ it("loads the whole program with plain Node, as Pulumi's language host imports i
     "networkName",
     "server",
     "serverUrl",
+    "workloadContainers",
   ]);
   expect(stderr).not.toMatch(/ExperimentalWarning|SyntaxError|ERR_/);
 });
