@@ -145,7 +145,7 @@ describe.skipIf(skip)("the sidecar stack on a real Docker engine", () => {
     // Plain HTTP to hello's app port, and HTTPS without a client certificate to its sidecar.
     const script = `
       const net = require("node:net"), tls = require("node:tls");
-      const plain = new Promise((r) => net.connect(8080, "hello").on("connect", () => r("connected")).on("error", (e) => r(e.code)));
+      const plain = new Promise((r) => net.connect(8080, "hello").on("connect", function () { this.destroy(); r("connected"); }).on("error", (e) => r(e.code)));
       const mtls = new Promise((r) => {
         const s = tls.connect({ host: "hello", port: 8443, rejectUnauthorized: false }, () => s.write("GET /hello HTTP/1.1\\r\\nHost: hello\\r\\n\\r\\n"));
         let data = "";
