@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
-import { loadConfig, pkiArgs } from "./components/config.ts";
+import { DEMO_APP_IMAGE, loadConfig, pkiArgs, type WorkloadConfig } from "./components/config.ts";
 import {
   DEFAULT_SERVER_PORT,
   type Identity,
@@ -15,7 +15,6 @@ import {
   ServiceImage,
   ServiceNetwork,
 } from "./components/index.ts";
-import { DEMO_APP_IMAGE, type WorkloadConfig } from "./components/workloads-config.ts";
 
 const config = loadConfig();
 const { name: serverName, port } = config.server;

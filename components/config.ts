@@ -30,6 +30,8 @@ import {
 } from "./validation.ts";
 import { parseWorkloads, WORKLOADS_KEY, type WorkloadConfig } from "./workloads-config.ts";
 
+export { DEMO_APP_IMAGE, type WorkloadCallConfig, type WorkloadConfig } from "./workloads-config.ts";
+
 export const PROJECT = "mtls-pki";
 
 export interface MtlsConfig {
