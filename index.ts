@@ -5,7 +5,13 @@
  */
 import { fileURLToPath } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
-import { DEMO_APP_IMAGE, loadConfig, pkiArgs, type WorkloadConfig } from "./components/config.ts";
+import {
+  DEMO_APP_IMAGE,
+  loadConfig,
+  pkiArgs,
+  unmatchedRevocationWarnings,
+  type WorkloadConfig,
+} from "./components/config.ts";
 import {
   DEFAULT_SERVER_PORT,
   type Identity,
@@ -39,8 +45,11 @@ const serverService = new MtlsService(serverName, {
   // One value is both the network alias and the certificate's DNS SAN, so they cannot drift.
   aliases: [serverName],
   port,
+  // The access policy travels in the server's policy file, not its environment: editing it
+  // replaces only the delivery container.
   allowedClients: config.allowedClients,
   tlsPolicy: config.tlsPolicy,
+  revokedSerials: config.revokedSerials,
   ...(config.publishPort ? { publish: { hostPort: config.publishPort } } : {}),
 });
 
@@ -66,6 +75,15 @@ const clientServices = new Map(
   }),
 );
 
+const identities = [serverIdentity, ...clientIdentities.values()];
+
+// A revoked serial that matches no issued certificate is a warning, never a failure (see
+// unmatchedRevocationWarnings). Only when the serials are known: a preview of new certificates
+// does not know them yet.
+pulumi.all(identities.map((identity) => identity.serialNumber)).apply((serials) => {
+  for (const warning of unmatchedRevocationWarnings(config, serials)) pulumi.log.warn(warning);
+});
+
 /** What a person looks up about an identity; nothing secret. */
 function identitySummary(identity: Identity) {
   return {
@@ -73,11 +91,30 @@ function identitySummary(identity: Identity) {
     serialNumber: identity.serialNumber,
     fingerprintSha256: identity.fingerprintSha256,
     notAfter: identity.notAfter,
+    renewalDueAt: identity.renewalDueAt,
   };
 }
 
-/** The root CA certificate: what anyone talking to these services trusts. */
-export const caCertificatePem = pki.rootCertPem;
+/** The CA bundle: every generation's root, what anyone talking to these services trusts. */
+export const caCertificatePem = pki.caBundlePem;
+/** The CA generations trusted (oldest first), the one that signs leaves, and each root's facts. */
+export const ca = {
+  generations: pki.generations,
+  issuing: pki.issuingGeneration,
+  roots: Object.fromEntries(
+    Object.entries(pki.roots).map(([generation, root]) => [
+      generation,
+      { fingerprintSha256: root.fingerprintSha256, notAfter: root.notAfter },
+    ]),
+  ),
+};
+/**
+ * The earliest time any certificate enters its early-renewal window (ISO 8601 UTC): run
+ * `pulumi up` after it and before that certificate's notAfter to renew it.
+ */
+export const nextRenewalDueAt = pulumi
+  .all(identities.map((identity) => identity.renewalDueAt))
+  .apply((times) => [...times].sort()[0]);
 export const server = identitySummary(serverIdentity);
 export const clients = Object.fromEntries(
   [...clientIdentities].map(([name, identity]) => [name, identitySummary(identity)]),

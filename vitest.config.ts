@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts", "emulation/**/*.test.ts"],
+    // test/crash kills and restarts a Docker daemon: its own run (vitest.crash.config.ts).
+    exclude: ["**/node_modules/**", "test/crash/**"],
     // Tests start real servers, handshakes and containers: generous timeouts, and files run
     // in separate workers so that Pulumi's global mock state never leaks between files.
     testTimeout: 60_000,

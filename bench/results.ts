@@ -1,4 +1,8 @@
-/** Everything one run measured, as written to bench/.work/results.json and read by the report. */
+/**
+ * Everything one run measured: the samples of every repetition and the machine facts the report
+ * prints. A full run keeps it as its run file, bench/runs/<start time>.json (report/run-files.ts);
+ * docs/BENCHMARKS.md, the chart and the README's "Performance" paragraph are rendered from those files.
+ */
 
 import type { TlsPolicy } from "../services/src/contract.ts";
 import type { AbResult } from "./load/ab.ts";
@@ -9,7 +13,7 @@ import type { STimeResult } from "./load/s-time.ts";
 import type { Sample } from "./measure.ts";
 import type { KeyAlgorithm } from "./pki/pki.ts";
 import type { ServerKind } from "./servers/server-under-test.ts";
-import type { BenchSettings } from "./settings.ts";
+import type { RecordedSettings } from "./settings.ts";
 import type { MachineDescription } from "./system/environment.ts";
 
 /** The samples of one measurement, per server measured, in run order. */
@@ -32,7 +36,7 @@ export interface LatencyAtRate {
 }
 
 export interface BenchResults {
-  settings: BenchSettings;
+  settings: RecordedSettings;
   machine: MachineDescription;
   installed: string[];
   startedAt: string;
@@ -49,10 +53,15 @@ export interface BenchResults {
   peakRss: {
     /** Resident memory of the freshly started server, before any load. */
     idle: Partial<Record<ServerKind, number>>;
+    /**
+     * The .ts sources started with a compile cache filled by a first start (NODE_COMPILE_CACHE), the
+     * other way to keep Node's TypeScript stripper out of the process: idle, for comparison only.
+     */
+    idleTsWithCompileCache?: number;
     handshakes: Partial<Record<ServerKind, number>>;
     whole: Partial<Record<ServerKind, number>>;
   };
-  /** The environment of the "ours-tuned" configuration (servers/memory-tuning.ts). */
+  /** The extra environment of the "ours-tuned" configuration (servers/memory-tuning.ts). */
   memoryTuning: Record<string, string>;
   clientLoop: ClientLoopResult;
   /** Our server's full TLS 1.3 handshakes, ECDSA P-256 and RSA-2048 side by side, alternating. */

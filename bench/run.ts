@@ -1,15 +1,17 @@
 /**
  * `npm run bench`: the benchmark suite (docs/BENCHMARKS.md says what it measures and how).
  * Issues the PKIs with the project's own code, runs our server and nginx side by side pinned to one
- * core with the load generators on the other, and writes docs/BENCHMARKS.md and docs/benchmarks.svg
- * from the medians. BENCH_QUICK=1: one short repetition, report under bench/.work/ instead.
+ * core with the load generators on the other, keeps the results as a run file in bench/runs/, and
+ * writes docs/BENCHMARKS.md, docs/benchmarks.svg and the README's Performance paragraph from the run
+ * files. BENCH_QUICK=1: one short repetition, no run file, report under bench/.work/ instead.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { issuePki, KEY_ALGORITHMS, type PkiFiles } from "./pki/pki.ts";
+import { readRunFiles, writeRunFile } from "./report/run-files.ts";
 import { writeReport } from "./report/write-report.ts";
 import type { BenchResults } from "./results.ts";
-import { loadSettings } from "./settings.ts";
+import { loadSettings, recordedSettings } from "./settings.ts";
 import { runSuite } from "./suite.ts";
 import { describeMachine, ensureTools } from "./system/environment.ts";
 import { loadAverage } from "./system/proc-stats.ts";
@@ -48,7 +50,7 @@ async function main(): Promise<void> {
   const startedAt = new Date(started).toISOString();
   const measured = await runSuite(settings, pkis, log);
   const results: BenchResults = {
-    settings,
+    settings: recordedSettings(settings),
     machine,
     installed,
     startedAt,
@@ -58,8 +60,16 @@ async function main(): Promise<void> {
     ...measured,
   };
   writeFileSync(join(settings.workDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-  writeReport(results);
-  log(`wrote ${settings.reportFile} and ${settings.chartFile} (raw samples: bench/.work/results.json)`);
+  if (settings.quick) {
+    writeReport(results, [results], settings);
+    log(`wrote ${settings.reportFile} and ${settings.chartFile} (raw samples: bench/.work/results.json)`);
+  } else {
+    const runFile = writeRunFile(settings.runsDir, results);
+    writeReport(results, readRunFiles(settings.runsDir), settings);
+    log(
+      `recorded ${runFile}; wrote ${settings.reportFile}, ${settings.chartFile} and the README's Performance paragraph`,
+    );
+  }
 }
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -1,7 +1,7 @@
 /**
- * What one `npm run bench` does and for how long. A full run stays under about ten minutes on the
- * 2-core machines it was written for; BENCH_QUICK=1 is a one-repetition smoke run for development
- * (it writes its report under bench/.work/ so that it never replaces the recorded one).
+ * What one `npm run bench` does and for how long. A full run stays under about ten minutes on a
+ * 2-core machine; BENCH_QUICK=1 is a one-repetition smoke run for development (it writes its report
+ * under bench/.work/ and records no run file, so that it never replaces the recorded results).
  */
 import { join } from "node:path";
 
@@ -34,6 +34,21 @@ export interface BenchSettings {
   /** Where the report and its chart go. */
   reportFile: string;
   chartFile: string;
+  /** One JSON file per full run (bench/runs/); the report's ranges come from these. */
+  runsDir: string;
+  /** The README whose "Performance" paragraph the report rewrites (full runs only). */
+  readmeFile: string;
+}
+
+/** The settings as a run file records them: the measurement parameters, no paths of this checkout. */
+export type RecordedSettings = Omit<
+  BenchSettings,
+  "repoRoot" | "workDir" | "reportFile" | "chartFile" | "runsDir" | "readmeFile"
+>;
+
+export function recordedSettings(settings: BenchSettings): RecordedSettings {
+  const { repoRoot, workDir, reportFile, chartFile, runsDir, readmeFile, ...recorded } = settings;
+  return recorded;
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
@@ -61,5 +76,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     workDir,
     reportFile: quick ? join(workDir, "BENCHMARKS.quick.md") : join(docs, "BENCHMARKS.md"),
     chartFile: quick ? join(workDir, "benchmarks.quick.svg") : join(docs, "benchmarks.svg"),
+    runsDir: join(repoRoot, "bench", "runs"),
+    readmeFile: join(repoRoot, "README.md"),
   };
 }

@@ -4,7 +4,7 @@
  * does not always fall on the same server. Each measurement starts with an unrecorded warm-up per
  * server (Node's JIT, nginx's caches), then settings.runs recorded repetitions.
  */
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TlsPolicy } from "../services/src/contract.ts";
 import { ROUTES } from "../services/src/contract.ts";
@@ -20,7 +20,7 @@ import type { BenchResults, HandshakeCase, LatencyAtRate, PerServer } from "./re
 import { startBareNode } from "./servers/bare-node.ts";
 import { memoryTuningEnv } from "./servers/memory-tuning.ts";
 import { startNginx } from "./servers/nginx.ts";
-import { type OurServer, startOurServer } from "./servers/ours.ts";
+import { type OurServer, type OurServerOptions, shipServices, startOurServer } from "./servers/ours.ts";
 import { type ServerKind, type ServerUnderTest, serverPeakRssBytes } from "./servers/server-under-test.ts";
 import type { BenchSettings } from "./settings.ts";
 import { statusField } from "./system/proc-stats.ts";
@@ -82,6 +82,20 @@ export async function runSuite(
   const handshakes: HandshakeCase[] = [];
   let main: Omit<Measured, "handshakes" | "keyAlgorithms"> | undefined;
   let idleRss: Partial<Record<ServerKind, number>> = {};
+  let idleTsWithCompileCache: number | undefined;
+  const shippedDir = shipServices(settings.repoRoot, join(settings.workDir, "shipped", "src"));
+  log(
+    `our server as shipped: services/src type-stripped by services/build/strip-types.ts into ${shippedDir}`,
+  );
+  const ourOptions = (pki: PkiFiles, policy: TlsPolicy): OurServerOptions => ({
+    pki,
+    policy,
+    core: settings.serverCore,
+    repoRoot: settings.repoRoot,
+    logDir: join(settings.workDir, "logs"),
+    maxBodyBytes: settings.bulkBodyBytes,
+    shippedDir,
+  });
   const currentRss = (servers: ServerUnderTest[]) =>
     Object.fromEntries(
       servers.map((server) => [
@@ -97,14 +111,7 @@ export async function runSuite(
       log(`${keyAlgorithm}, ${policy} policy (${protocolOf(policy)}): starting the servers`);
       const started: ServerUnderTest[] = [];
       try {
-        const ours = await startOurServer({
-          pki,
-          policy,
-          core: settings.serverCore,
-          repoRoot: settings.repoRoot,
-          logDir: join(settings.workDir, "logs"),
-          maxBodyBytes: settings.bulkBodyBytes,
-        });
+        const ours = await startOurServer(ourOptions(pki, policy));
         started.push(ours);
         const whoamiBody = await fetchWhoami(target(ours, pki));
         const nginx = await startNginx({
@@ -120,9 +127,18 @@ export async function runSuite(
           ? await startBareNode({ pki, policy, core: settings.serverCore, body: whoamiBody })
           : undefined;
         if (bare) started.push(bare);
-        const tuned = isMainCase ? await startTunedServer(pki) : undefined;
+        const tuned = isMainCase
+          ? await startOurServer({ ...ourOptions(pki, policy), env: memoryTuningEnv(), kind: "ours-tuned" })
+          : undefined;
         if (tuned) started.push(tuned);
-        if (isMainCase) idleRss = currentRss([ours, tuned!, nginx, bare!]);
+        const oursTs = isMainCase
+          ? await startOurServer({ ...ourOptions(pki, policy), shippedDir: undefined, kind: "ours-ts" })
+          : undefined;
+        if (oursTs) started.push(oursTs);
+        if (isMainCase) {
+          idleRss = currentRss([ours, oursTs!, tuned!, nginx, bare!]);
+          idleTsWithCompileCache = await idleWithCompileCache(pki);
+        }
 
         const sTime =
           (mode: "new" | "reuse", seconds: number, processes: number) => (server: ServerUnderTest) =>
@@ -133,7 +149,7 @@ export async function runSuite(
           protocol: protocolOf(policy),
           full: await repeat(
             "full handshakes",
-            isMainCase ? [ours, tuned!, nginx, bare!] : [ours, nginx],
+            isMainCase ? [ours, oursTs!, tuned!, nginx, bare!] : [ours, nginx],
             sTime("new", settings.handshakeSeconds, settings.sTimeProcesses),
             (r) => `${r.perSecond.toFixed(0)}/s`,
             sTime("new", 1, 1),
@@ -142,14 +158,22 @@ export async function runSuite(
         if (policy === "modern") {
           entry.resumed = await repeat(
             "resumed handshakes",
-            isMainCase ? [ours, tuned!, nginx] : [ours, nginx],
+            isMainCase ? [ours, oursTs!, tuned!, nginx] : [ours, nginx],
             sTime("reuse", settings.handshakeSeconds, settings.sTimeProcesses),
             (r) => `${r.perSecond.toFixed(0)}/s (${r.resumed}/${r.connections} resumed)`,
             sTime("reuse", 1, 1),
           );
         }
         handshakes.push(entry);
-        if (isMainCase) main = await mainCaseMeasurements(ours, tuned!, nginx, bare!, pki);
+        if (isMainCase) {
+          // The .ts variant is measured for memory only (same code, same throughput): stop it first.
+          const peakTs = serverPeakRssBytes(oursTs!);
+          await oursTs!.stop();
+          started.splice(started.indexOf(oursTs!), 1);
+          main = await mainCaseMeasurements(ours, tuned!, nginx, bare!, pki);
+          main.peakRss.handshakes["ours-ts"] = peakTs;
+          main.peakRss.idleTsWithCompileCache = idleTsWithCompileCache;
+        }
       } finally {
         for (const server of started) await server.stop();
       }
@@ -171,14 +195,7 @@ export async function runSuite(
     >;
     try {
       for (const keyAlgorithm of KEY_ALGORITHMS) {
-        const server = await startOurServer({
-          pki: pkis[keyAlgorithm]!,
-          policy: "modern",
-          core: settings.serverCore,
-          repoRoot: settings.repoRoot,
-          logDir: join(settings.workDir, "logs"),
-          maxBodyBytes: settings.bulkBodyBytes,
-        });
+        const server = await startOurServer(ourOptions(pkis[keyAlgorithm]!, "modern"));
         servers.push([keyAlgorithm, server]);
       }
       const run = (keyAlgorithm: KeyAlgorithm, server: OurServer, seconds: number, processes: number) =>
@@ -330,23 +347,25 @@ export async function runSuite(
   }
 
   /**
-   * Our server with the memory settings of servers/memory-tuning.ts. The first start fills the compile
-   * cache (as building an image would); the measured instance reads it.
+   * Idle resident memory of the .ts sources started with NODE_COMPILE_CACHE, the cache filled by a
+   * first start (as an image build could): the alternative to shipping type-stripped .js.
    */
-  async function startTunedServer(pki: PkiFiles): Promise<OurServer> {
-    const env = memoryTuningEnv(join(settings.workDir, "node-compile-cache"));
+  async function idleWithCompileCache(pki: PkiFiles): Promise<number> {
+    const cacheDir = join(settings.workDir, "node-compile-cache");
+    rmSync(cacheDir, { recursive: true, force: true });
     const start = () =>
       startOurServer({
-        pki,
-        policy: "modern",
-        core: settings.serverCore,
-        repoRoot: settings.repoRoot,
-        logDir: join(settings.workDir, "logs"),
-        maxBodyBytes: settings.bulkBodyBytes,
-        env,
-        kind: "ours-tuned",
+        ...ourOptions(pki, "modern"),
+        shippedDir: undefined,
+        env: { NODE_COMPILE_CACHE: cacheDir },
+        kind: "ours-ts",
       });
     await (await start()).stop();
-    return start();
+    const cached = await start();
+    try {
+      return currentRss([cached])["ours-ts"]!;
+    } finally {
+      await cached.stop();
+    }
   }
 }

@@ -5,10 +5,12 @@
  * like (validity, renewal, names) is the PKI's business, not the CA's.
  *
  * Children (under `parent`): `<name>-root-key`, `<name>-root`, and with an intermediate
- * `<name>-intermediate-key`, `<name>-intermediate-csr`, `<name>-intermediate`.
+ * `<name>-intermediate-key`, `<name>-intermediate-csr`, `<name>-intermediate`, where `<name>` is
+ * the generation's prefix (ca-generations.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { generationCommonNameSuffix } from "./ca-generations.ts";
 import { joinPem } from "./certificate-facts.ts";
 import { CA_USES } from "./certificate-profiles.ts";
 import type { IssuerArgs } from "./identity.ts";
@@ -17,6 +19,8 @@ import type { Subject } from "./subject.ts";
 import { keyArgs, subjectArgs } from "./tls-args.ts";
 
 export interface CertificateAuthorityArgs {
+  /** The generation's name: it suffixes the CA's common names (none for generation "1"). */
+  generation: string;
   keySpec: pulumi.Input<KeySpec>;
   subject: pulumi.Input<Subject>;
   /** Root validity. A CA is not re-issued early: replacing it re-issues every leaf (a CA rotation). */
@@ -39,6 +43,7 @@ export function declareCertificateAuthority(
 ): CertificateAuthority {
   const opts = { parent };
   const organization = pulumi.output(args.subject).organization;
+  const suffix = generationCommonNameSuffix(args.generation);
 
   const rootKey = new tls.PrivateKey(`${name}-root-key`, keyArgs(args.keySpec), opts);
   const root = new tls.SelfSignedCert(
@@ -47,7 +52,7 @@ export function declareCertificateAuthority(
       privateKeyPem: rootKey.privateKeyPem,
       subject: subjectArgs(
         args.subject,
-        organization.apply((o) => `${o} Root CA`),
+        organization.apply((o) => `${o} Root CA${suffix}`),
       ),
       isCaCertificate: true,
       allowedUses: [...CA_USES],
@@ -79,7 +84,7 @@ export function declareCertificateAuthority(
       privateKeyPem: intermediateKey.privateKeyPem,
       subject: subjectArgs(
         args.subject,
-        organization.apply((o) => `${o} Intermediate CA`),
+        organization.apply((o) => `${o} Intermediate CA${suffix}`),
       ),
     },
     opts,

@@ -17,6 +17,8 @@ import {
   TLS_POLICIES,
   type TlsPolicy,
 } from "../services/src/contract.ts";
+import { canonicalSerial, parseSerial } from "../services/src/server/serial.ts";
+import { FIRST_GENERATION, generationProblems } from "./ca-generations.ts";
 import { type KeyAlgorithmName, type KeySpec, parseKeyAlgorithm } from "./key-algorithm.ts";
 import { type MtlsPkiArgs, PKI_DEFAULTS } from "./mtls-pki-args.ts";
 import type { Subject } from "./subject.ts";
@@ -55,6 +57,12 @@ export interface MtlsConfig {
   publishPort: number | undefined;
   /** Base image of the services' image (a Node >= 24 image). */
   baseImage: string;
+  /** CA generations every identity trusts, oldest first. */
+  caGenerations: string[];
+  /** The generation that signs leaves (the first of caGenerations unless set). */
+  issuingCa: string;
+  /** Serials the server refuses, in canonical form (services/src/server/serial.ts). */
+  revokedSerials: string[];
   /** Users' apps behind our sidecars (workloads-config.ts); empty by default. */
   workloads: WorkloadConfig[];
 }
@@ -73,6 +81,10 @@ export const CONFIG_DEFAULTS = {
   province: "",
   locality: "",
   allowedClients: [],
+  caGenerations: [FIRST_GENERATION],
+  // Empty: the first of caGenerations (a declared key needs a default, see Pulumi.yaml).
+  issuingCa: "",
+  revokedSerials: [],
   workloads: [],
 } as const;
 
@@ -181,6 +193,37 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
   const baseImage = reader.string("baseImage", CONFIG_DEFAULTS.baseImage);
   if (baseImage.trim() === "") problems.push("baseImage: is empty; name a Node >= 24 image");
 
+  // `caGenerations: [1, 2]` in a stack file is YAML numbers: whole numbers name generations as well.
+  const caGenerations = reader
+    .list("caGenerations", CONFIG_DEFAULTS.caGenerations, "generation names", { numbers: true })
+    .map((name) =>
+      typeof name === "number" && Number.isSafeInteger(name) && name >= 0 ? String(name) : name,
+    )
+    .map((name) => (typeof name === "number" ? JSON.stringify(name) : name));
+  const issuingSet = reader.string("issuingCa", CONFIG_DEFAULTS.issuingCa);
+  const generationIssues = generationProblems(caGenerations, issuingSet === "" ? undefined : issuingSet, {
+    generations: "caGenerations",
+    issuing: "issuingCa",
+  });
+  problems.push(...generationIssues.generations.map((p) => `caGenerations: ${p}`));
+  problems.push(...generationIssues.issuing.map((p) => `issuingCa: ${p}`));
+  const issuingCa = issuingSet === "" ? (caGenerations[0] ?? FIRST_GENERATION) : issuingSet;
+
+  const revokedSerials: string[] = [];
+  for (const serial of reader.list("revokedSerials", CONFIG_DEFAULTS.revokedSerials, "serial numbers", {
+    numbers: true,
+  })) {
+    if (typeof serial !== "string") {
+      problems.push(
+        `revokedSerials: ${JSON.stringify(serial)} is a number; quote it in the stack file ("${serial}"): YAML reads unquoted digits as a number, which loses leading zeros and digits`,
+      );
+      continue;
+    }
+    const parsed = parseSerial(serial);
+    if (parsed.ok) revokedSerials.push(parsed.serial);
+    else problems.push(`revokedSerials: ${JSON.stringify(serial)} ${parsed.problem}`);
+  }
+
   // Workloads (sidecars): their own reader, the same report.
   const workloads = parseWorkloads(raw(WORKLOADS_KEY), [serverName, ...clients], problems);
 
@@ -203,6 +246,9 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
     tlsPolicy: tlsPolicy as TlsPolicy,
     publishPort: publishPort === 0 ? undefined : publishPort,
     baseImage,
+    caGenerations,
+    issuingCa,
+    revokedSerials: [...new Set(revokedSerials)],
     workloads,
   };
 }
@@ -279,6 +325,29 @@ class ValueReader {
 
   /** A list of names: a YAML/JSON array, or a comma-separated string as `pulumi config set` makes it. */
   names(key: string, fallback: readonly string[]): string[] {
+    const values = this.list(key, fallback, "names");
+    for (const value of values) this.checkName(key, value);
+    return values;
+  }
+
+  /**
+   * A list of strings: a YAML/JSON array, or a comma-separated string. With `numbers`, numeric
+   * entries are returned as they are (so the caller can say why they are wrong) instead of
+   * refusing the whole list.
+   */
+  list(key: string, fallback: readonly string[], noun: string): string[];
+  list(
+    key: string,
+    fallback: readonly string[],
+    noun: string,
+    options: { numbers: true },
+  ): Array<string | number>;
+  list(
+    key: string,
+    fallback: readonly string[],
+    noun: string,
+    options?: { numbers: true },
+  ): Array<string | number> {
     const text = this.optionalString(key);
     if (text === undefined) return [...fallback];
     let values: unknown;
@@ -286,18 +355,19 @@ class ValueReader {
       try {
         values = JSON.parse(text);
       } catch {
-        this.problems.push(`${key}: ${JSON.stringify(text)} is not a list of names`);
+        this.problems.push(`${key}: ${JSON.stringify(text)} is not a list of ${noun}`);
         return [...fallback];
       }
     } else {
       values = text === "" ? [] : text.split(",").map((part) => part.trim());
     }
-    if (!Array.isArray(values) || values.some((v) => typeof v !== "string")) {
-      this.problems.push(`${key}: ${JSON.stringify(text)} is not a list of names`);
+    const allowed = (v: unknown) =>
+      typeof v === "string" || (options?.numbers === true && typeof v === "number");
+    if (!Array.isArray(values) || !values.every(allowed)) {
+      this.problems.push(`${key}: ${JSON.stringify(text)} is not a list of ${noun}`);
       return [...fallback];
     }
-    for (const value of values as string[]) this.checkName(key, value);
-    return values as string[];
+    return values as Array<string | number>;
   }
 
   private checkName(key: string, value: string): void {
@@ -333,5 +403,26 @@ export function pkiArgs(config: MtlsConfig): MtlsPkiArgs {
     earlyRenewalHours: config.earlyRenewalHours,
     subject: config.subject,
     trustDomain: config.trustDomain,
+    generations: config.caGenerations,
+    issuingGeneration: config.issuingCa,
   };
+}
+
+/**
+ * The revoked serials (canonical) that match no certificate the stack issues now, each with the
+ * warning to print: a typo revokes nothing, which is worth saying, but a serial of a certificate
+ * this stack has already replaced (the leaked-key procedure) is expected, so this never fails.
+ */
+export function unmatchedRevocationWarnings(
+  config: Pick<MtlsConfig, "stack" | "revokedSerials">,
+  issuedSerials: readonly string[],
+): string[] {
+  const issued = new Set(issuedSerials.map((serial) => canonicalSerial(serial)));
+  return config.revokedSerials
+    .filter((serial) => !issued.has(serial))
+    .map(
+      (serial) =>
+        `${PROJECT}:revokedSerials (Pulumi.${config.stack}.yaml): ${serial} matches no certificate this stack issues now; ` +
+        "fine for a certificate it has already replaced (keep it until that one's notAfter), otherwise check the serial for a typo",
+    );
 }

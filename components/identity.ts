@@ -17,6 +17,8 @@ import { keyArgs, subjectArgs } from "./tls-args.ts";
 
 export const IDENTITY_TYPE = "mtls:pki:Identity";
 
+const HOUR_MS = 3_600_000;
+
 /** The CA material an identity is signed with. */
 export interface IssuerArgs {
   /** Certificate of the issuing CA (the intermediate when there is one). */
@@ -79,6 +81,11 @@ export class Identity extends pulumi.ComponentResource implements ServiceIdentit
   readonly fingerprintSha256: pulumi.Output<string>;
   /** Expiry as an ISO 8601 UTC timestamp. */
   readonly notAfter: pulumi.Output<string>;
+  /**
+   * When the certificate enters its early-renewal window (`notAfter` minus `earlyRenewalHours`),
+   * ISO 8601 UTC: the first `pulumi up` from then on re-issues it.
+   */
+  readonly renewalDueAt: pulumi.Output<string>;
 
   constructor(name: string, args: IdentityArgs, opts?: pulumi.ComponentResourceOptions) {
     super(IDENTITY_TYPE, name, {}, opts);
@@ -125,6 +132,9 @@ export class Identity extends pulumi.ComponentResource implements ServiceIdentit
     this.serialNumber = facts.serialNumber;
     this.fingerprintSha256 = facts.fingerprintSha256;
     this.notAfter = facts.notAfter;
+    this.renewalDueAt = pulumi
+      .all([facts.notAfter, args.earlyRenewalHours])
+      .apply(([notAfter, hours]) => new Date(Date.parse(notAfter) - hours * HOUR_MS).toISOString());
 
     this.registerOutputs({
       certPem: this.certPem,
@@ -135,6 +145,7 @@ export class Identity extends pulumi.ComponentResource implements ServiceIdentit
       serialNumber: this.serialNumber,
       fingerprintSha256: this.fingerprintSha256,
       notAfter: this.notAfter,
+      renewalDueAt: this.renewalDueAt,
     });
   }
 }

@@ -26,7 +26,13 @@ export { InvalidArgsError } from "./arg-checks.ts";
 export type { IdentityProfile } from "./certificate-profiles.ts";
 export { Identity, type IdentityArgs, type IssuerArgs, type ServiceIdentity } from "./identity.ts";
 export { KEY_ALGORITHM_NAMES, KEY_ALGORITHMS, type KeyAlgorithmName, type KeySpec } from "./key-algorithm.ts";
-export { MtlsPki, type MtlsPkiArgs, PKI_DEFAULTS, type ServerIdentityOptions } from "./mtls-pki.ts";
+export {
+  type GenerationRoot,
+  MtlsPki,
+  type MtlsPkiArgs,
+  PKI_DEFAULTS,
+  type ServerIdentityOptions,
+} from "./mtls-pki.ts";
 export {
   DEFAULT_MEMORY_MB,
   MtlsService,

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ArgChecks, InvalidArgsError, isPlain } from "./arg-checks.ts";
+import { FIRST_GENERATION, generationProblems } from "./ca-generations.ts";
 import { KEY_ALGORITHMS, type KeyAlgorithmName, type KeySpec, parseKeyAlgorithm } from "./key-algorithm.ts";
 import type { Subject } from "./subject.ts";
 import { earlyRenewalProblem, hoursProblem, subjectProblems, trustDomainProblem } from "./validation.ts";
@@ -85,6 +86,26 @@ export interface MtlsPkiArgs {
    * Default "mtls.internal". Changing it replaces every leaf certificate.
    */
   trustDomain?: pulumi.Input<string>;
+  /**
+   * Names of the CA generations every identity trusts, oldest first: each generation is its own
+   * root (plus its own intermediate with `intermediateCa`), and every identity's CA bundle holds
+   * the roots of all of them. Each name a DNS label (lowercase letters, digits, "-"), no
+   * duplicates. Generation "1" has the children `<name>-root-key`, `<name>-root`, ...; any other
+   * generation `<name>-ca-<generation>-root-key`, `<name>-ca-<generation>-root`, ..., so adding or
+   * removing one renames nothing. A plain list: it decides which resources exist.
+   *
+   * Default `["1"]`. Changing it adds or deletes the generations' CAs and replaces every
+   * identity's delivered CA bundle (not a leaf, unless the issuing generation changes). A rotation:
+   * `["1"]`, then `["1", "2"]`, then `issuingGeneration: "2"`, then `["2"]`, one `pulumi up` each.
+   */
+  generations?: string[];
+  /**
+   * The generation whose CA signs the leaves; one of `generations`. A plain string.
+   *
+   * Default: the first of `generations`. Changing it replaces every leaf certificate (not its key):
+   * the new leaves chain to that generation's root, which every identity already trusts.
+   */
+  issuingGeneration?: string;
 }
 
 export interface ServerIdentityOptions {
@@ -108,6 +129,8 @@ export interface CheckedArgs {
   earlyRenewalHours: pulumi.Input<number>;
   subject: pulumi.Input<Subject>;
   trustDomain: pulumi.Input<string>;
+  generations: string[];
+  issuingGeneration: string;
 }
 
 function keySpecOf(name: unknown): { spec?: KeySpec; problem?: string } {
@@ -167,6 +190,14 @@ export function checkArgs(name: string, args: MtlsPkiArgs): CheckedArgs {
     args.trustDomain ?? PKI_DEFAULTS.trustDomain,
     trustDomainProblem,
   );
+  const generations = args.generations ?? [FIRST_GENERATION];
+  const generationIssues = generationProblems(generations, args.issuingGeneration, {
+    generations: "generations",
+    issuing: "issuingGeneration",
+  });
+  for (const problem of generationIssues.generations) checks.add("generations", problem);
+  for (const problem of generationIssues.issuing) checks.add("issuingGeneration", problem);
+  const issuingGeneration = args.issuingGeneration ?? generations[0] ?? FIRST_GENERATION;
 
   // How the lifetimes relate: checked now when all are plain, else when they resolve (the leaf
   // validity then carries the check into the certificates that use it).
@@ -223,5 +254,7 @@ export function checkArgs(name: string, args: MtlsPkiArgs): CheckedArgs {
     earlyRenewalHours,
     subject,
     trustDomain,
+    generations,
+    issuingGeneration,
   };
 }

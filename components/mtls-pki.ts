@@ -6,16 +6,20 @@
  *   const api = pki.issueServer("api");                 // DNS SANs api, localhost; IP 127.0.0.1
  *   const billing = pki.issueClient("billing");
  *
- * Children: the CA (`<name>-root-key`, `<name>-root`, with an intermediate also
- * `<name>-intermediate-key`, `<name>-intermediate-csr`, `<name>-intermediate`) and one `Identity`
- * per issued workload, `<name>-<workload>`.
+ * Children: per CA generation (`generations`, default `["1"]`) its CA: for generation "1"
+ * `<name>-root-key`, `<name>-root`, with an intermediate also `<name>-intermediate-key`,
+ * `<name>-intermediate-csr`, `<name>-intermediate`; for any other generation the same names with
+ * `<name>-ca-<generation>` in place of `<name>`. And one `Identity` per issued workload,
+ * `<name>-<workload>`, signed by the issuing generation and trusting the roots of all of them.
  *
  * Args (mtls-pki-args.ts) are checked in the constructor before anything is declared; a bad one
  * throws one line naming `mtls:pki:MtlsPki "<name>"`, the arg and the value.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ArgChecks } from "./arg-checks.ts";
-import { declareCertificateAuthority } from "./certificate-authority.ts";
+import { generationPrefix } from "./ca-generations.ts";
+import { type CertificateAuthority, declareCertificateAuthority } from "./certificate-authority.ts";
+import { certificateFacts, joinPem } from "./certificate-facts.ts";
 import { defaultServerNames, type IdentityProfile } from "./certificate-profiles.ts";
 import { Identity } from "./identity.ts";
 import {
@@ -41,11 +45,27 @@ export {
  */
 const PREVIOUS_TYPE = "mtls:pki:CertificateAuthority";
 
+/** What a person looks up about one generation's root; nothing secret. */
+export interface GenerationRoot {
+  /** The root certificate (PEM). */
+  certPem: pulumi.Output<string>;
+  /** SHA-256 fingerprint of the root, colon-separated upper-case hex. */
+  fingerprintSha256: pulumi.Output<string>;
+  /** The root's expiry, ISO 8601 UTC. */
+  notAfter: pulumi.Output<string>;
+}
+
 export class MtlsPki extends pulumi.ComponentResource {
-  /** The root certificate (PEM): the trust anchor every peer verifies against. */
+  /** The issuing generation's root certificate (PEM): what new leaves chain to. */
   readonly rootCertPem: pulumi.Output<string>;
-  /** The CA bundle workloads trust (the root, PEM). */
+  /** The CA bundle workloads trust: the root of every generation, in the order listed (PEM). */
   readonly caBundlePem: pulumi.Output<string>;
+  /** The CA generations trusted, oldest first. */
+  readonly generations: readonly string[];
+  /** The generation that signs leaves. */
+  readonly issuingGeneration: string;
+  /** Each generation's root, by generation name. */
+  readonly roots: Readonly<Record<string, GenerationRoot>>;
   /** Certificate of the CA that signs leaves: the intermediate when there is one, else the root. */
   readonly issuingCertPem: pulumi.Output<string>;
   /** Whether leaves are signed by an intermediate CA. */
@@ -66,27 +86,52 @@ export class MtlsPki extends pulumi.ComponentResource {
     this.hasIntermediate = args.intermediateCa === true;
     this.identities = this.issued;
 
-    const ca = declareCertificateAuthority(
-      name,
-      {
-        keySpec: checked.keySpec,
-        subject: checked.subject,
-        validityHours: checked.caValidityHours,
-        ...(this.hasIntermediate
-          ? { intermediate: { validityHours: checked.intermediateValidityHours } }
-          : {}),
-      },
-      this,
+    this.generations = checked.generations;
+    this.issuingGeneration = checked.issuingGeneration;
+
+    const cas = new Map<string, CertificateAuthority>(
+      checked.generations.map((generation) => [
+        generation,
+        declareCertificateAuthority(
+          generationPrefix(name, generation),
+          {
+            generation,
+            keySpec: checked.keySpec,
+            subject: checked.subject,
+            validityHours: checked.caValidityHours,
+            ...(this.hasIntermediate
+              ? { intermediate: { validityHours: checked.intermediateValidityHours } }
+              : {}),
+          },
+          this,
+        ),
+      ]),
     );
-    this.issuer = ca.issuer;
-    this.rootCertPem = ca.rootCertPem;
-    this.caBundlePem = ca.issuer.caBundlePem;
-    this.issuingCertPem = ca.issuer.certPem;
+    const issuing = cas.get(checked.issuingGeneration)!;
+    // Every identity trusts every generation's root; only the issuing generation signs.
+    this.caBundlePem = pulumi
+      .all([...cas.values()].map((ca) => ca.rootCertPem))
+      .apply((roots) => joinPem(...roots));
+    this.issuer = { ...issuing.issuer, caBundlePem: this.caBundlePem };
+    this.rootCertPem = issuing.rootCertPem;
+    this.issuingCertPem = issuing.issuer.certPem;
+    this.roots = Object.fromEntries(
+      [...cas].map(([generation, ca]) => {
+        const facts = ca.rootCertPem.apply(certificateFacts);
+        return [
+          generation,
+          { certPem: ca.rootCertPem, fingerprintSha256: facts.fingerprintSha256, notAfter: facts.notAfter },
+        ];
+      }),
+    );
 
     this.registerOutputs({
       rootCertPem: this.rootCertPem,
       caBundlePem: this.caBundlePem,
       issuingCertPem: this.issuingCertPem,
+      generations: [...this.generations],
+      issuingGeneration: this.issuingGeneration,
+      roots: this.roots,
     });
   }
 

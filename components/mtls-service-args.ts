@@ -14,6 +14,7 @@ import {
   TLS_POLICIES,
   type TlsPolicy,
 } from "../services/src/contract.ts";
+import { parseSerial } from "../services/src/server/serial.ts";
 import { ArgChecks } from "./arg-checks.ts";
 import type { ServiceIdentity } from "./identity.ts";
 import { dnsNameProblem } from "./validation.ts";
@@ -21,10 +22,20 @@ import { dnsNameProblem } from "./validation.ts";
 export const MTLS_SERVICE_TYPE = "mtls:docker:MtlsService";
 
 /** The health check the image ships (services/Dockerfile HEALTHCHECK), exec form: no shell needed. */
-export const HEALTHCHECK_COMMAND = ["CMD", "node", "/app/src/healthcheck.ts"];
+export const HEALTHCHECK_COMMAND = ["CMD", "node", "/app/src/healthcheck.js"];
 
 export const RESTART_POLICIES = ["no", "on-failure", "always", "unless-stopped"] as const;
 export type RestartPolicy = (typeof RESTART_POLICIES)[number];
+/**
+ * "always", not "unless-stopped": after dockerd dies uncleanly (SIGKILL, OOM kill, crash) and starts
+ * again without `live-restore`, it stops every container it finds still running, and that stop marks
+ * them as stopped by hand (moby daemon/daemon.go restore() -> shutdownContainer -> killWithSignal in
+ * daemon/kill.go, which sets HasBeenManuallyStopped whenever the daemon is not shutting down). The
+ * restart manager then restarts "always" containers but not "unless-stopped" ones
+ * (restartmanager.ShouldRestart), so with "unless-stopped" the services stay down until someone acts.
+ * The price: a container an operator stopped with `docker stop` comes back at the next daemon start.
+ */
+export const DEFAULT_RESTART_POLICY: RestartPolicy = "always";
 
 export const DEFAULT_MEMORY_MB = 256;
 /** Docker refuses a memory limit below 6 MB. */
@@ -84,15 +95,30 @@ export interface MtlsServiceArgs {
   port?: pulumi.Input<number>;
   /**
    * Server only: the client names (certificate CNs) let in; at least one name, none containing ",".
-   * Default: every client whose certificate chains to the CA bundle. Changing it replaces the
-   * service container.
+   * Delivered in the server's policy file (`policy.json`, beside the identity), which the server
+   * reloads without a restart.
+   *
+   * Default: every client whose certificate chains to the CA bundle. Changing it replaces only the
+   * delivery container; the server applies the new list to the next request on every connection.
    */
   allowedClients?: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * Server only: "modern" (TLS 1.3 only) or "intermediate" (also TLS 1.2 with forward-secret AEAD
-   * suites). Default: the service's own, "modern". Changing it replaces the service container.
+   * suites). Delivered in the policy file, like `allowedClients`.
+   *
+   * Default: the service's own, "modern". Changing it replaces only the delivery container; new
+   * handshakes get the new policy, established connections keep the version they negotiated.
    */
   tlsPolicy?: pulumi.Input<TlsPolicy>;
+  /**
+   * Server only: serial numbers (hex) of client certificates to refuse whatever their name, e.g. a
+   * leaked key's certificate. Case, colons, a `serial=` or `0x` prefix and leading zeros do not
+   * matter (`openssl x509 -serial -noout` output works as it is); delivered in canonical form.
+   *
+   * Default none. Changing it replaces only the delivery container; a revoked caller is refused
+   * (403, reason `revoked`) from its next request, on open connections too.
+   */
+  revokedSerials?: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * Client only: the server's URL, `https://<server alias>:<port>`. Default: the service's own,
    * `https://mtls-server:8443`. Changing it replaces the service container.
@@ -118,7 +144,13 @@ export interface MtlsServiceArgs {
   publish?: { hostPort?: pulumi.Input<number>; containerPort?: pulumi.Input<number> };
   /** Memory limit in MB, at least 6, with no swap on top. Default 256. Changing it updates the container in place. */
   memoryMb?: pulumi.Input<number>;
-  /** Docker restart policy. Default "unless-stopped". Changing it updates the container in place. */
+  /**
+   * Docker restart policy. Default "always", so that the service comes back by itself after the
+   * Docker daemon crashes and restarts (with "unless-stopped" the daemon treats the containers it
+   * stopped while recovering as stopped on purpose and leaves them down); a container stopped with
+   * `docker stop` also starts again when the daemon restarts. Changing it updates the container in
+   * place (no restart of the service).
+   */
   restart?: pulumi.Input<RestartPolicy>;
   /**
    * Make `pulumi up` wait until the container reports healthy (up to 60 s). Default true. Changing
@@ -146,8 +178,43 @@ function allowListProblem(names: unknown): string | undefined {
   return bad === undefined ? undefined : `${quote(bad)} is not a client name (empty, or contains ",")`;
 }
 
+function serialsProblem(serials: unknown): string | undefined {
+  if (!Array.isArray(serials)) return `${quote(serials)} is not a list of serial numbers`;
+  for (const serial of serials) {
+    if (typeof serial !== "string") return `${quote(serial)} is not a serial number written as a string`;
+    const parsed = parseSerial(serial);
+    if (!parsed.ok) return `${quote(serial)} ${parsed.problem}`;
+  }
+  return undefined;
+}
+
+/**
+ * The server's policy file (services/src/server/policy-file.ts): only the keys given, so a key
+ * left out leaves the server's environment in force, as the services document. Serials in
+ * canonical form, sorted, so a serial written another way (or a reordered list) is no change.
+ */
+export function policyFileText(policy: {
+  allowedClients?: readonly string[];
+  tlsPolicy?: TlsPolicy;
+  revokedSerials: readonly string[];
+}): string {
+  const revoked = new Set<string>();
+  for (const serial of policy.revokedSerials) {
+    const parsed = parseSerial(serial);
+    if (parsed.ok) revoked.add(parsed.serial);
+  }
+  const content = {
+    ...(policy.allowedClients !== undefined ? { allowedClients: [...policy.allowedClients] } : {}),
+    revokedSerials: [...revoked].sort(),
+    ...(policy.tlsPolicy !== undefined ? { tlsPolicy: policy.tlsPolicy } : {}),
+  };
+  return `${JSON.stringify(content, null, 2)}\n`;
+}
+
 export interface CheckedServiceArgs {
   env: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** A server's policy file (JSON text); undefined for a client. */
+  policy: pulumi.Output<string> | undefined;
   aliases: pulumi.Input<pulumi.Input<string>[]> | undefined;
   ports: pulumi.Input<docker.types.input.ContainerPort[]>;
   memoryMb: pulumi.Input<number>;
@@ -191,7 +258,12 @@ export function checkArgs(name: string, args: MtlsServiceArgs): CheckedServiceAr
     // Presence only: a PEM's content is never quoted (the key is a secret).
     if (identity?.[field] === undefined) checks.add(`identity.${field}`, "is missing");
   }
-  const serverOnly = { port: args.port, allowedClients: args.allowedClients, tlsPolicy: args.tlsPolicy };
+  const serverOnly = {
+    port: args.port,
+    allowedClients: args.allowedClients,
+    tlsPolicy: args.tlsPolicy,
+    revokedSerials: args.revokedSerials,
+  };
   for (const [key, value] of Object.entries(serverOnly)) {
     if (value !== undefined && args.role !== "server")
       checks.add(key, `is for a server; this is a ${args.role}`);
@@ -212,6 +284,7 @@ export function checkArgs(name: string, args: MtlsServiceArgs): CheckedServiceAr
             ? undefined
             : `${quote(value)} is not one of ${TLS_POLICIES.join(", ")}`,
         );
+  const revokedSerials = checks.check("revokedSerials", args.revokedSerials ?? [], serialsProblem);
   const serverUrl =
     args.serverUrl === undefined
       ? undefined
@@ -231,7 +304,7 @@ export function checkArgs(name: string, args: MtlsServiceArgs): CheckedServiceAr
       ? undefined
       : `${quote(value)} is not a whole number of MB of at least ${MIN_MEMORY_MB}`,
   );
-  const restart = checks.check("restart", args.restart ?? "unless-stopped", (value) =>
+  const restart = checks.check("restart", args.restart ?? DEFAULT_RESTART_POLICY, (value) =>
     (RESTART_POLICIES as readonly string[]).includes(value)
       ? undefined
       : `${quote(value)} is not one of ${RESTART_POLICIES.join(", ")}`,
@@ -256,13 +329,23 @@ export function checkArgs(name: string, args: MtlsServiceArgs): CheckedServiceAr
   // The typed args become the service's environment; `env` may still override any of them.
   const typed: Record<string, pulumi.Input<string>> = {};
   if (port !== undefined) typed[ENV.listen] = pulumi.interpolate`0.0.0.0:${port}`;
-  if (allowedClients !== undefined) {
-    typed[ENV.allowedClients] = pulumi.output(allowedClients).apply((names) => names.join(","));
-  }
-  if (tlsPolicy !== undefined) typed[ENV.tlsPolicy] = tlsPolicy;
   if (serverUrl !== undefined) typed[ENV.serverUrl] = serverUrl;
   const env = pulumi
     .all([pulumi.output(typed), pulumi.output(args.env ?? {})])
     .apply(([fromArgs, extra]) => ({ ...fromArgs, ...extra }));
-  return { env, aliases, ports, memoryMb, restart };
+  // The access policy is not environment: Docker fixes a container's environment at creation, so
+  // a policy there would replace the server for every edit. It goes in the policy file instead.
+  const policy =
+    args.role === "server"
+      ? pulumi
+          .all([pulumi.output(allowedClients), pulumi.output(tlsPolicy), pulumi.output(revokedSerials)])
+          .apply(([clients, tls, serials]) =>
+            policyFileText({
+              ...(clients !== undefined ? { allowedClients: clients } : {}),
+              ...(tls !== undefined ? { tlsPolicy: tls } : {}),
+              revokedSerials: serials,
+            }),
+          )
+      : undefined;
+  return { env, policy, aliases, ports, memoryMb, restart };
 }

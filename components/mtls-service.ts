@@ -5,11 +5,12 @@
  * - `<name>-identity`: a named volume, mounted read-only at /etc/mtls in the service;
  * - `<name>-delivery`: a container that is created but never started, with the volume mounted
  *   read-write and the identity files as `uploads` (owned by the service's uid/gid, key 0400,
- *   certificates 0444). Docker writes the uploads of a created container through its mounts, so the
+ *   certificates 0444), and for a server its access policy (`policy.json`, 0444: allow-list,
+ *   revoked serials, TLS policy), so a policy edit replaces only this container too. Docker writes the uploads of a created container through its mounts, so the
  *   files land in the volume. Uploads force replacement, so a new certificate replaces only this
  *   container; the service notices the new files and swaps its TLS context without a restart;
- * - `<name>`: the service container. None of its inputs carries certificate material, so nothing
- *   about a re-issue changes it; it `dependsOn` the delivery container so that on first deploy the
+ * - `<name>`: the service container. None of its inputs carries certificate material or policy, so
+ *   neither a re-issue nor a policy edit changes it; it `dependsOn` the delivery container so that on first deploy the
  *   files are in the volume before it starts (the services also wait for missing files).
  *
  * Args (mtls-service-args.ts) are checked in the constructor before anything is declared; a bad one
@@ -45,17 +46,18 @@ export {
   type RestartPolicy,
 } from "./mtls-service-args.ts";
 
-/** The environment the service reads its identity from: the files this component delivers. */
-function identityEnv(): Record<string, string> {
+/** The environment the service reads its identity (and a server its policy) from: the files this component delivers. */
+function identityEnv(role: string): Record<string, string> {
   return {
     [ENV.certFile]: DEFAULTS.certFile,
     [ENV.keyFile]: DEFAULTS.keyFile,
     [ENV.caFile]: DEFAULTS.caFile,
+    ...(role === "server" ? { [ENV.policyFile]: DEFAULTS.policyFile } : {}),
   };
 }
 
-function envList(entries: Record<string, string>): string[] {
-  return Object.entries({ ...identityEnv(), ...entries })
+function envList(role: string, entries: Record<string, string>): string[] {
+  return Object.entries({ ...identityEnv(role), ...entries })
     .map(([key, value]) => `${key}=${value}`)
     .sort();
 }
@@ -105,6 +107,11 @@ export class MtlsService extends pulumi.ComponentResource {
             permissions: "0444",
             ...owner,
           },
+          // A server's access policy travels with its identity: a new certificate and a new policy
+          // written by one `up` arrive together, and the server reloads each on its own.
+          ...(checked.policy
+            ? [{ file: DEFAULTS.policyFile, content: checked.policy, permissions: "0444", ...owner }]
+            : []),
         ],
       },
       parent,
@@ -116,7 +123,7 @@ export class MtlsService extends pulumi.ComponentResource {
         name: args.containerName,
         image: args.image,
         command: pulumi.output(args.args ?? []).apply((rest) => [args.role, ...rest]),
-        envs: pulumi.output(checked.env).apply(envList),
+        envs: pulumi.output(checked.env).apply((entries) => envList(args.role, entries)),
         user: `${SERVICE_UID}:${SERVICE_GID}`,
         mounts: [{ type: "volume", source: this.volume.name, target: IDENTITY_DIR, readOnly: true }],
         // A sidecar joins its namespace owner's network stack (by id: Docker stores the id); the

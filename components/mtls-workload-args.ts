@@ -7,7 +7,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_SERVER_PORT, DEFAULTS, ROLES, type Role, type TlsPolicy } from "../services/src/contract.ts";
 import { ArgChecks } from "./arg-checks.ts";
 import type { ServiceIdentity } from "./identity.ts";
-import { DEFAULT_MEMORY_MB, RESTART_POLICIES, type RestartPolicy } from "./mtls-service-args.ts";
+import {
+  DEFAULT_MEMORY_MB,
+  DEFAULT_RESTART_POLICY,
+  RESTART_POLICIES,
+  type RestartPolicy,
+} from "./mtls-service-args.ts";
 import { nameProblem } from "./validation.ts";
 
 export const MTLS_WORKLOAD_TYPE = "mtls:docker:MtlsWorkload";
@@ -147,7 +152,10 @@ export interface MtlsWorkloadArgs {
    * changing one replaces that sidecar.
    */
   calls?: WorkloadCall[];
-  /** Docker restart policy of the sidecars and the app. Default "unless-stopped". Changing it updates them in place. */
+  /**
+   * Docker restart policy of the sidecars and the app. Default "always", as for MtlsService (they
+   * come back after an unclean engine restart). Changing it updates them in place.
+   */
   restart?: pulumi.Input<RestartPolicy>;
 }
 
@@ -253,7 +261,7 @@ export function checkWorkloadArgs(name: string, args: MtlsWorkloadArgs): Checked
       ? undefined
       : `${quote(value)} is not a whole number of MB of at least 6`,
   );
-  const restart = checks.check("restart", args.restart ?? "unless-stopped", (value) =>
+  const restart = checks.check("restart", args.restart ?? DEFAULT_RESTART_POLICY, (value) =>
     (RESTART_POLICIES as readonly string[]).includes(value)
       ? undefined
       : `${quote(value)} is not one of ${RESTART_POLICIES.join(", ")}`,

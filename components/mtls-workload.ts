@@ -31,6 +31,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV, SERVICE_GID, SERVICE_UID } from "../services/src/contract.ts";
 import { MtlsService } from "./mtls-service.ts";
+import { DEFAULT_RESTART_POLICY } from "./mtls-service-args.ts";
 import {
   appEnvironment,
   checkWorkloadArgs,
@@ -103,8 +104,9 @@ export class MtlsWorkload extends pulumi.ComponentResource {
         securityOpts: ["no-new-privileges:true"],
         memory: PAUSE_MEMORY_MB,
         memorySwap: PAUSE_MEMORY_MB,
-        // It does nothing, so it does not crash; this covers an engine restart.
-        restart: "unless-stopped",
+        // It does nothing, so it does not crash: "always" only brings it back after an unclean
+        // engine restart, as MtlsService's default does for the services (mtls-service-args.ts).
+        restart: DEFAULT_RESTART_POLICY,
         ...LOGS,
       },
       { parent: this },

@@ -451,3 +451,41 @@ describe("preview", () => {
     expect(engine.resources().map((r) => r.name)).toEqual(["gone"]);
   });
 });
+
+describe("targeted operations (for the stand-in CLI of npm run verify)", () => {
+  const things: Program = () => {
+    const a = new Thing("a", { size: 1 });
+    const b = new Thing("b", { size: 1 });
+    return { a: a.id, b: b.id };
+  };
+
+  test("replaceOnNextRun replaces that resource once, create first, and nothing else", async () => {
+    const first = await up(things);
+    const urn = engine.resource("fake:index/thing:Thing", "a")!.urn;
+    engine.replaceOnNextRun(urn);
+    const second = await up(things);
+    expect(opsOf(engine.ops)).toEqual(["replace Thing/a", "same Thing/b"]);
+    expect(second.exports.a).not.toBe(first.exports.a);
+    expect(second.exports.b).toBe(first.exports.b);
+    expect(fake.log.slice(-2)).toEqual([`create ${second.exports.a}`, `delete ${first.exports.a}`]);
+    await up(things);
+    expect(opsOf(engine.ops)).toEqual(["same Thing/a", "same Thing/b"]);
+  });
+
+  test("replaceOnNextRun deletes first where the provider always does (a plugin-level DeleteBeforeReplace)", async () => {
+    Object.assign(fake, { deletesBeforeReplace: () => true });
+    const first = await up(things);
+    engine.replaceOnNextRun(engine.resource("fake:index/thing:Thing", "a")!.urn);
+    const second = await up(things);
+    expect(fake.log.slice(-2)).toEqual([`delete ${first.exports.a}`, `create ${second.exports.a}`]);
+  });
+
+  test("forget drops a resource from the state, as a refresh does for a vanished one, and the next run creates it", async () => {
+    await up(things);
+    engine.forget(engine.resource("fake:index/thing:Thing", "b")!.urn);
+    expect(engine.resource("fake:index/thing:Thing", "b")).toBeUndefined();
+    await up(things);
+    expect(opsOf(engine.ops)).toEqual(["create Thing/b", "same Thing/a"]);
+    expect(() => engine.forget("urn:pulumi:dev::proj::fake:index/thing:Thing::nope")).toThrow(/no resource/);
+  });
+});

@@ -1,85 +1,99 @@
-/** Writes the report and its chart where the settings say (docs/ for a full run). */
-import { mkdirSync, writeFileSync } from "node:fs";
+/**
+ * Renders the report from run data: docs/BENCHMARKS.md and its chart from the latest run, with ranges
+ * over every recorded run, and (full runs) the README's Performance paragraph from the same runs.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { BenchResults } from "../results.ts";
-import { type ChartRow, renderChart } from "./chart.ts";
+import type { BenchSettings } from "../settings.ts";
+import { type ChartRow, formatRatio, renderChart } from "./chart.ts";
 import { renderMarkdown } from "./markdown.ts";
-import { handshakeCase, latencyAt, med, p99, rate, targets } from "./summary.ts";
+import { renderPerformanceParagraph, withPerformanceParagraph } from "./performance-paragraph.ts";
+import { markerOf, type Target, targets } from "./summary.ts";
 
-function chartRows(results: BenchResults): ChartRow[] {
-  const goals = targets(results);
+const BASIS: Record<Target["id"], string> = {
+  full: "ours / nginx",
+  resumed: "resumed / our full",
+  keepAlive: "ours / nginx",
+  bulk: "ours / nginx",
+  p99: "ours / nginx",
+  rss: "ours / nginx",
+};
+
+const SHORT_LABEL: Record<Target["id"], string> = {
+  full: "Full handshakes/s, ECDSA P-256, TLS 1.3",
+  resumed: "Resumed handshakes/s, TLS 1.3 tickets",
+  keepAlive: "Keep-alive GET requests/s",
+  bulk: "Bulk POST echo MB/s, one connection",
+  p99: "p99 latency at half of nginx's maximum",
+  rss: "Peak RSS, as shipped (image)",
+};
+
+/** One row per target, each with its target mark; peak RSS also as .ts sources and with the memory settings. */
+export function chartRows(results: BenchResults): ChartRow[] {
   const rows: ChartRow[] = [];
-  for (const c of results.handshakes) {
-    const full = med(c.full.ours, rate) / med(c.full.nginx, rate);
-    const isMain = c.keyAlgorithm === "ECDSA-P256" && c.protocol === "TLSv1.3";
+  for (const goal of targets(results)) {
+    const targetText =
+      goal.thresholdOn === "value"
+        ? `${goal.better === "higher" ? "≥" : "≤"} ${goal.threshold} ${goal.unit} (${markerOf(goal).toFixed(1)}× nginx)`
+        : `${goal.better === "higher" ? "≥" : "≤"} ${goal.threshold}×`;
+    const row = {
+      basis: BASIS[goal.id],
+      better: goal.better,
+      target: markerOf(goal),
+      targetText,
+    };
+    const absolute = (value: number) =>
+      goal.thresholdOn === "value"
+        ? { valueText: `${value.toFixed(0)} ${goal.unit} (${formatRatio(value / goal.peer)})` }
+        : {};
     rows.push({
-      label: `Full handshakes/s, ${c.keyAlgorithm}, ${c.protocol}`,
-      ratio: full,
-      better: "higher",
-      met: isMain ? goals[0]!.met : undefined,
-      marker: isMain ? 0.8 : undefined,
+      ...row,
+      label: SHORT_LABEL[goal.id],
+      value: goal.ratio,
+      met: goal.met,
+      ...absolute(goal.ours),
     });
+    if (goal.id === "rss") {
+      if (goal.tsSources !== undefined)
+        rows.push({
+          ...row,
+          label: "Peak RSS, .ts sources (npm run server)",
+          value: goal.tsSources / goal.peer,
+          met: goal.tsSourcesMet ?? false,
+          ...absolute(goal.tsSources),
+        });
+      if (goal.tuned !== undefined)
+        rows.push({
+          ...row,
+          label: "Peak RSS, as shipped + memory settings",
+          value: goal.tunedRatio ?? Number.NaN,
+          met: goal.tunedMet ?? false,
+          ...absolute(goal.tuned),
+        });
+    }
   }
-  for (const c of results.handshakes) {
-    if (!c.resumed) continue;
-    rows.push({
-      label: `Resumed handshakes/s, ${c.keyAlgorithm}, ${c.protocol}`,
-      ratio: med(c.resumed.ours, rate) / med(c.resumed.nginx, rate),
-      better: "higher",
-      met: undefined,
-    });
-  }
-  const [, , keepAlive, bulk, latency, memory] = goals;
-  rows.push(
-    {
-      label: "Keep-alive GET requests/s",
-      ratio: keepAlive!.ratio,
-      better: "higher",
-      met: keepAlive!.met,
-      marker: 0.5,
-    },
-    {
-      label: "Bulk POST echo MB/s, one connection",
-      ratio: bulk!.ratio,
-      better: "higher",
-      met: bulk!.met,
-      marker: 0.7,
-    },
-    {
-      label: "p99 latency at half of nginx's maximum rate",
-      ratio: latency!.ratio,
-      better: "lower",
-      met: latency!.met,
-      marker: 2,
-    },
-  );
-  const moderate = latencyAt(results, "half of our maximum");
-  rows.push(
-    {
-      label: `p99 latency at ${moderate.rate} req/s (half of ours)`,
-      ratio: med(moderate.samples.ours, p99) / med(moderate.samples.nginx, p99),
-      better: "lower",
-      met: undefined,
-    },
-    { label: "Peak RSS under handshake load", ratio: memory!.ratio, better: "lower", met: memory!.met },
-    {
-      label: "Peak RSS, ours with the memory settings",
-      ratio: memory!.tunedRatio ?? Number.NaN,
-      better: "lower",
-      met: memory!.tunedMet,
-    },
-  );
-  void handshakeCase;
   return rows;
 }
 
-export function writeReport(results: BenchResults): void {
-  const { reportFile, chartFile, runs } = results.settings;
-  mkdirSync(dirname(reportFile), { recursive: true });
-  const subtitle = `ours / nginx, median of ${runs} run${runs > 1 ? "s" : ""}, ${results.startedAt.slice(0, 10)}; server pinned to one core, load generators to the other`;
-  writeFileSync(
-    chartFile,
-    renderChart(chartRows(results), "mTLS server benchmark: ratio ours / nginx", subtitle),
+export function renderChartOf(results: BenchResults): string {
+  const { runs } = results.settings;
+  const subtitle = `median of ${runs} repetition${runs > 1 ? "s" : ""}, run of ${results.startedAt.slice(0, 16).replace("T", " ")} UTC; server pinned to one core, load generators to the other`;
+  return renderChart(
+    chartRows(results),
+    "mTLS server benchmark: our figures against their targets",
+    subtitle,
   );
-  writeFileSync(reportFile, renderMarkdown(results, basename(chartFile)));
+}
+
+/** Writes the report of `results` (the latest of `runs`) where the settings say. */
+export function writeReport(results: BenchResults, runs: BenchResults[], paths: BenchSettings): void {
+  const { reportFile, chartFile, readmeFile } = paths;
+  mkdirSync(dirname(reportFile), { recursive: true });
+  writeFileSync(chartFile, renderChartOf(results));
+  writeFileSync(reportFile, renderMarkdown(results, basename(chartFile), runs));
+  if (!results.settings.quick) {
+    const readme = readFileSync(readmeFile, "utf8");
+    writeFileSync(readmeFile, withPerformanceParagraph(readme, renderPerformanceParagraph(runs)));
+  }
 }

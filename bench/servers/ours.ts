@@ -1,9 +1,15 @@
 /**
- * Our server (services/src/server.ts), started as users run it, pinned to the server core, with the
- * per-request access log off (nginx's is off too) and the echo limit raised to the bulk body size.
+ * Our server, pinned to the server core, with the per-request access log off (nginx's is off too)
+ * and the echo limit raised to the bulk body size, started one of two ways:
+ *
+ * - as shipped (the default): the sources type-stripped to .js by the image's own build step
+ *   (services/build/strip-types.ts, see shipServices) and started as the image's ENTRYPOINT and CMD
+ *   do, `node <dir>/main.js server`, with the same Node binary the local base image carries;
+ * - as its .ts sources, the way `npm run server` runs it on a host (Node strips the types at load).
  */
-import { createWriteStream } from "node:fs";
+import { createWriteStream, rmSync } from "node:fs";
 import { join } from "node:path";
+import { stripTree } from "../../services/build/strip-types.ts";
 import { ENV, STATUS_ROUTES, type TlsPolicy } from "../../services/src/contract.ts";
 import type { PkiFiles } from "../pki/pki.ts";
 import { freePort } from "../system/ports.ts";
@@ -25,9 +31,18 @@ export interface OurServerOptions {
   repoRoot: string;
   logDir: string;
   maxBodyBytes: number;
+  /** The shipped tree (shipServices), or undefined to run the .ts sources as `npm run server` does. */
+  shippedDir: string | undefined;
   /** Extra environment (the memory settings), and the name the report gives this configuration. */
   env?: Record<string, string>;
-  kind?: "ours" | "ours-tuned";
+  kind?: "ours" | "ours-ts" | "ours-tuned";
+}
+
+/** Type-strips services/src into `dir` exactly as the image's build stage does; returns `dir`. */
+export function shipServices(repoRoot: string, dir: string): string {
+  rmSync(dir, { recursive: true, force: true });
+  stripTree(join(repoRoot, "services/src"), dir);
+  return dir;
 }
 
 export async function startOurServer(options: OurServerOptions): Promise<OurServer> {
@@ -50,12 +65,10 @@ export async function startOurServer(options: OurServerOptions): Promise<OurServ
     options.logDir,
     `${options.kind ?? "ours"}-${options.pki.keyAlgorithm}-${options.policy}.log`,
   );
-  const child = spawnPinned(
-    options.core,
-    process.execPath,
-    [join(options.repoRoot, "services/src/server.ts")],
-    { env },
-  );
+  const args = options.shippedDir
+    ? [join(options.shippedDir, "main.js"), "server"]
+    : [join(options.repoRoot, "services/src/server.ts")];
+  const child = spawnPinned(options.core, process.execPath, args, { env });
   const log = createWriteStream(logFile);
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);

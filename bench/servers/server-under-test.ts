@@ -4,10 +4,11 @@ import type { KeyAlgorithm } from "../pki/pki.ts";
 import { cpuSecondsOf, statusField } from "../system/proc-stats.ts";
 
 /**
- * Our server as shipped, our server with the memory settings of memory-tuning.ts, nginx (the peer),
- * and a bare Node https server (the reference for what Node itself costs).
+ * Our server as the image runs it (the type-stripped .js, ours.ts), the same code as its .ts sources
+ * the way `npm run server` runs it on a host, our server as shipped with the memory settings of
+ * memory-tuning.ts, nginx (the peer), and a bare Node https server (what Node itself costs).
  */
-export type ServerKind = "ours" | "ours-tuned" | "nginx" | "node-bare";
+export type ServerKind = "ours" | "ours-ts" | "ours-tuned" | "nginx" | "node-bare";
 
 export interface ServerUnderTest {
   kind: ServerKind;

@@ -57,7 +57,10 @@ export async function cleanupRun(runId: string): Promise<CleanupReport> {
     ),
     images: await removeEach(
       images.map((i) => i.Id),
-      (id) => dockerApi("DELETE", `/images/${id}`, { query: { force: true } }),
+      // noprune: the untagged parents are the builder's cache, which a build of another test file
+      // running at the same time may be standing on (removing them fails that build with
+      // "unknown parent image ID"); they hold no label and no name of this run.
+      (id) => dockerApi("DELETE", `/images/${id}`, { query: { force: true, noprune: true } }),
     ),
   };
 }

@@ -53,6 +53,8 @@ export function createDockerProvider(options: { runId?: string } = {}): DockerPr
       known(type);
       return [];
     },
+    // pulumi-docker's resources.go sets DeleteBeforeReplace for containers (docs/PROVIDER-FACTS.md).
+    deletesBeforeReplace: (type) => type === CONTAINER_TYPE,
     diff(req) {
       known(req.type);
       if (req.type === IMAGE_TYPE) return diffImage(req);

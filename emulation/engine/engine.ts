@@ -121,6 +121,8 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
   private claimed = new Map<string, string>();
   /** In preview, resources found under an alias (the state itself is not changed in preview). */
   private previewAdopted = new Map<string, ResourceState>();
+  /** URNs the next run replaces whatever their diff (`pulumi up --replace URN`). */
+  private replaceNextRun = new Set<string>();
   private signalFailure: () => void = () => {};
   private failurePromise: Promise<void> = NEVER;
 
@@ -244,6 +246,19 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
         `destroy failed for ${errors.length} resource(s): ${errors.map((e) => e.message).join("; ")}`,
       );
     }
+  }
+
+  /** `pulumi up --replace URN` / `--target-replace URN`: the next run replaces that resource. */
+  replaceOnNextRun(urn: string): void {
+    this.replaceNextRun.add(urn);
+  }
+
+  /**
+   * What a refresh does with a resource its provider no longer finds (the provider's Read returns
+   * nothing): the engine drops it from the state, and the next `up` creates it again.
+   */
+  forget(urn: string): void {
+    if (!this.state.delete(urn)) throw new Error(`emulated engine: no resource ${urn} in the state`);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -378,6 +393,10 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
     });
     if (diff.kind === "update" && this.forcesReplace(diff.changed, options.replaceOnChanges)) {
       diff = { kind: "replace", changed: diff.changed, deleteBeforeReplace: false };
+    }
+    if (this.replaceNextRun.delete(urn) && diff.kind !== "replace") {
+      const deleteBeforeReplace = provider.deletesBeforeReplace?.(args.type) === true;
+      diff = { kind: "replace", changed: diff.kind === "update" ? diff.changed : [], deleteBeforeReplace };
     }
     switch (diff.kind) {
       case "none":

@@ -63,4 +63,9 @@ export interface EmulatedProvider {
   create(req: CreateRequest): Promise<CreateResult>;
   update(req: UpdateRequest): Promise<CreateResult>;
   delete(req: DeleteRequest): Promise<void>;
+  /**
+   * Optional: whether a replacement of this type deletes first whatever the diff (a plugin-level
+   * DeleteBeforeReplace, e.g. pulumi-docker's for containers); used for `--replace` of a resource.
+   */
+  deletesBeforeReplace?(type: string): boolean;
 }

@@ -13,6 +13,7 @@ import { createClientMetrics } from "./client/metrics.ts";
 import { type CallState, createAgent, type RoundResult, runRound } from "./client/round.ts";
 import { runTunnel } from "./client/tunnel.ts";
 import { type ClientConfig, parseClientConfig } from "./config.ts";
+import { IdentityFilesCheck } from "./identity/files-check.ts";
 import { loadIdentityAtStart, startHotReload } from "./identity/lifecycle.ts";
 import type { Identity } from "./identity/validate.ts";
 import { EXIT, exitWithError, isEntryPoint, onShutdownSignal } from "./lifecycle.ts";
@@ -95,6 +96,8 @@ export async function runLoop(config: ClientConfig, log: Logger): Promise<void> 
   const ready = () =>
     identity !== undefined && succeeded && lastFailure === undefined && !shutdown.signal.aborted;
   const metrics = createClientMetrics(() => identity?.leaf.validToDate, ready);
+  // Issue 14: would the files on disk load at a restart? (gauge and /readyz detail; not readiness)
+  const filesCheck = new IdentityFilesCheck(metrics.registry, log);
 
   const started = await startService({
     purpose: "client",
@@ -118,6 +121,7 @@ export async function runLoop(config: ClientConfig, log: Logger): Promise<void> 
         ...(lastFailure ? [`last round failed: ${lastFailure.message}`] : []),
         ...(shutdown.signal.aborted ? ["shutting down"] : []),
       ],
+      details: { identityFiles: filesCheck.status() },
     }),
   });
   if (!started) return;
@@ -138,6 +142,7 @@ export async function runLoop(config: ClientConfig, log: Logger): Promise<void> 
     },
     log,
     reloads: metrics.reloads,
+    filesCheck,
   });
 
   const rounds = (async () => {

@@ -3,7 +3,7 @@
  * else 1 with one line saying why. The Dockerfile's HEALTHCHECK and the program's container
  * healthcheck run it in exec form (images without a shell work too):
  *
- *   node /app/src/healthcheck.ts
+ *   node /app/src/healthcheck.js
  *
  * It probes MTLS_STATUS_LISTEN when the container sets it. Otherwise it does not know the role the
  * image was started with, so it tries the server's default status address, then the client's: in

@@ -10,6 +10,7 @@ import { createServer, Server as HttpsServer, type ServerOptions } from "node:ht
 import { createServer as createTlsServer } from "node:tls";
 import { ConfigError, parseServerConfig, type ServerConfig } from "./config.ts";
 import { ENV, type TlsPolicy } from "./contract.ts";
+import { IdentityFilesCheck } from "./identity/files-check.ts";
 import { startHotReload } from "./identity/lifecycle.ts";
 import type { Identity } from "./identity/validate.ts";
 import { EXIT, exitWithError, formatAddress, isEntryPoint, listen, onShutdownSignal } from "./lifecycle.ts";
@@ -46,6 +47,8 @@ export async function runServer(config: ServerConfig, log: Logger, proxy?: Proxy
   const shutdown = onShutdownSignal();
   const ready = () => identity !== undefined && listening && !shutdown.signal.aborted;
   const metrics = createServerMetrics(() => identity?.leaf.validToDate, ready);
+  // Issue 14: would the files on disk load at a restart? (gauge and /readyz detail; not readiness)
+  const filesCheck = new IdentityFilesCheck(metrics.registry, log);
   // Issue 10: the reloadable policy (allow-list, revoked serials, TLS policy) from MTLS_POLICY_FILE.
   const policy = new ServerPolicy({
     path: config.policyFile,
@@ -77,7 +80,10 @@ export async function runServer(config: ServerConfig, log: Logger, proxy?: Proxy
         ...(listening ? [] : ["mTLS listener not up"]),
         ...(shutdown.signal.aborted ? ["shutting down"] : []),
       ],
-      details: policyStarted ? { policy: policy.status() } : undefined,
+      details: {
+        identityFiles: filesCheck.status(),
+        ...(policyStarted ? { policy: policy.status() } : {}),
+      },
     }),
   });
   if (!started) return;
@@ -172,6 +178,7 @@ export async function runServer(config: ServerConfig, log: Logger, proxy?: Proxy
     },
     log,
     reloads: metrics.reloads,
+    filesCheck,
   });
 
   if (!shutdown.signal.aborted)

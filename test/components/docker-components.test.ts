@@ -5,9 +5,13 @@
  * second run, and a re-issued certificate that replaces only the delivery container while the
  * server keeps running and presents the new certificate (zero-downtime rotation, end to end).
  */
+import { execFile } from "node:child_process";
+import { readdir } from "node:fs/promises";
 import { connect } from "node:tls";
+import { promisify } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { HEALTHCHECK_COMMAND } from "../../components/mtls-service.ts";
 import { hostPlatform } from "../../components/service-image.ts";
 import {
   CONTAINER_TYPE,
@@ -18,16 +22,18 @@ import {
   IMAGE_TYPE,
   type ProgramRun,
   type Registration,
+  RUN_LABEL,
   runProgram,
   VOLUME_TYPE,
 } from "../../emulation/index.ts";
-import { DEFAULT_SERVER_NAME, SERVICE_GID, SERVICE_UID } from "../../services/src/contract.ts";
+import { DEFAULT_SERVER_NAME, ENV, SERVICE_GID, SERVICE_UID } from "../../services/src/contract.ts";
 import { jsonLogs } from "../e2e/containers.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { probe } from "../support/docker-probe.ts";
 import { eventually } from "../support/eventually.ts";
 import { createCa, issueLeaf, type Leaf } from "../support/pki-fixtures/pki.ts";
 
+const run = promisify(execFile);
 const skip = await dockerSkipReason();
 
 // The server is published without a host port: it reaches the provider as a port without
@@ -181,7 +187,7 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
     expect(first.exports.repoDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
-  test("the services image runs as the service user, is health-checked and holds only the sources", async () => {
+  test("the services image runs as the service user, is health-checked, and runs its own JavaScript entry point", async () => {
     const image = first.exports.repoDigest as string;
     const { body } = await dockerApi("GET", `/images/${image}/json`);
     const config = (body as { Config: Record<string, unknown> }).Config as {
@@ -191,19 +197,57 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
       Labels: Record<string, string>;
     };
     expect(config.User).toBe(`${SERVICE_UID}:${SERVICE_GID}`);
-    expect(config.Healthcheck.Test).toEqual(["CMD", "node", "/app/src/healthcheck.ts"]);
-    expect(config.Entrypoint).toEqual(["node", "/app/src/main.ts"]);
+    expect(config.Healthcheck.Test).toEqual(HEALTHCHECK_COMMAND);
+    expect(config.Entrypoint).toEqual(["node", "/app/src/main.js"]);
     expect(config.Labels["org.opencontainers.image.title"]).toBe("mtls-service");
-    const files = await probe({
-      runId: docker.runId,
-      image,
-      script: "console.log(require('fs').readdirSync('/app', { recursive: true }).sort().join(' '))",
-    });
-    const notSources = files
-      .split(" ")
-      .filter((f) => !/^src(\/[\w-]+)*(\.ts)?$/.test(f) || f.endsWith(".test.ts"));
-    expect(notSources).toEqual([]);
-    expect(files.split(" ")).toContain("src/contract.ts");
+  });
+
+  test("the services image ships every service module type-stripped to .js and no TypeScript, so Node never loads its stripper", async () => {
+    const image = first.exports.repoDigest as string;
+    const files = (
+      await probe({
+        runId: docker.runId,
+        image,
+        script:
+          "const fs = require('fs'); console.log(fs.readdirSync('/app', { recursive: true }).filter((f) => fs.statSync('/app/' + f).isFile()).sort().join(' '))",
+      })
+    ).split(" ");
+    const sources = (await readdir("services/src", { recursive: true }))
+      .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))
+      .map((f) => `src/${f.replace(/\.ts$/, ".js")}`)
+      .sort();
+    expect(files).toEqual([...sources, "src/package.json"].sort());
+  });
+
+  test("the services image's entry point loads the whole client and server (each stops on the missing identity, exit 3) and refuses an unknown role (exit 2)", async () => {
+    const image = first.exports.repoDigest as string;
+    const runImage = async (args: string[]) => {
+      try {
+        const { stdout, stderr } = await run("docker", [
+          "run",
+          "--rm",
+          "--network",
+          "none",
+          "--label",
+          `${RUN_LABEL}=${docker.runId}`,
+          ...args,
+        ]);
+        return { code: 0, output: `${stdout}${stderr}` };
+      } catch (error) {
+        const failed = error as { code?: number; stdout?: string; stderr?: string };
+        return { code: Number(failed.code), output: `${failed.stdout ?? ""}${failed.stderr ?? ""}` };
+      }
+    };
+    for (const role of [["client", "--once"], []]) {
+      const { code, output } = await runImage(["-e", `${ENV.identityWaitMs}=0`, image, ...role]);
+      expect({ code, output }).toMatchObject({
+        code: 3,
+        output: expect.stringContaining(`${ENV.certFile} (/etc/mtls/tls.crt) does not exist`),
+      });
+    }
+    const unknown = await runImage([image, "bogus"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.output).toContain('unknown role \\"bogus\\"');
   });
 
   test("the service container carries no certificate material and starts after the delivery", () => {
@@ -217,7 +261,7 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
     expect(delivery?.secretOutputs).toContain("uploads");
   });
 
-  test("the identity files sit in the volume, owned by the service user, key 0400", async () => {
+  test("the identity files and the server's policy file sit in the volume, owned by the service user, key 0400", async () => {
     const listing = await probe({
       runId: docker.runId,
       image: base,
@@ -229,7 +273,7 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
         }).join(" "));`,
     });
     const id = `${SERVICE_UID}:${SERVICE_GID}`;
-    expect(listing).toBe(`ca.crt:${id}:444 tls.crt:${id}:444 tls.key:${id}:400`);
+    expect(listing).toBe(`ca.crt:${id}:444 policy.json:${id}:444 tls.crt:${id}:444 tls.key:${id}:400`);
   });
 
   test("the server container is hardened and healthy", async () => {

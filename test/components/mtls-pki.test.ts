@@ -148,6 +148,7 @@ describe("MtlsPki with an intermediate CA", () => {
       "fingerprintSha256",
       "notAfter",
       "privateKeyPem",
+      "renewalDueAt",
       "serialNumber",
       "spiffeId",
     ]);
@@ -164,13 +165,24 @@ describe("MtlsPki with an intermediate CA", () => {
     expect(outputs.serialNumber).toBe(leaf.serialNumber.toUpperCase());
     expect(outputs.fingerprintSha256).toBe(leaf.fingerprint256);
     expect(outputs.notAfter).toBe(leaf.validToDate.toISOString());
+    // earlyRenewalHours is 30: the window opens 30 hours before expiry.
+    expect(outputs.renewalDueAt).toBe(new Date(leaf.validToDate.getTime() - 30 * HOUR_MS).toISOString());
     expect(leaf.validToDate.getTime() - leaf.validFromDate.getTime()).toBe(100 * HOUR_MS);
     expect(outputs.spiffeId).toBe("spiffe://prod.example.internal/api");
   });
 
-  it("registers the PKI's outputs: the root and the CA bundle, no key", () => {
+  it("registers the PKI's outputs: the root, the CA bundle and the generations, no key", () => {
     const outputs = componentOutputs(run, TYPES.pki, "corp");
-    expect(Object.keys(outputs).sort()).toEqual(["caBundlePem", "issuingCertPem", "rootCertPem"]);
+    expect(Object.keys(outputs).sort()).toEqual([
+      "caBundlePem",
+      "generations",
+      "issuingCertPem",
+      "issuingGeneration",
+      "rootCertPem",
+      "roots",
+    ]);
+    expect(outputs.generations).toEqual(["1"]);
+    expect(outputs.issuingGeneration).toBe("1");
     expect(JSON.stringify(outputs)).not.toContain("PRIVATE KEY");
   });
 });

@@ -83,11 +83,11 @@ describe("MtlsService children", () => {
     expect(inputs.privileged).toBeUndefined();
   });
 
-  it("limits memory to 256 MB with no swap (memorySwap equal to memory) and restarts unless stopped", () => {
+  it("limits memory to 256 MB with no swap (memorySwap equal to memory) and restarts always, so it survives a daemon crash", () => {
     const inputs = run.child(TYPES.container, "api").inputs;
     expect(inputs.memory).toBe(256);
     expect(inputs.memorySwap).toBe(inputs.memory);
-    expect(inputs.restart).toBe("unless-stopped");
+    expect(inputs.restart).toBe("always");
     expect(inputs.logDriver).toBe("json-file");
     expect(inputs.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
   });
@@ -120,7 +120,7 @@ describe("MtlsService children", () => {
     expect(delivery.image).toBe("sha256:service");
   });
 
-  it("uploads the key 0400 and the certificates 0444, owned by 10001:10001, the key as a secret", () => {
+  it("uploads the key 0400, the certificates and a server's policy file 0444, owned by 10001:10001, the key as a secret", () => {
     const uploads = run.child(TYPES.container, "api-delivery").inputs.uploads as Upload[];
     expect(
       uploads.map(({ file, permissions, owner, group }) => ({ file, permissions, owner, group })),
@@ -128,8 +128,12 @@ describe("MtlsService children", () => {
       { file: "/etc/mtls/tls.crt", permissions: "0444", owner: "10001", group: "10001" },
       { file: "/etc/mtls/tls.key", permissions: "0400", owner: "10001", group: "10001" },
       { file: "/etc/mtls/ca.crt", permissions: "0444", owner: "10001", group: "10001" },
+      { file: "/etc/mtls/policy.json", permissions: "0444", owner: "10001", group: "10001" },
     ]);
-    expect(uploads.map((u) => u.content)).toEqual([leaf.chainPem, leaf.keyPem, caPem]);
+    expect(uploads.slice(0, 3).map((u) => u.content)).toEqual([leaf.chainPem, leaf.keyPem, caPem]);
+    // No policy given: the file revokes nothing and leaves the allow-list and TLS policy to the
+    // server's own defaults.
+    expect(JSON.parse(uploads[3]!.content)).toEqual({ revokedSerials: [] });
     // The identity's key was given as a plain string: the component alone makes it secret (the SDK
     // then sends the whole uploads list as one secret).
     expect(run.isSecretInput(TYPES.container, "api-delivery", "uploads")).toBe(true);
@@ -148,10 +152,11 @@ describe("MtlsService children", () => {
       `${ENV.certFile}=/etc/mtls/tls.crt`,
       `${ENV.keyFile}=/etc/mtls/tls.key`,
       `${ENV.listen}=0.0.0.0:8443`,
+      `${ENV.policyFile}=/etc/mtls/policy.json`,
     ]);
     expect(inputs.command).toEqual(["server"]);
     expect(inputs.healthcheck).toEqual({
-      tests: ["CMD", "node", "/app/src/healthcheck.ts"],
+      tests: ["CMD", "node", "/app/src/healthcheck.js"],
       interval: "5s",
       timeout: "3s",
       startPeriod: "10s",
@@ -170,16 +175,40 @@ describe("MtlsService children", () => {
 });
 
 describe("MtlsService args", () => {
-  it("turns the typed server args into the service's environment", async () => {
+  it("puts the server's access policy in its delivered policy file, never in the service's environment", async () => {
     const run = await preview(() =>
-      service("api", { port: 9000, allowedClients: ["billing", "reports"], tlsPolicy: "intermediate" }),
+      service("api", {
+        port: 9000,
+        allowedClients: ["billing", "reports"],
+        tlsPolicy: "intermediate",
+        revokedSerials: ["serial=0A1B", "00:ff:01", "a1b"],
+      }),
     );
-    expect(run.child(TYPES.container, "api").inputs.envs).toEqual(
-      expect.arrayContaining([
-        `${ENV.listen}=0.0.0.0:9000`,
-        `${ENV.allowedClients}=billing,reports`,
-        `${ENV.tlsPolicy}=intermediate`,
-      ]),
+    const envs = run.child(TYPES.container, "api").inputs.envs as string[];
+    expect(envs).toContain(`${ENV.listen}=0.0.0.0:9000`);
+    expect(envs.filter((e) => e.startsWith(ENV.allowedClients) || e.startsWith(ENV.tlsPolicy))).toEqual([]);
+    const uploads = run.child(TYPES.container, "api-delivery").inputs.uploads as Upload[];
+    const policy = uploads.find((u) => u.file === "/etc/mtls/policy.json");
+    // Serials in the services' canonical form, each once, sorted: writing one another way is no change.
+    expect(JSON.parse(policy!.content)).toEqual({
+      allowedClients: ["billing", "reports"],
+      revokedSerials: ["A1B", "FF01"],
+      tlsPolicy: "intermediate",
+    });
+  });
+
+  it("delivers no policy file to a client", async () => {
+    const run = await preview(() =>
+      service("billing", { role: "client", serverUrl: "https://api:8443", waitUntilHealthy: false }),
+    );
+    const uploads = run.child(TYPES.container, "billing-delivery").inputs.uploads as Upload[];
+    expect(uploads.map((u) => u.file)).toEqual([
+      "/etc/mtls/tls.crt",
+      "/etc/mtls/tls.key",
+      "/etc/mtls/ca.crt",
+    ]);
+    expect(run.child(TYPES.container, "billing").inputs.envs).not.toContain(
+      `${ENV.policyFile}=/etc/mtls/policy.json`,
     );
   });
 
@@ -227,6 +256,16 @@ describe("MtlsService bad input", () => {
     ["allowedClients", { allowedClients: [] }, "allowedClients: [] names no client"],
     ["allowedClients", { allowedClients: ["a,b"] }, 'allowedClients: "a,b" is not a client name'],
     ["aliases", { aliases: ["not a name"] }, 'aliases: "not a name" is not a DNS name'],
+    [
+      "revokedSerials",
+      { revokedSerials: ["0A:1G"] },
+      'revokedSerials: "0A:1G" is not a hexadecimal serial number',
+    ],
+    [
+      "revokedSerials",
+      { role: "client", serverUrl: "https://api:8443", revokedSerials: ["0A"] },
+      "revokedSerials: is for a server; this is a client",
+    ],
     [
       "serverUrl",
       { role: "client", serverUrl: "http://api:8443" },

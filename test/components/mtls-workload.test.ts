@@ -138,7 +138,7 @@ describe("MtlsWorkload, server role", () => {
     expect(app.securityOpts).toEqual(["no-new-privileges:true"]);
     expect(app.memory).toBe(256);
     expect(app.memorySwap).toBe(256);
-    expect(app.restart).toBe("unless-stopped");
+    expect(app.restart).toBe("always");
     expect(app.envs).toEqual(["MTLS_APP_PORT=8080"]);
     // Started after the sidecar container (dependsOn the component means its children).
     expect(run.child(TYPES.container, "orders-app").options.dependencies).toContain(

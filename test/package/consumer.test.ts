@@ -219,6 +219,8 @@ describe("the packed tarball", () => {
       "dist/components/index.d.ts",
       "services/Dockerfile",
       "services/.dockerignore",
+      // The image's build stage runs it: without it a consumer's ServiceImage cannot build.
+      "services/build/strip-types.ts",
       "services/src/main.ts",
       "services/src/server.ts",
       "services/src/client.ts",
@@ -226,7 +228,14 @@ describe("the packed tarball", () => {
     ]) {
       expect(files).toContain(file);
     }
-    const shipped = ["package.json", "README.md", "LICENSE", "services/Dockerfile", "services/.dockerignore"];
+    const shipped = [
+      "package.json",
+      "README.md",
+      "LICENSE",
+      "services/Dockerfile",
+      "services/.dockerignore",
+      "services/build/strip-types.ts",
+    ];
     const unexpected = files.filter(
       (f) =>
         ![...shipped, ...assets].includes(f) &&

@@ -1,7 +1,14 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { CONFIG_DEFAULTS, ConfigError, type MtlsConfig, parseConfig } from "../../components/config.ts";
+import {
+  CONFIG_DEFAULTS,
+  ConfigError,
+  type MtlsConfig,
+  parseConfig,
+  pkiArgs,
+  unmatchedRevocationWarnings,
+} from "../../components/config.ts";
 
 const parseWith = (values: Record<string, string>, stack = "dev"): MtlsConfig =>
   parseConfig((key) => values[key], stack);
@@ -28,6 +35,9 @@ describe("stack configuration", () => {
     expect(config.allowedClients).toEqual(["client-a"]);
     expect(config.tlsPolicy).toBe("modern");
     expect(config.publishPort).toBeUndefined();
+    expect(config.caGenerations).toEqual(["1"]);
+    expect(config.issuingCa).toBe("1");
+    expect(config.revokedSerials).toEqual([]);
   });
 
   it.each([
@@ -115,6 +125,64 @@ describe("stack configuration", () => {
     expect(problemsOf({ country: "Germany" })).toMatch(
       /country: "Germany" is not a two-letter ISO 3166 code/,
     );
+  });
+
+  it("reads the CA generations, signs with the first unless issuingCa is set, and hands both to MtlsPki", () => {
+    const staged = parseWith({ caGenerations: '["1","2"]' });
+    expect(staged.issuingCa).toBe("1");
+    expect(pkiArgs(staged)).toMatchObject({ generations: ["1", "2"], issuingGeneration: "1" });
+    const switched = parseWith({ caGenerations: "1, 2", issuingCa: "2" });
+    expect(pkiArgs(switched)).toMatchObject({ generations: ["1", "2"], issuingGeneration: "2" });
+    expect(parseWith({ caGenerations: '["2"]' }).issuingCa).toBe("2");
+    // A stack file's `caGenerations: [1, 2]` reaches the program as YAML numbers.
+    expect(parseWith({ caGenerations: "[1, 2]", issuingCa: "2" }).caGenerations).toEqual(["1", "2"]);
+  });
+
+  it.each([
+    [{ caGenerations: '["1","Two"]' }, 'caGenerations: "Two" is not a valid generation name'],
+    [{ caGenerations: '["1","1"]' }, 'caGenerations: "1" is listed more than once; names must be unique'],
+    [{ caGenerations: "[]" }, "caGenerations: the list is empty"],
+    [{ caGenerations: "[1.5]" }, 'caGenerations: "1.5" is not a valid generation name'],
+    [
+      { caGenerations: '["1", true]' },
+      `caGenerations: ${JSON.stringify('["1", true]')} is not a list of generation names`,
+    ],
+    [{ caGenerations: '["1","2"]', issuingCa: "3" }, 'issuingCa: "3" is not in caGenerations (1, 2)'],
+  ])("refuses bad CA generations %j with one line naming the key", (values, line) => {
+    const message = problemsOf(values, "prod");
+    expect(message).toContain('stack "prod" (Pulumi.prod.yaml)');
+    expect(message).toContain(`mtls-pki:${line}`);
+    expect(message.split("\n")).toHaveLength(2);
+  });
+
+  it("refuses dropping the issuing generation, saying which step comes first", () => {
+    expect(problemsOf({ caGenerations: '["2"]', issuingCa: "1" })).toContain(
+      'mtls-pki:issuingCa: "1" is not in caGenerations (2): the issuing generation is dropped last. ' +
+        'First set issuingCa to "2" and run pulumi up (leaves are re-issued by it), then remove "1" from caGenerations',
+    );
+  });
+
+  it("reads revoked serials as openssl and Node print them, each once in the services' canonical form", () => {
+    expect(
+      parseWith({ revokedSerials: '["serial=0A1B2C", "0a:1b:2c", "00A1B2C", "ff:01"]' }).revokedSerials,
+    ).toEqual(["A1B2C", "FF01"]);
+  });
+
+  it("refuses a malformed serial, and a serial YAML read as a number, with one line each", () => {
+    const message = problemsOf({ revokedSerials: '["0A:1G", 1234]' });
+    expect(message).toContain('mtls-pki:revokedSerials: "0A:1G" is not a hexadecimal serial number');
+    expect(message).toContain(
+      'mtls-pki:revokedSerials: 1234 is a number; quote it in the stack file ("1234")',
+    );
+    expect(message.split("\n")).toHaveLength(3);
+  });
+
+  it("warns about a revoked serial that matches no certificate of the stack, and about nothing else", () => {
+    const config = parseWith({ revokedSerials: '["0a:1b", "FF01"]' });
+    const warnings = unmatchedRevocationWarnings(config, ["00FF01", "1234"]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^mtls-pki:revokedSerials \(Pulumi\.dev\.yaml\): A1B matches no certificate/);
+    expect(unmatchedRevocationWarnings(config, ["A1B", "FF01"])).toEqual([]);
   });
 
   it("accepts a comma-separated client list as `pulumi config set` writes it", () => {

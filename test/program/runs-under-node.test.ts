@@ -40,11 +40,13 @@ it("loads the whole program with plain Node, as Pulumi's language host imports i
     cwd: ROOT,
   });
   expect(JSON.parse(stdout.trim().split("\n").at(-1)!)).toEqual([
+    "ca",
     "caCertificatePem",
     "clientCredentials",
     "clients",
     "containerNames",
     "networkName",
+    "nextRenewalDueAt",
     "server",
     "serverUrl",
     "workloadContainers",

@@ -118,6 +118,28 @@ describe.skipIf(skip).each(stackNames())("stack %s", (stack) => {
     expect(exported.caCertificatePem).toBe(deployment.identity(serverName).ca);
   });
 
+  it("exports the CA generation, its root's fingerprint and expiry, and the earliest renewal time", () => {
+    const exported = deployment.run.exports as {
+      ca: {
+        generations: string[];
+        issuing: string;
+        roots: Record<string, { fingerprintSha256: string; notAfter: string }>;
+      };
+      nextRenewalDueAt: string;
+    };
+    const [root] = certificates(deployment.identity(serverName).ca);
+    expect(exported.ca).toEqual({
+      generations: ["1"],
+      issuing: "1",
+      roots: { "1": { fingerprintSha256: root!.fingerprint256, notAfter: root!.validToDate.toISOString() } },
+    });
+    const earlyMs = Number(config.earlyRenewalHours ?? "240") * 3_600_000;
+    const due = [serverName, ...clients].map(
+      (name) => new X509Certificate(deployment.identity(name).leaf).validToDate.getTime() - earlyMs,
+    );
+    expect(exported.nextRenewalDueAt).toBe(new Date(Math.min(...due)).toISOString());
+  });
+
   it("exports client credentials only as a secret, each with a usable key", () => {
     expect(deployment.run.isSecret("clientCredentials")).toBe(true);
     const credentials = deployment.run.exports.clientCredentials as Record<string, { keyPem: string }>;

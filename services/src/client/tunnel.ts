@@ -19,6 +19,7 @@ import {
 import { createBurstLog } from "../burst-log.ts";
 import type { ClientConfig } from "../config.ts";
 import { ENV } from "../contract.ts";
+import { IdentityFilesCheck } from "../identity/files-check.ts";
 import { loadIdentityAtStart, startHotReload } from "../identity/lifecycle.ts";
 import type { Identity } from "../identity/validate.ts";
 import { formatAddress, listen, onShutdownSignal } from "../lifecycle.ts";
@@ -45,6 +46,8 @@ export async function runTunnel(config: ClientConfig, tunnel: TunnelConfig, log:
   const shutdown = onShutdownSignal();
   const ready = () => identity !== undefined && listening && !shutdown.signal.aborted;
   const metrics = createTunnelMetrics(() => identity?.leaf.validToDate, ready);
+  // Issue 14: would the files on disk load at a restart? (gauge and /readyz detail; not readiness)
+  const filesCheck = new IdentityFilesCheck(metrics.registry, log);
   const host = config.serverUrl.hostname.replace(/^\[(.*)\]$/, "$1");
   const port = Number(config.serverUrl.port || 443);
 
@@ -69,6 +72,7 @@ export async function runTunnel(config: ClientConfig, tunnel: TunnelConfig, log:
         ...(listening ? [] : ["local listener not up"]),
         ...(shutdown.signal.aborted ? ["shutting down"] : []),
       ],
+      details: { identityFiles: filesCheck.status() },
     }),
   });
   log.info("status_listening", { address: formatAddress(status.address) });
@@ -173,6 +177,7 @@ export async function runTunnel(config: ClientConfig, tunnel: TunnelConfig, log:
     },
     log,
     reloads: metrics.reloads,
+    filesCheck,
   });
   if (!shutdown.signal.aborted)
     log.info("ready", { address: formatAddress(address), certificate: identity.summary });

@@ -6,6 +6,7 @@
 import type { CommonConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { Counter } from "../metrics.ts";
+import type { IdentityFilesCheck } from "./files-check.ts";
 import { identityFileRefs, waitForIdentityFiles } from "./load.ts";
 import { IdentityReloader } from "./reloader.ts";
 import { type Identity, type Purpose, validateIdentity } from "./validate.ts";
@@ -40,6 +41,8 @@ export interface HotReloadOptions {
   apply: (identity: Identity) => void;
   log: Logger;
   reloads: Counter<"result">;
+  /** Told at every attempt whether the files on disk would load at a restart. */
+  filesCheck?: IdentityFilesCheck;
 }
 
 /** Starts watching; the returned function stops it (watch, poll and SIGHUP handler). */
@@ -54,7 +57,10 @@ export function startHotReload(options: HotReloadOptions): () => void {
     apply: options.apply,
     log: options.log,
     reloads: options.reloads,
+    filesCheck: options.filesCheck,
   });
+  // The files were validated a moment ago, at start.
+  options.filesCheck?.valid();
   const watcher = watchIdentityFiles({
     files: [refs.cert.path, refs.key.path, refs.ca.path],
     debounceMs: config.reloadDebounceMs,

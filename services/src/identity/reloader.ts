@@ -3,11 +3,15 @@
  * consistent set again, hand the new identity to `apply` (the server's setSecureContext, the
  * client's new agent). A broken set is logged with its reason and counted, and the old identity
  * stays in service. Reloads never overlap; triggers that arrive during one are folded into one more.
+ *
+ * Every attempt also tells the files check (files-check.ts) whether the files on disk would load at
+ * a restart: they are validated even when unchanged, since a certificate can expire on disk.
  */
 import type { TlsPolicy } from "../contract.ts";
 import type { Logger } from "../log.ts";
 import type { Counter } from "../metrics.ts";
 import { IdentityError } from "./errors.ts";
+import type { IdentityFilesCheck } from "./files-check.ts";
 import { readIdentityFiles } from "./load.ts";
 import {
   type Identity,
@@ -27,6 +31,7 @@ export interface ReloaderOptions {
   apply: (identity: Identity) => void;
   log: Logger;
   reloads: Counter<"result">;
+  filesCheck?: IdentityFilesCheck;
 }
 
 export class IdentityReloader {
@@ -67,21 +72,32 @@ export class IdentityReloader {
   async #attempt(trigger: ReloadTrigger): Promise<void> {
     const { refs, purpose, policy, log } = this.#options;
     const forced = trigger === "signal";
+    const { filesCheck } = this.#options;
     let contents: IdentityContents;
     try {
       contents = await readIdentityFiles(refs);
     } catch (error) {
+      filesCheck?.broken(error, refs);
       this.#fail(trigger, error, `read:${(error as Error).message}`, forced);
       return;
     }
     const digest = identityDigest(contents);
+    // The same validation a start runs, at every attempt: what a restart would load.
+    let identity: Identity | undefined;
+    let invalid: unknown;
+    try {
+      identity = validateIdentity(contents, refs, purpose, policy);
+      filesCheck?.valid();
+    } catch (error) {
+      invalid = error;
+      filesCheck?.broken(error, refs);
+    }
     if (!forced && digest === this.#current.digest) return;
     // A set that failed for a reason time can cure (not yet valid) is retried; others only on change.
     if (!forced && this.#lastFailure?.key === digest && this.#lastFailure.kind !== "not_yet_valid") return;
 
-    let identity: Identity;
     try {
-      identity = validateIdentity(contents, refs, purpose, policy);
+      if (!identity) throw invalid;
       this.#options.apply(identity);
     } catch (error) {
       this.#fail(trigger, error, digest, forced);

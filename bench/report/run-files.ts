@@ -1,0 +1,39 @@
+/**
+ * The recorded runs: every full `npm run bench` keeps its results as one JSON file in bench/runs/,
+ * named after its start time (UTC), with the machine facts the report prints and no paths of the
+ * checkout it ran in. The report, its chart and the README's "Performance" paragraph are rendered
+ * from these files only, so every figure and range in them can be checked against the data.
+ */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { BenchResults } from "../results.ts";
+
+/** `2026-12-01T14:40:05.123Z` → `2026-12-01T14-40-05Z.json` (sortable, no colons). */
+export function runFileName(startedAt: string): string {
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2}):(\d{2})/.exec(startedAt);
+  if (!match) throw new Error(`not an ISO start time: ${JSON.stringify(startedAt)}`);
+  return `${match[1]}T${match[2]}-${match[3]}-${match[4]}Z.json`;
+}
+
+export function writeRunFile(runsDir: string, results: BenchResults): string {
+  mkdirSync(runsDir, { recursive: true });
+  const file = join(runsDir, runFileName(results.startedAt));
+  writeFileSync(file, `${JSON.stringify(results, null, 1)}\n`);
+  return file;
+}
+
+/** Every recorded run, oldest first. */
+export function readRunFiles(runsDir: string): BenchResults[] {
+  let names: string[];
+  try {
+    names = readdirSync(runsDir).filter((name) => name.endsWith(".json"));
+  } catch {
+    return [];
+  }
+  return names.sort().map((name) => {
+    const results = JSON.parse(readFileSync(join(runsDir, name), "utf8")) as BenchResults;
+    if (runFileName(results.startedAt) !== name)
+      throw new Error(`bench/runs/${name}: its startedAt ${results.startedAt} names another file`);
+    return results;
+  });
+}

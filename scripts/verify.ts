@@ -1,0 +1,123 @@
+/**
+ * npm run verify: compares what is deployed with what the stack says, and prints one line per
+ * finding with the command that repairs it. docs/OPERATIONS.md has the faults and the repairs.
+ *
+ *   npm run verify                         # STACK (default dev)
+ *   STACK=prod npm run verify
+ *   npm run verify -- --repair             # runs the repair commands, then verifies again
+ *
+ * Exit codes: 0 deployed as the stack says (after --repair: everything repaired); 1 drift found
+ * (after --repair: still there); 2 usage or stack problem (unknown argument, no such stack, stack
+ * not deployed, state unreadable); 3 the Docker engine does not answer; 4 a repair command failed.
+ * Without --repair nothing is changed (it only reads the state and inspects Docker; the file check
+ * runs a throwaway container that mounts the volume read-only).
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import {
+  type ContainerFacts,
+  checkEngine,
+  checkVolumeFiles,
+  EngineDown,
+  inspectContainer,
+  volumeExists,
+} from "./verify/docker.ts";
+import { compare, type Finding } from "./verify/findings.ts";
+import { readStack, type ServiceInStack, StackProblem } from "./verify/stack.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const EXIT = { ok: 0, drift: 1, usage: 2, engine: 3, repairFailed: 4 } as const;
+/** A health check still "starting" settles within its start period and retries (MtlsService: 10 s + 3 x 5 s). */
+const SETTLE_MS = Number(process.env.MTLS_VERIFY_SETTLE_MS ?? 40_000);
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const fail = (line: string, code: number): never => {
+  process.stderr.write(`verify: ${line}\n`);
+  process.exit(code);
+};
+
+function parseArgs(argv: string[]): { repair: boolean } {
+  // `npm run verify --repair` (without --) reaches the script as npm_config_repair.
+  let repair = process.env.npm_config_repair === "true";
+  for (const arg of argv) {
+    if (arg === "--repair") repair = true;
+    else
+      fail(
+        `unknown argument ${JSON.stringify(arg)}: the only option is --repair (the stack comes from STACK)`,
+        EXIT.usage,
+      );
+  }
+  return { repair };
+}
+
+/**
+ * Inspects a container, waiting while its health check is still starting (a transient state) and,
+ * after repairs, while Docker is still restarting it (its restart back-off).
+ */
+async function settledContainer(name: string, afterRepair: boolean): Promise<ContainerFacts> {
+  const deadline = Date.now() + SETTLE_MS;
+  for (;;) {
+    const facts = await inspectContainer(name);
+    const transient = facts.health === "starting" || (afterRepair && facts.status === "restarting");
+    if (!transient || Date.now() > deadline) return facts;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+async function findingsFor(stack: string, service: ServiceInStack, afterRepair: boolean): Promise<Finding[]> {
+  const [container, delivery, volume] = await Promise.all([
+    settledContainer(service.container.name, afterRepair),
+    inspectContainer(service.delivery.name),
+    volumeExists(service.volume.name),
+  ]);
+  const image = container.image ?? delivery.image ?? service.image;
+  const files = volume ? await checkVolumeFiles(service.volume.name, image, service.role) : undefined;
+  return compare(stack, service, { container, delivery, volume, files });
+}
+
+async function verify(stack: string, afterRepair = false): Promise<Finding[]> {
+  const services = await readStack(ROOT, stack);
+  await checkEngine();
+  const findings = (await Promise.all(services.map((s) => findingsFor(stack, s, afterRepair)))).flat();
+  if (findings.length === 0) {
+    say(
+      `verify: stack ${stack}: ${services.map((s) => s.name).join(", ")} deployed as the stack says (containers running and healthy, identity files matching, delivery containers present)`,
+    );
+  }
+  for (const finding of findings)
+    say(`verify: ${finding.service}: ${finding.problem}. Repair: ${finding.repair}`);
+  return findings;
+}
+
+function runRepair(command: string): Promise<number> {
+  say(`verify: running: ${command}`);
+  return new Promise((resolve) => {
+    const child = spawn("bash", ["-c", command], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
+    child.on("exit", (code) => resolve(code ?? 1));
+    child.on("error", () => resolve(127));
+  });
+}
+
+async function main(): Promise<number> {
+  const { repair } = parseArgs(process.argv.slice(2));
+  const stack = process.env.STACK || "dev";
+  if (!/^[A-Za-z0-9._-]+$/.test(stack))
+    fail(`STACK=${JSON.stringify(stack)} is not a stack name`, EXIT.usage);
+  try {
+    const findings = await verify(stack);
+    if (findings.length === 0) return EXIT.ok;
+    if (!repair) return EXIT.drift;
+    for (const command of [...new Set(findings.map((f) => f.repair))]) {
+      const code = await runRepair(command);
+      if (code !== 0) fail(`repair command failed (exit ${code}): ${command}`, EXIT.repairFailed);
+    }
+    say("verify: repairs done; verifying again");
+    return (await verify(stack, true)).length === 0 ? EXIT.ok : EXIT.drift;
+  } catch (error) {
+    if (error instanceof StackProblem) return fail(error.message, EXIT.usage);
+    if (error instanceof EngineDown) return fail(error.message, EXIT.engine);
+    throw error;
+  }
+}
+
+process.exitCode = await main();
