@@ -75,7 +75,14 @@ const clientServices = new Map(
   }),
 );
 
-const identities = [serverIdentity, ...clientIdentities.values()];
+// Workloads behind sidecars (mtls-pki:workloads) get identities of their own, named after them.
+const workloadIdentities = new Map(
+  config.workloads.map(
+    (w) => [w.name, w.role === "server" ? pki.issueServer(w.name) : pki.issueClient(w.name)] as const,
+  ),
+);
+
+const identities = [serverIdentity, ...clientIdentities.values(), ...workloadIdentities.values()];
 
 // A revoked serial that matches no issued certificate is a warning, never a failure (see
 // unmatchedRevocationWarnings). Only when the serials are known: a preview of new certificates
@@ -166,13 +173,15 @@ function declareWorkload(workload: WorkloadConfig, callers: string[], servers: M
     return new MtlsWorkload(workload.name, {
       ...common,
       role: "server",
-      identity: pki.issueServer(workload.name),
+      identity: workloadIdentities.get(workload.name)!,
       // The alias is the certificate's DNS name, as for the stack's own server.
       aliases: [workload.name],
       appPort: workload.port!,
       protocol: workload.protocol ?? "http",
       // Only the client workloads that call it get in; with none, every client of the CA.
       ...(callers.length > 0 ? { allowedClients: callers } : {}),
+      // A revoked (leaked) client certificate is refused by every server of the stack.
+      revokedSerials: config.revokedSerials,
     });
   }
   const calls = workload.calls ?? [];
@@ -181,7 +190,7 @@ function declareWorkload(workload: WorkloadConfig, callers: string[], servers: M
     {
       ...common,
       role: "client",
-      identity: pki.issueClient(workload.name),
+      identity: workloadIdentities.get(workload.name)!,
       calls: calls.map((call) => ({
         name: call.server,
         serverUrl: `https://${call.server}:${DEFAULT_SERVER_PORT}`,

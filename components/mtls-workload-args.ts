@@ -142,6 +142,11 @@ export interface MtlsWorkloadArgs {
   /** Server only: "modern" or "intermediate". Default "modern". Changing it replaces the sidecar. */
   tlsPolicy?: pulumi.Input<TlsPolicy>;
   /**
+   * Server only: serials (hex) of client certificates the sidecar refuses, as MtlsService's
+   * `revokedSerials`. Default none. Changing it replaces only the sidecar's delivery container.
+   */
+  revokedSerials?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
    * Server only: publish the mTLS port on the host's 127.0.0.1 (through the owner); `hostPort` left
    * out lets Docker pick. Default: not published. Changing it replaces the owner and every container.
    */
@@ -196,6 +201,7 @@ export function checkWorkloadArgs(name: string, args: MtlsWorkloadArgs): Checked
     port: args.port,
     allowedClients: args.allowedClients,
     tlsPolicy: args.tlsPolicy,
+    revokedSerials: args.revokedSerials,
     publish: args.publish,
   };
   const clientOnly = { calls: args.calls };

@@ -132,6 +132,7 @@ export class MtlsWorkload extends pulumi.ComponentResource {
             port: checked.port,
             ...(args.allowedClients === undefined ? {} : { allowedClients: args.allowedClients }),
             ...(args.tlsPolicy === undefined ? {} : { tlsPolicy: args.tlsPolicy }),
+            ...(args.revokedSerials === undefined ? {} : { revokedSerials: args.revokedSerials }),
             env: { [ENV.upstream]: upstream },
           },
           { parent: this },

@@ -120,6 +120,28 @@ describe("MtlsWorkload, server role", () => {
     expect(run.child(TYPES.container, "orders-sidecar").inputs.command).toEqual(["server"]);
   });
 
+  it("hands the server's access policy to its sidecar's delivered policy file", async () => {
+    const policed = await preview(
+      () =>
+        new MtlsWorkload("orders", {
+          ...serverArgs(),
+          allowedClients: ["billing"],
+          tlsPolicy: "intermediate",
+          revokedSerials: ["0a:1b"],
+        }),
+    );
+    const uploads = policed.child(TYPES.container, "orders-sidecar-delivery").inputs.uploads as {
+      file: string;
+      content: string;
+    }[];
+    const policy = uploads.find((u) => u.file === "/etc/mtls/policy.json");
+    expect(JSON.parse(policy!.content)).toEqual({
+      allowedClients: ["billing"],
+      revokedSerials: ["A1B"],
+      tlsPolicy: "intermediate",
+    });
+  });
+
   it("pipes TCP with protocol tcp", async () => {
     const tcp = await preview(
       () => new MtlsWorkload("db", { ...serverArgs(), protocol: "tcp", appPort: 5432 }),
