@@ -135,11 +135,14 @@ export interface MtlsWorkloadArgs {
   /** Server only: the sidecar's mTLS port. Default 8443. Changing it replaces the sidecar. */
   port?: number;
   /**
-   * Server only: client names (certificate CNs) let in. Default: every client of the CA. Changing
-   * it replaces the sidecar.
+   * Server only: client names (certificate CNs) let in. Default: every client of the CA. Delivered
+   * in the sidecar's policy file: changing it replaces only the sidecar's delivery container.
    */
   allowedClients?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Server only: "modern" or "intermediate". Default "modern". Changing it replaces the sidecar. */
+  /**
+   * Server only: "modern" or "intermediate". Default "modern". Delivered in the policy file:
+   * changing it replaces only the sidecar's delivery container.
+   */
   tlsPolicy?: pulumi.Input<TlsPolicy>;
   /**
    * Server only: serials (hex) of client certificates the sidecar refuses, as MtlsService's
