@@ -3,13 +3,22 @@
  * (components/index.ts), as any other program would; components/config.ts reads the stack file.
  * Runs as TypeScript under Node's type stripping (see Pulumi.yaml).
  */
+import { fileURLToPath } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
-import { loadConfig, pkiArgs, unmatchedRevocationWarnings } from "./components/config.ts";
 import {
+  DEMO_APP_IMAGE,
+  loadConfig,
+  pkiArgs,
+  unmatchedRevocationWarnings,
+  type WorkloadConfig,
+} from "./components/config.ts";
+import {
+  DEFAULT_SERVER_PORT,
   type Identity,
   MtlsPki,
   MtlsService,
   MtlsSwarmService,
+  MtlsWorkload,
   ServiceImage,
   ServiceNetwork,
   SwarmNetwork,
@@ -22,8 +31,14 @@ const pki = new MtlsPki("pki", pkiArgs(config));
 const serverIdentity = pki.issueServer(serverName);
 const clientIdentities = new Map(config.clients.map((name) => [name, pki.issueClient(name)] as const));
 
-const image = new ServiceImage("services", { baseImage: config.baseImage });
-// The runtime is a choice of components: containers on one engine, or services on a swarm.
+// With workloads, also the base-only delivery image: their namespace owners run it, so a new
+// version of the services replaces the sidecars but not the owners (nor, with them, the apps).
+const image = new ServiceImage("services", {
+  baseImage: config.baseImage,
+  ...(config.workloads.length > 0 ? { deliveryImage: true } : {}),
+});
+// The runtime is a choice of components: containers on one engine, or services on a swarm
+// (workloads are refused on a swarm by the config check: they share a container's namespace).
 const swarm = config.runtime === "swarm";
 const network = swarm ? new SwarmNetwork("mtls") : new ServiceNetwork("mtls");
 
@@ -72,7 +87,14 @@ const clientServices = new Map(
   }),
 );
 
-const identities = [serverIdentity, ...clientIdentities.values()];
+// Workloads behind sidecars (mtls-pki:workloads) get identities of their own, named after them.
+const workloadIdentities = new Map(
+  config.workloads.map(
+    (w) => [w.name, w.role === "server" ? pki.issueServer(w.name) : pki.issueClient(w.name)] as const,
+  ),
+);
+
+const identities = [serverIdentity, ...clientIdentities.values(), ...workloadIdentities.values()];
 
 // A revoked serial that matches no issued certificate is a warning, never a failure (see
 // unmatchedRevocationWarnings). Only when the serials are known: a preview of new certificates
@@ -144,3 +166,77 @@ const workloadNames = {
 // Each runtime exports its own names; the SDK omits an undefined output from the stack's outputs.
 export const containerNames = swarm ? undefined : workloadNames;
 export const serviceNames = swarm ? workloadNames : undefined;
+
+// --- Workloads: users' apps behind our sidecars (mtls-pki:workloads; README, "Sidecars") ---
+
+/** The demo app (examples/demo-app), built on the services' base image when a workload runs it. */
+const demoApp = config.workloads.some((w) => w.image === DEMO_APP_IMAGE)
+  ? new ServiceImage("demo-app", {
+      baseImage: config.baseImage,
+      imageName: DEMO_APP_IMAGE,
+      context: fileURLToPath(new URL("./examples/demo-app", import.meta.url)),
+    })
+  : undefined;
+
+function declareWorkload(workload: WorkloadConfig, callers: string[], servers: Map<string, MtlsWorkload>) {
+  const common = {
+    image: image.repoDigest,
+    ...(image.deliveryRepoDigest
+      ? { deliveryImage: image.deliveryRepoDigest, pauseImage: image.deliveryRepoDigest }
+      : {}),
+    networkName: network.name,
+    appImage: workload.image === DEMO_APP_IMAGE && demoApp ? demoApp.repoDigest : workload.image,
+  };
+  if (workload.role === "server") {
+    return new MtlsWorkload(workload.name, {
+      ...common,
+      role: "server",
+      identity: workloadIdentities.get(workload.name)!,
+      // The alias is the certificate's DNS name, as for the stack's own server.
+      aliases: [workload.name],
+      appPort: workload.port!,
+      protocol: workload.protocol ?? "http",
+      // Only the client workloads that call it get in; with none, every client of the CA.
+      ...(callers.length > 0 ? { allowedClients: callers } : {}),
+      // A revoked (leaked) client certificate is refused by every server of the stack.
+      revokedSerials: config.revokedSerials,
+    });
+  }
+  const calls = workload.calls ?? [];
+  return new MtlsWorkload(
+    workload.name,
+    {
+      ...common,
+      role: "client",
+      identity: workloadIdentities.get(workload.name)!,
+      calls: calls.map((call) => ({
+        name: call.server,
+        serverUrl: `https://${call.server}:${DEFAULT_SERVER_PORT}`,
+        localPort: call.localPort,
+      })),
+    },
+    // After the servers it calls: its tunnels' first connections find them up.
+    { dependsOn: calls.map((call) => servers.get(call.server)!) },
+  );
+}
+
+const workloads = new Map<string, MtlsWorkload>();
+for (const role of ["server", "client"] as const) {
+  for (const workload of config.workloads.filter((w) => w.role === role)) {
+    const callers = config.workloads
+      .filter((w) => w.calls?.some((call) => call.server === workload.name))
+      .map((w) => w.name);
+    workloads.set(workload.name, declareWorkload(workload, callers, workloads));
+  }
+}
+
+/** Per workload, its namespace owner's and app's container names (no output without workloads). */
+export const workloadContainers =
+  workloads.size === 0
+    ? undefined
+    : Object.fromEntries(
+        [...workloads].map(([name, workload]) => [
+          name,
+          { owner: workload.ownerContainerName, app: workload.appContainerName },
+        ]),
+      );

@@ -31,6 +31,9 @@ import {
   subjectFieldProblem,
   trustDomainProblem,
 } from "./validation.ts";
+import { parseWorkloads, WORKLOADS_KEY, type WorkloadConfig } from "./workloads-config.ts";
+
+export { DEMO_APP_IMAGE, type WorkloadCallConfig, type WorkloadConfig } from "./workloads-config.ts";
 
 export const PROJECT = "mtls-pki";
 
@@ -65,6 +68,8 @@ export interface MtlsConfig {
   runtime: Runtime;
   /** Server tasks on a swarm (runtime "swarm" only). */
   serverReplicas: number;
+  /** Users' apps behind our sidecars (workloads-config.ts); empty by default. */
+  workloads: WorkloadConfig[];
 }
 
 export const RUNTIMES = ["docker", "swarm"] as const;
@@ -90,6 +95,7 @@ export const CONFIG_DEFAULTS = {
   revokedSerials: [],
   runtime: "docker",
   serverReplicas: 2,
+  workloads: [],
 } as const;
 
 /** Thrown for bad stack configuration; its message lists every problem, one per line. */
@@ -238,6 +244,14 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
     else problems.push(`revokedSerials: ${JSON.stringify(serial)} ${parsed.problem}`);
   }
 
+  // Workloads (sidecars): their own reader, the same report.
+  const workloads = parseWorkloads(raw(WORKLOADS_KEY), [serverName, ...clients], problems);
+  if (runtime === "swarm" && workloads.length > 0) {
+    problems.push(
+      `${WORKLOADS_KEY}: cannot be used with runtime swarm yet: a workload shares its sidecars' network namespace, which a swarm task cannot join; use runtime docker for workloads`,
+    );
+  }
+
   if (problems.length > 0 || "error" in parsedKey) throw new ConfigError(stack, problems);
 
   return {
@@ -262,6 +276,7 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
     revokedSerials: [...new Set(revokedSerials)],
     runtime: runtime as Runtime,
     serverReplicas,
+    workloads,
   };
 }
 

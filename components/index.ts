@@ -12,6 +12,10 @@
  *
  * On Docker Swarm the same PKI and image run as MtlsSwarmService on a SwarmNetwork (its `id`), with
  * `replicas` and rolling, health-gated rotation; the other args are the same.
+ *
+ *   // A user's own app behind our sidecars, listening on 127.0.0.1:8080 of a shared namespace:
+ *   new MtlsWorkload("orders", { role: "server", image: image.repoDigest, networkName: network.name,
+ *     identity: pki.issueServer("orders"), aliases: ["orders"], appImage: "my/orders", appPort: 8080 });
  */
 export {
   DEFAULT_SERVER_NAME,
@@ -41,6 +45,15 @@ export {
   type RestartPolicy,
 } from "./mtls-service.ts";
 export { MtlsSwarmService, type MtlsSwarmServiceArgs } from "./mtls-swarm-service.ts";
+export {
+  MtlsWorkload,
+  type MtlsWorkloadArgs,
+  PAUSE_SCRIPT,
+  WORKLOAD_ENV,
+  WORKLOAD_PROTOCOLS,
+  type WorkloadCall,
+  type WorkloadProtocol,
+} from "./mtls-workload.ts";
 export {
   DEFAULT_BASE_IMAGE,
   DEFAULT_DELIVERY_IMAGE_NAME,

@@ -81,10 +81,20 @@ export interface MtlsServiceArgs {
    */
   identity: ServiceIdentity;
   /**
-   * Name of the Docker network to join (a user-defined bridge: `ServiceNetwork.name`). Required.
-   * Changing it replaces the service container.
+   * Name of the Docker network to join (a user-defined bridge: `ServiceNetwork.name`). Required,
+   * unless `namespaceOwnerId` is given (then it must be left out). Changing it replaces the service
+   * container.
    */
-  networkName: pulumi.Input<string>;
+  networkName?: pulumi.Input<string>;
+  /**
+   * Sidecar use (`MtlsWorkload` sets it): the id of a running container whose network namespace the
+   * service joins (`networkMode: "container:<id>"`) instead of attaching to `networkName`; that
+   * container holds the network attachment, the aliases and any published port, so `aliases` and
+   * `publish` must be left out. Give the container's `id` output, never its name: Docker stores the
+   * id, and a name would read back as a change on every `pulumi up`. Default: not joined. Changing
+   * it (or a replaced owner, whose id changes) replaces the service container.
+   */
+  namespaceOwnerId?: pulumi.Input<string>;
   /**
    * DNS names of this container on the network; a server's should be among its certificate's DNS
    * names. Default none. Changing them replaces the service container.
@@ -240,11 +250,27 @@ export function checkArgs(
   if (!(ROLES as readonly string[]).includes(args.role)) {
     checks.add("role", `${quote(args.role)} is not one of ${ROLES.join(", ")}`);
   }
-  for (const key of ["image", "networkName"] as const) {
-    checks.check(key, args[key], (value) =>
+  const required =
+    args.namespaceOwnerId === undefined ? (["image", "networkName"] as const) : (["image"] as const);
+  for (const key of required) {
+    checks.check(key, args[key] ?? "", (value) =>
       typeof value === "string" && value.trim() !== ""
         ? undefined
         : `${quote(value)} is empty; it is required`,
+    );
+  }
+  if (args.namespaceOwnerId !== undefined) {
+    // Joined to another container's namespace: that container owns the network and its ports.
+    const joined = { networkName: args.networkName, aliases: args.aliases, publish: args.publish };
+    for (const [key, value] of Object.entries(joined)) {
+      if (value !== undefined) {
+        checks.add(key, "is set on the namespace owner when namespaceOwnerId is given; leave it out here");
+      }
+    }
+    checks.check("namespaceOwnerId", args.namespaceOwnerId, (value) =>
+      typeof value === "string" && value.trim() !== ""
+        ? undefined
+        : `${quote(value)} is empty; give the owner container's id`,
     );
   }
   const identity = args.identity as Partial<ServiceIdentity> | undefined;

@@ -121,8 +121,14 @@ export class MtlsService extends pulumi.ComponentResource {
         envs: pulumi.output(checked.env).apply((entries) => envList(args.role, entries)),
         user: `${SERVICE_UID}:${SERVICE_GID}`,
         mounts: [{ type: "volume", source: this.volume.name, target: IDENTITY_DIR, readOnly: true }],
-        networksAdvanced: [{ name: args.networkName, aliases: checked.aliases }],
-        ports: checked.ports,
+        // A sidecar joins its namespace owner's network stack (by id: Docker stores the id); the
+        // owner holds the network attachment and ports (PROVIDER-FACTS.md, "Shared namespaces").
+        ...(args.namespaceOwnerId === undefined
+          ? {
+              networksAdvanced: [{ name: args.networkName!, aliases: checked.aliases }],
+              ports: checked.ports,
+            }
+          : { networkMode: pulumi.interpolate`container:${args.namespaceOwnerId}` }),
         labels: [
           { label: "mtls-pki.service", value: name },
           { label: "mtls-pki.role", value: args.role },

@@ -18,6 +18,8 @@ export {
 } from "./docker/provider.ts";
 export { EmulatedEngine, type OpRecord, type Registration, type ResourceState } from "./engine/engine.ts";
 export type { CreateRequest } from "./engine/provider.ts";
+/** Whether a registered input is a value unknown in preview (computed from an output not yet known). */
+export { isUnknownValue } from "./engine/values.ts";
 export {
   inspectOutput,
   isSecretOutput,

@@ -20,6 +20,7 @@ export const CONTAINER_RULES: PropertyRules = {
   name: FN_COMPUTED,
   image: FN,
   command: FN_COMPUTED,
+  entrypoints: FN_COMPUTED,
   envs: FN_COMPUTED_SET,
   user: FN,
   labels: FN_COMPUTED_SET,

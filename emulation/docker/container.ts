@@ -44,6 +44,7 @@ const MB = 1024 * 1024;
 
 interface Inspect {
   Name: string;
+  HostConfig: { NetworkMode: string };
   State: { Running: boolean; Health?: { Status: string } };
   NetworkSettings: {
     Ports: Record<string, { HostIp: string; HostPort: string }[] | null> | null;
@@ -99,6 +100,7 @@ function createBody(inputs: Inputs, runId: string): Record<string, unknown> {
     Image: inputs.image,
     Env: inputs.envs,
     Cmd: inputs.command,
+    Entrypoint: inputs.entrypoints,
     User: inputs.user ?? "",
     ExposedPorts: exposed,
     Labels: labelMap(inputs.labels, runId),
@@ -202,6 +204,9 @@ async function waitHealthy(id: string, timeoutSeconds: number): Promise<void> {
 async function readBack(id: string, inputs: Inputs, state: State): Promise<State> {
   const info = await inspect(id);
   const next: State = { ...state, name: info.Name.replace(/^\//, "") };
+  // Docker stores a joined namespace as `container:<full id>` whatever it was given (a name, a
+  // short id), and the provider reads that back: only the full id makes no diff on the next up.
+  if (String(inputs.networkMode).startsWith("container:")) next.networkMode = info.HostConfig.NetworkMode;
   if ((info.State.Running || inputs.mustRun) && Array.isArray(inputs.ports)) {
     next.ports = (inputs.ports as Port[]).map((port) => {
       const binding = info.NetworkSettings.Ports?.[`${port.internal}/${port.protocol}`]?.[0];

@@ -19,7 +19,6 @@ import type { Identity } from "./identity/validate.ts";
 import { EXIT, exitWithError, isEntryPoint, onShutdownSignal } from "./lifecycle.ts";
 import { createLogger, formatLine, type Logger } from "./log.ts";
 import { startService } from "./service-start.ts";
-import { parseTunnelConfig } from "./sidecar-config.ts";
 
 type Outcome = { ok: true; result: RoundResult } | { ok: false; failure: RoundFailure };
 
@@ -198,9 +197,8 @@ export async function main(args: readonly string[] = process.argv.slice(2)): Pro
   try {
     const config = parseClientConfig(process.env, args);
     // Sidecar hook: MTLS_LOCAL_LISTEN makes the client a local tunnel instead of a round loop.
-    const tunnel = parseTunnelConfig(process.env, config.once);
-    if (tunnel) {
-      await runTunnel(config, tunnel, createLogger({ service: "client" }));
+    if (config.tunnel) {
+      await runTunnel(config, config.tunnel, createLogger({ service: "client" }));
       process.exit(EXIT.ok);
     }
     if (config.once) process.exit(await runOnce(config));

@@ -16,6 +16,7 @@ import {
   type ListenAddress,
   listenAddressOrProblem,
 } from "./env-reader.ts";
+import { type ProxyConfig, readProxyConfig, readTunnelConfig, type TunnelConfig } from "./sidecar-config.ts";
 
 export { ConfigError, type Env, type ListenAddress };
 
@@ -48,6 +49,8 @@ export interface ServerConfig extends CommonConfig {
   maxConnections: number;
   maxBodyBytes: number;
   accessLog: boolean;
+  /** Sidecar mode (MTLS_UPSTREAM): undefined serves the built-in endpoints. */
+  proxy: ProxyConfig | undefined;
 }
 
 export interface ClientConfig extends CommonConfig {
@@ -59,6 +62,8 @@ export interface ClientConfig extends CommonConfig {
   backoffInitialMs: number;
   backoffMaxMs: number;
   once: boolean;
+  /** Sidecar mode (MTLS_LOCAL_LISTEN): undefined makes rounds against the built-in endpoints. */
+  tunnel: TunnelConfig | undefined;
 }
 
 /** `host:port`, `[v6]:port` or `:port` (all interfaces); throws ConfigError otherwise. */
@@ -130,7 +135,7 @@ function clash(a: ListenAddress, b: ListenAddress): boolean {
 
 export function parseServerConfig(env: Env): ServerConfig {
   const reader = new EnvReader(env);
-  const config: ServerConfig = {
+  const base = {
     ...common(reader, DEFAULTS.statusListen),
     listen: reader.listenAddress(ENV.listen, DEFAULTS.listen),
     allowedClients: allowedClients(reader),
@@ -144,6 +149,8 @@ export function parseServerConfig(env: Env): ServerConfig {
     maxBodyBytes: reader.integer(ENV.maxBodyBytes, DEFAULTS.maxBodyBytes, 0),
     accessLog: reader.onOff(ENV.accessLog, DEFAULTS.accessLog),
   };
+  // The sidecar variables go on the same reader: their problems join the one report.
+  const config: ServerConfig = { ...base, proxy: readProxyConfig(reader, base.listen) };
   if (clash(config.statusListen, config.listen)) {
     // The status listener is the one that moves: MTLS_LISTEN is what clients were told.
     reader.problem(
@@ -208,6 +215,7 @@ export function parseClientConfig(env: Env, args: readonly string[]): ClientConf
     backoffInitialMs,
     backoffMaxMs,
     once,
+    tunnel: readTunnelConfig(reader, once),
   };
   reader.throwIfAny();
   return config;

@@ -27,7 +27,7 @@ import { registerProxyMetrics } from "./server/proxy-metrics.ts";
 import { installTcpForwarder } from "./server/proxy-tcp.ts";
 import { firstUri } from "./server/xfcc.ts";
 import { startService } from "./service-start.ts";
-import { type ProxyConfig, parseProxyConfig } from "./sidecar-config.ts";
+import type { ProxyConfig } from "./sidecar-config.ts";
 import { tlsPolicyOptions } from "./tls-policy.ts";
 
 function secureContextOptions(identity: Identity, tlsPolicy: TlsPolicy): ServerOptions {
@@ -203,8 +203,7 @@ export async function main(args: readonly string[] = process.argv.slice(2)): Pro
     if (args.length > 0)
       throw new ConfigError(`unknown argument ${JSON.stringify(args[0])}: the server takes none`);
     const config = parseServerConfig(process.env);
-    const proxy = parseProxyConfig(process.env, config.listen); // sidecar hook: MTLS_UPSTREAM
-    await runServer(config, createLogger({ service: "server" }), proxy);
+    await runServer(config, createLogger({ service: "server" }), config.proxy);
     process.exit(EXIT.ok);
   } catch (error) {
     exitWithError("server", error);

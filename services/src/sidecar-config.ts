@@ -1,12 +1,13 @@
 /**
  * Configuration of the sidecar modes (docs/SERVICES.md, "Sidecar modes"): the server as a reverse
  * proxy or TCP tunnel in front of an upstream (MTLS_UPSTREAM), the client as a local tunnel
- * (MTLS_LOCAL_LISTEN). Parsed right after the base configuration and before anything starts, with
- * the same one-sentence ConfigError (exit 2) naming the variable.
+ * (MTLS_LOCAL_LISTEN). Read by parseServerConfig / parseClientConfig (config.ts) with the same
+ * EnvReader as every other variable, so one start reports every bad variable at once, one sentence
+ * each naming the variable (ConfigError, exit 2), and nothing starts half-way.
  */
 import { isIP } from "node:net";
-import { ConfigError, type Env, type ListenAddress, parseListenAddress } from "./config.ts";
 import { DEFAULTS, ENV } from "./contract.ts";
+import { type EnvReader, type ListenAddress, listenAddressOrProblem } from "./env-reader.ts";
 
 export interface Upstream {
   protocol: "http" | "tcp";
@@ -31,27 +32,29 @@ export interface TunnelConfig {
   idleTimeoutMs: number;
 }
 
-function value(env: Env, name: string): string | undefined {
-  const raw = env[name]?.trim();
-  return raw === undefined || raw === "" ? undefined : raw;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number): number {
-  const raw = value(env, name);
+// The sidecar variables keep their own wording for numbers and flags (documented in
+// docs/SERVICES.md, "Bad input"), so these two record their problems on the shared reader.
+function integer(reader: EnvReader, name: string, fallback: number, min: number): number {
+  const raw = reader.text(name);
   if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name}=${JSON.stringify(raw)} is not a whole number`);
+  if (!/^\d+$/.test(raw)) {
+    reader.problem(`${name}=${JSON.stringify(raw)} is not a whole number`);
+    return fallback;
+  }
   const parsed = Number(raw);
   if (parsed < min || !Number.isSafeInteger(parsed)) {
-    throw new ConfigError(`${name}=${raw} is out of range: expected ${min} or more`);
+    reader.problem(`${name}=${raw} is out of range: expected ${min} or more`);
+    return fallback;
   }
   return parsed;
 }
 
-function flag(env: Env, name: string, fallback: "on" | "off"): boolean {
-  const raw = (value(env, name) ?? fallback).toLowerCase();
+function flag(reader: EnvReader, name: string, fallback: "on" | "off"): boolean {
+  const raw = (reader.text(name) ?? fallback).toLowerCase();
   if (["on", "true", "1", "yes"].includes(raw)) return true;
   if (["off", "false", "0", "no"].includes(raw)) return false;
-  throw new ConfigError(`${name}=${JSON.stringify(raw)} is not valid: expected on or off (1 or 0)`);
+  reader.problem(`${name}=${JSON.stringify(raw)} is not valid: expected on or off (1 or 0)`);
+  return fallback === "on";
 }
 
 function unbracket(host: string): string {
@@ -80,72 +83,88 @@ function pointsAtListener(upstream: Upstream, listen: ListenAddress): boolean {
   return isLoopback(bound) && isLoopback(target);
 }
 
-export function parseUpstream(raw: string, listen: ListenAddress): Upstream {
+/** The upstream `raw` names, or the one sentence saying why it is not one. */
+export function upstreamOrProblem(raw: string, listen: ListenAddress): Upstream | string {
   const name = ENV.upstream;
   const expected = "expected http://host:port or tcp://host:port, e.g. http://127.0.0.1:8080";
   const match = /^([a-z][a-z0-9+.-]*):\/\/(\[[^\]]+\]|[^:/?#[\]@]+)(?::(\d*))?\/?$/i.exec(raw);
   if (!match) {
-    throw new ConfigError(`${name}=${JSON.stringify(raw)} is not an upstream address: ${expected}`);
+    return `${name}=${JSON.stringify(raw)} is not an upstream address: ${expected}`;
   }
   const scheme = match[1]!.toLowerCase();
   if (scheme !== "http" && scheme !== "tcp") {
-    throw new ConfigError(
-      `${name}=${JSON.stringify(raw)} has scheme "${scheme}": expected http:// (reverse proxy) or tcp:// (TCP tunnel)`,
-    );
+    return `${name}=${JSON.stringify(raw)} has scheme "${scheme}": expected http:// (reverse proxy) or tcp:// (TCP tunnel)`;
   }
   const host = match[2]!;
   if (host.startsWith("[") && isIP(unbracket(host)) !== 6) {
-    throw new ConfigError(`${name}=${JSON.stringify(raw)} has an invalid IPv6 address: ${expected}`);
+    return `${name}=${JSON.stringify(raw)} has an invalid IPv6 address: ${expected}`;
   }
   if (match[3] === undefined || match[3] === "") {
-    throw new ConfigError(`${name}=${JSON.stringify(raw)} has no port: ${expected}`);
+    return `${name}=${JSON.stringify(raw)} has no port: ${expected}`;
   }
   const port = Number(match[3]);
   if (port < 1 || port > 65535) {
-    throw new ConfigError(
-      `${name}=${JSON.stringify(raw)} has port ${match[3]}, out of range: expected 1 to 65535`,
-    );
+    return `${name}=${JSON.stringify(raw)} has port ${match[3]}, out of range: expected 1 to 65535`;
   }
   const upstream: Upstream = { protocol: scheme, host: unbracket(host), port, address: `${host}:${port}` };
   if (pointsAtListener(upstream, listen)) {
-    throw new ConfigError(
+    return (
       `${name}=${JSON.stringify(raw)} points at the server's own listener (${ENV.listen}=${listen.host}:${listen.port}): ` +
-        "every request would be forwarded to itself; give the address your application listens on",
+      "every request would be forwarded to itself; give the address your application listens on"
     );
   }
   return upstream;
 }
 
-/** The server's proxy mode, or undefined (built-in endpoints) when MTLS_UPSTREAM is not set. */
-export function parseProxyConfig(env: Env, listen: ListenAddress): ProxyConfig | undefined {
-  const raw = value(env, ENV.upstream);
-  if (raw === undefined) return undefined;
-  return {
-    upstream: parseUpstream(raw, listen),
-    timeoutMs: integer(env, ENV.upstreamTimeoutMs, DEFAULTS.upstreamTimeoutMs, 1),
-    idleTimeoutMs: integer(env, ENV.tunnelIdleTimeoutMs, DEFAULTS.tunnelIdleTimeoutMs, 0),
-    clientCertHeader: flag(env, ENV.upstreamClientCert, DEFAULTS.upstreamClientCert),
-  };
+/**
+ * The server's proxy mode, or undefined (built-in endpoints) when MTLS_UPSTREAM is not set, or
+ * when it is bad (the problem is on `reader`, which the caller throws with the others).
+ */
+export function readProxyConfig(reader: EnvReader, listen: ListenAddress): ProxyConfig | undefined {
+  const raw = reader.text(ENV.upstream);
+  if (raw === undefined) return undefined; // the proxy's own variables mean nothing without it
+  const timeoutMs = integer(reader, ENV.upstreamTimeoutMs, DEFAULTS.upstreamTimeoutMs, 1);
+  const idleTimeoutMs = integer(reader, ENV.tunnelIdleTimeoutMs, DEFAULTS.tunnelIdleTimeoutMs, 0);
+  const clientCertHeader = flag(reader, ENV.upstreamClientCert, DEFAULTS.upstreamClientCert);
+  const upstream = upstreamOrProblem(raw, listen);
+  if (typeof upstream === "string") {
+    reader.problem(upstream);
+    return undefined;
+  }
+  return { upstream, timeoutMs, idleTimeoutMs, clientCertHeader };
 }
 
-/** The client's local tunnel, or undefined (rounds against the built-in endpoints) when not set. */
-export function parseTunnelConfig(env: Env, once: boolean): TunnelConfig | undefined {
-  const raw = value(env, ENV.localListen);
-  const any = flag(env, ENV.localListenAny, "off");
+/**
+ * The client's local tunnel, or undefined (rounds against the built-in endpoints) when
+ * MTLS_LOCAL_LISTEN is not set, or when it is bad (the problem is on `reader`).
+ */
+export function readTunnelConfig(reader: EnvReader, once: boolean): TunnelConfig | undefined {
+  const raw = reader.text(ENV.localListen);
+  const any = flag(reader, ENV.localListenAny, "off");
   if (raw === undefined) return undefined;
-  if (once) throw new ConfigError(`${ENV.localListen} runs a tunnel and cannot be combined with --once`);
+  const idleTimeoutMs = integer(reader, ENV.tunnelIdleTimeoutMs, DEFAULTS.tunnelIdleTimeoutMs, 0);
+  if (once) {
+    reader.problem(`${ENV.localListen} runs a tunnel and cannot be combined with --once`);
+    return undefined;
+  }
   if (!/^(\[[^\]]+\]|[^:[\]]+):\d{1,5}$/.test(raw)) {
-    throw new ConfigError(
+    reader.problem(
       `${ENV.localListen}=${JSON.stringify(raw)} is not a listen address: expected host:port, e.g. 127.0.0.1:15001`,
     );
+    return undefined;
   }
-  const listen = parseListenAddress(ENV.localListen, raw);
+  const listen = listenAddressOrProblem(ENV.localListen, raw);
+  if (typeof listen === "string") {
+    reader.problem(listen);
+    return undefined;
+  }
   if (!any && !isLoopback(listen.host)) {
-    throw new ConfigError(
+    reader.problem(
       `${ENV.localListen}=${JSON.stringify(raw)} is not a loopback address: the tunnel carries plain TCP to an ` +
         `authenticated connection, so anyone who reaches it calls as this client; bind 127.0.0.1 (the default ` +
         `inside a shared network namespace) or set ${ENV.localListenAny}=1 to allow it`,
     );
+    return undefined;
   }
-  return { listen, idleTimeoutMs: integer(env, ENV.tunnelIdleTimeoutMs, DEFAULTS.tunnelIdleTimeoutMs, 0) };
+  return { listen, idleTimeoutMs };
 }

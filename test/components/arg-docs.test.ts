@@ -12,6 +12,7 @@ const ARGS: Array<[file: string, type: string]> = [
   ["mtls-pki-args.ts", "MtlsPkiArgs"],
   ["mtls-pki-args.ts", "ServerIdentityOptions"],
   ["mtls-service-args.ts", "MtlsServiceArgs"],
+  ["mtls-workload-args.ts", "MtlsWorkloadArgs"],
   ["service-image.ts", "ServiceImageArgs"],
   ["service-network.ts", "ServiceNetworkArgs"],
   ["mtls-swarm-service-args.ts", "MtlsSwarmServiceArgs"],

@@ -118,7 +118,16 @@ export async function deploy(
       freshModules: vi.resetModules,
     });
   } catch (error) {
-    await destroy();
+    try {
+      await destroy();
+    } catch (cleanupError) {
+      // Keep the run's own error first: the cleanup's (e.g. a network still in use by a container
+      // the failed run created) is only a consequence of it.
+      throw new AggregateError(
+        [error, cleanupError],
+        `${(error as Error).message} (and the cleanup after it failed)`,
+      );
+    }
     throw error;
   }
   return {

@@ -50,6 +50,7 @@ it("loads the whole program with plain Node, as Pulumi's language host imports i
     "server",
     "serverUrl",
     "serviceNames",
+    "workloadContainers",
   ]);
   expect(stderr).not.toMatch(/ExperimentalWarning|SyntaxError|ERR_/);
 });

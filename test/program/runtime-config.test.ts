@@ -45,4 +45,12 @@ describe("runtime configuration", () => {
     );
     expect(parse({ runtime: "docker", publishPort: "8443" }).publishPort).toBe(8443);
   });
+
+  it("refuses workloads on a swarm, and takes them on docker", () => {
+    const workloads = JSON.stringify([{ name: "hello", role: "server", image: "demo", port: 8080 }]);
+    expect(problemsOf({ runtime: "swarm", workloads })).toEqual([
+      "workloads: cannot be used with runtime swarm yet: a workload shares its sidecars' network namespace, which a swarm task cannot join; use runtime docker for workloads",
+    ]);
+    expect(parse({ runtime: "docker", workloads }).workloads).toHaveLength(1);
+  });
 });

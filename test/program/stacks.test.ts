@@ -59,6 +59,8 @@ function stackSuite(stack: string): void {
   const config = stackConfig(stack);
   const serverName = config.serverName ?? "mtls-server";
   const clients: string[] = config.clients ? JSON.parse(config.clients) : ["client-a"];
+  // Workloads behind sidecars (mtls-pki:workloads) each get an identity of their own too.
+  const workloads: { name: string }[] = config.workloads ? JSON.parse(config.workloads) : [];
   let deployment: Deployment;
 
   beforeAll(async () => {
@@ -77,6 +79,14 @@ function stackSuite(stack: string): void {
       const client = deployment.identity(name);
       expect(verifiesAgainst(client.cert, client.ca), name).toBe(true);
       expect(new X509Certificate(client.leaf).subject).toContain(`CN=${name}`);
+    }
+  });
+
+  it("issues every workload an identity named after it, chaining to the CA bundle", () => {
+    for (const { name } of workloads) {
+      const workload = deployment.identity(name);
+      expect(verifiesAgainst(workload.cert, workload.ca), name).toBe(true);
+      expect(new X509Certificate(workload.leaf).subject).toContain(`CN=${name}`);
     }
   });
 
@@ -166,7 +176,7 @@ function stackSuite(stack: string): void {
   it("keeps every private key in resource state (keys, certificate inputs, uploads) secret", () => {
     const resources = deployment.engine.resources().filter((r) => r.custom);
     expect(resources.filter((r) => r.type === "tls:index/privateKey:PrivateKey")).toHaveLength(
-      (config.intermediateCa === "true" ? 2 : 1) + 1 + clients.length,
+      (config.intermediateCa === "true" ? 2 : 1) + 1 + clients.length + workloads.length,
     );
     let checked = 0;
     for (const resource of resources) {
@@ -184,7 +194,7 @@ function stackSuite(stack: string): void {
 
   it("keeps the identities' private keys secret in their component outputs", () => {
     const identities = deployment.engine.resources().filter((r) => r.type === "mtls:pki:Identity");
-    expect(identities).toHaveLength(1 + clients.length);
+    expect(identities).toHaveLength(1 + clients.length + workloads.length);
     for (const identity of identities) {
       for (const [property, value] of Object.entries(identity.componentOutputs ?? {})) {
         const secret = typeof value === "object" && value !== null && "value" in value;

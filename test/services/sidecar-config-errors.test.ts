@@ -3,6 +3,7 @@
  * range, the server's own listen address) and each bad MTLS_LOCAL_LISTEN (malformed, not loopback
  * without MTLS_LOCAL_LISTEN_ANY=1, with --once) ends the process with exit 2 and one line naming
  * the variable, before anything is started (not even the status listener). The opt-in works.
+ * A bad sidecar variable joins the one report of every other bad variable: one line each, one exit.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type IdentityFiles, removeDir, writeIdentity } from "../support/pki-fixtures/files.ts";
@@ -30,20 +31,32 @@ afterAll(async () => {
   await removeDir(clientFiles.dir);
 });
 
+/** Every config_error line of a start that must fail with exit 2 before starting anything. */
+async function configFailures(
+  entry: string,
+  files: IdentityFiles,
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<string[]> {
+  const service = spawnService(entry, args, files, { MTLS_STATUS_LISTEN: "127.0.0.1:0", ...env });
+  const { code } = await service.exited;
+  expect(code).toBe(2);
+  expect(service.stdout()).toBe(""); // no start line: nothing was started
+  for (const line of service.lines) {
+    expect(line).toMatchObject({ event: "config_error", level: "error", exitCode: 2 });
+  }
+  return service.lines.map((line) => String(line.message));
+}
+
 async function configFailure(
   entry: string,
   files: IdentityFiles,
   env: Record<string, string>,
   args: string[] = [],
 ) {
-  const service = spawnService(entry, args, files, { MTLS_STATUS_LISTEN: "127.0.0.1:0", ...env });
-  const { code } = await service.exited;
-  expect(code).toBe(2);
-  expect(service.lines.map((line) => line.event)).toEqual(["config_error"]);
-  expect(service.stdout()).toBe(""); // no start line: nothing was started
-  const line = service.lines[0]!;
-  expect(line).toMatchObject({ level: "error", exitCode: 2 });
-  return String(line.message);
+  const messages = await configFailures(entry, files, env, args);
+  expect(messages).toHaveLength(1);
+  return messages[0]!;
 }
 
 describe("bad MTLS_UPSTREAM", () => {
@@ -133,5 +146,43 @@ describe("bad MTLS_LOCAL_LISTEN", () => {
     });
     expect(tunnel.localAddress).toMatch(/^0\.0\.0\.0:\d+$/);
     await tunnel.stop();
+  });
+});
+
+describe("a bad sidecar variable together with other bad variables", () => {
+  it("server: MTLS_UPSTREAM and MTLS_MAX_CONNECTIONS both reported by one start", async () => {
+    const messages = await configFailures(SERVER_ENTRY, serverFiles, {
+      MTLS_LISTEN: "127.0.0.1:0",
+      MTLS_UPSTREAM: "ftp://x",
+      MTLS_MAX_CONNECTIONS: "-1",
+    });
+    expect(messages).toEqual([
+      "MTLS_MAX_CONNECTIONS=-1 is too small: expected a whole number of at least 1",
+      'MTLS_UPSTREAM="ftp://x" has scheme "ftp": expected http:// (reverse proxy) or tcp:// (TCP tunnel)',
+    ]);
+  });
+
+  it("server: every bad proxy variable at once", async () => {
+    const messages = await configFailures(SERVER_ENTRY, serverFiles, {
+      MTLS_LISTEN: "127.0.0.1:0",
+      MTLS_UPSTREAM: "http://app",
+      MTLS_UPSTREAM_TIMEOUT_MS: "soon",
+      MTLS_UPSTREAM_CLIENT_CERT: "maybe",
+    });
+    expect(messages).toEqual([
+      'MTLS_UPSTREAM_TIMEOUT_MS="soon" is not a whole number',
+      'MTLS_UPSTREAM_CLIENT_CERT="maybe" is not valid: expected on or off (1 or 0)',
+      'MTLS_UPSTREAM="http://app" has no port: expected http://host:port or tcp://host:port, e.g. http://127.0.0.1:8080',
+    ]);
+  });
+
+  it("client: MTLS_LOCAL_LISTEN and MTLS_SERVER_URL both reported by one start", async () => {
+    const messages = await configFailures(CLIENT_ENTRY, clientFiles, {
+      MTLS_SERVER_URL: "http://localhost:8443",
+      MTLS_LOCAL_LISTEN: "0.0.0.0:15001",
+    });
+    expect(messages).toHaveLength(2);
+    expect(messages[0]).toBe('MTLS_SERVER_URL="http://localhost:8443" must use https://');
+    expect(messages[1]).toMatch(/^MTLS_LOCAL_LISTEN="0.0.0.0:15001" is not a loopback address: /);
   });
 });

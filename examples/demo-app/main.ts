@@ -1,0 +1,58 @@
+/**
+ * The demo app of Pulumi.sidecar.yaml, a stand-in for a user's own service. It knows nothing of TLS:
+ *
+ * - with MTLS_APP_PORT (a server workload), it serves plain HTTP on 127.0.0.1:<port> and answers every
+ *   request with JSON holding the `x-forwarded-client-cert` header it received: the caller's
+ *   identity as the server sidecar verified it;
+ * - with MTLS_TUNNEL_<NAME>=127.0.0.1:<port> (a client workload), it calls each tunnel every
+ *   DEMO_INTERVAL_MS (default 2000) with a plain `GET /hello` and logs one JSON line per call.
+ *
+ * Both exit at once on SIGTERM (as PID 1, Node would otherwise ignore it).
+ */
+import http from "node:http";
+
+const log = (event: string, fields: Record<string, unknown>) =>
+  console.log(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
+
+for (const signal of ["SIGTERM", "SIGINT"]) process.on(signal, () => process.exit(0));
+
+const port = process.env.MTLS_APP_PORT;
+const tunnels = Object.entries(process.env).filter(([key]) => key.startsWith("MTLS_TUNNEL_"));
+
+if (port !== undefined) {
+  const server = http.createServer((request, response) => {
+    const xfcc = request.headers["x-forwarded-client-cert"] ?? null;
+    const body = JSON.stringify({ app: "demo-server", method: request.method, path: request.url, xfcc });
+    log("request", { path: request.url, xfcc });
+    response.writeHead(200, { "content-type": "application/json" }).end(body);
+  });
+  // Loopback only: inside the shared namespace only the sidecar reaches it.
+  server.listen(Number(port), "127.0.0.1", () => log("listening", { address: `127.0.0.1:${port}` }));
+} else if (tunnels.length > 0) {
+  const intervalMs = Number(process.env.DEMO_INTERVAL_MS ?? 2000);
+  const call = (name: string, address: string) => {
+    const started = Date.now();
+    http
+      .get(`http://${address}/hello`, (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => {
+          body += chunk;
+        });
+        response.on("end", () =>
+          log("call", { tunnel: name, status: response.statusCode, durationMs: Date.now() - started, body }),
+        );
+      })
+      .on("error", (error) => log("call", { tunnel: name, error: error.message }));
+  };
+  for (const [key, address] of tunnels) {
+    const name = key.slice("MTLS_TUNNEL_".length).toLowerCase();
+    call(name, address!);
+    setInterval(() => call(name, address!), intervalMs);
+  }
+} else {
+  console.error(
+    "demo-app: set MTLS_APP_PORT (server) or MTLS_TUNNEL_<NAME> (client); MtlsWorkload sets them",
+  );
+  process.exit(2);
+}
