@@ -10,7 +10,7 @@
  */
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
-import { ArgChecks } from "./arg-checks.ts";
+import { checkNetworkArgs } from "./network-args.ts";
 
 export interface ServiceNetworkArgs {
   /**
@@ -26,24 +26,8 @@ export interface ServiceNetworkArgs {
   internal?: pulumi.Input<boolean>;
 }
 
-// Docker's rule for network names.
-const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-
 function checkArgs(name: string, args: ServiceNetworkArgs): docker.NetworkArgs {
-  const checks = new ArgChecks("mtls:docker:ServiceNetwork", name);
-  const networkName =
-    args.networkName === undefined
-      ? undefined
-      : checks.check("networkName", args.networkName, (value) =>
-          typeof value === "string" && NETWORK_NAME.test(value)
-            ? undefined
-            : `${JSON.stringify(value)} is not a Docker network name (letters, digits, "_", "." and "-")`,
-        );
-  const internal = checks.check("internal", args.internal ?? false, (value) =>
-    typeof value === "boolean" ? undefined : `${JSON.stringify(value)} is not true or false`,
-  );
-  checks.done();
-  return { name: networkName, driver: "bridge", internal };
+  return { ...checkNetworkArgs("mtls:docker:ServiceNetwork", name, args), driver: "bridge" };
 }
 
 export class ServiceNetwork extends docker.Network {

@@ -9,7 +9,7 @@
  */
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
-import { ArgChecks } from "./arg-checks.ts";
+import { checkNetworkArgs } from "./network-args.ts";
 
 export interface SwarmNetworkArgs {
   /**
@@ -24,23 +24,8 @@ export interface SwarmNetworkArgs {
   internal?: pulumi.Input<boolean>;
 }
 
-const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-
 function checkArgs(name: string, args: SwarmNetworkArgs): docker.NetworkArgs {
-  const checks = new ArgChecks("mtls:swarm:SwarmNetwork", name);
-  const networkName =
-    args.networkName === undefined
-      ? undefined
-      : checks.check("networkName", args.networkName, (value) =>
-          typeof value === "string" && NETWORK_NAME.test(value)
-            ? undefined
-            : `${JSON.stringify(value)} is not a Docker network name (letters, digits, "_", "." and "-")`,
-        );
-  const internal = checks.check("internal", args.internal ?? false, (value) =>
-    typeof value === "boolean" ? undefined : `${JSON.stringify(value)} is not true or false`,
-  );
-  checks.done();
-  return { name: networkName, driver: "overlay", attachable: true, internal };
+  return { ...checkNetworkArgs("mtls:swarm:SwarmNetwork", name, args), driver: "overlay", attachable: true };
 }
 
 export class SwarmNetwork extends docker.Network {

@@ -10,6 +10,7 @@
 import type { TlsPolicy } from "../contract.ts";
 import type { Logger } from "../log.ts";
 import type { Counter } from "../metrics.ts";
+import { ReloadQueue } from "../reload-queue.ts";
 import { IdentityError } from "./errors.ts";
 import type { IdentityFilesCheck } from "./files-check.ts";
 import { readIdentityFiles } from "./load.ts";
@@ -37,8 +38,6 @@ export interface ReloaderOptions {
 export class IdentityReloader {
   #current: Identity;
   readonly #options: ReloaderOptions;
-  #running: Promise<void> | undefined;
-  #pending: ReloadTrigger | undefined;
   /** The last set that failed, so a broken set is reported once, not at every poll. */
   #lastFailure: { key: string; kind: string } | undefined;
 
@@ -51,22 +50,11 @@ export class IdentityReloader {
     return this.#current;
   }
 
+  readonly #queue = new ReloadQueue((trigger) => this.#attempt(trigger));
+
   /** Starts a reload (or queues one behind the running one); resolves when all queued work is done. */
   reload(trigger: ReloadTrigger): Promise<void> {
-    if (this.#running) {
-      if (this.#pending !== "signal") this.#pending = trigger;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      let next: ReloadTrigger | undefined = trigger;
-      while (next) {
-        this.#pending = undefined;
-        await this.#attempt(next);
-        next = this.#pending;
-      }
-      this.#running = undefined;
-    })();
-    return this.#running;
+    return this.#queue.reload(trigger);
   }
 
   async #attempt(trigger: ReloadTrigger): Promise<void> {

@@ -21,6 +21,7 @@ import { ENV, type TlsPolicy } from "../contract.ts";
 import { type ReloadTrigger, watchIdentityFiles as watchFiles } from "../identity/watch.ts";
 import type { Logger } from "../log.ts";
 import type { Counter, Registry } from "../metrics.ts";
+import { ReloadQueue } from "../reload-queue.ts";
 import {
   type AccessPolicy,
   type AccessRefusal,
@@ -74,8 +75,6 @@ export class ServerPolicy {
   #lastReload: PolicyStatus["lastReload"] = null;
   #checks = 0;
   #checkedAt: string | null = null;
-  #running: Promise<void> | undefined;
-  #pending: ReloadTrigger | undefined;
   #stop: (() => void) | undefined;
   readonly #reloads: Counter<"result">;
   /**
@@ -172,22 +171,11 @@ export class ServerPolicy {
     this.#stop = undefined;
   }
 
+  readonly #queue = new ReloadQueue((trigger) => this.#attempt(trigger));
+
   /** Starts a reload (or queues one behind the running one); resolves when all queued work is done. */
   reload(trigger: ReloadTrigger): Promise<void> {
-    if (this.#running) {
-      if (this.#pending !== "signal") this.#pending = trigger;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      let next: ReloadTrigger | undefined = trigger;
-      while (next) {
-        this.#pending = undefined;
-        await this.#attempt(next);
-        next = this.#pending;
-      }
-      this.#running = undefined;
-    })();
-    return this.#running;
+    return this.#queue.reload(trigger);
   }
 
   async #attempt(trigger: ReloadTrigger): Promise<void> {
