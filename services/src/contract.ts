@@ -22,53 +22,6 @@ export const IDENTITY_FILES = {
  */
 export const POLICY_FILE = "policy.json";
 
-/** Environment variables read by the services, with their defaults. */
-export const ENV = {
-  certFile: "MTLS_CERT_FILE",
-  keyFile: "MTLS_KEY_FILE",
-  caFile: "MTLS_CA_FILE",
-  /** The server's reloadable access policy (JSON); absent = no file policy. */
-  policyFile: "MTLS_POLICY_FILE",
-  listen: "MTLS_LISTEN",
-  statusListen: "MTLS_STATUS_LISTEN",
-  allowedClients: "MTLS_ALLOWED_CLIENTS",
-  tlsPolicy: "MTLS_TLS_POLICY",
-  serverUrl: "MTLS_SERVER_URL",
-  serverName: "MTLS_SERVER_NAME",
-  intervalMs: "MTLS_INTERVAL_MS",
-  // Limits and timing of both services (see docs/SERVICES.md for what each one bounds).
-  handshakeTimeoutMs: "MTLS_HANDSHAKE_TIMEOUT_MS",
-  headersTimeoutMs: "MTLS_HEADERS_TIMEOUT_MS",
-  requestTimeoutMs: "MTLS_REQUEST_TIMEOUT_MS",
-  keepAliveTimeoutMs: "MTLS_KEEPALIVE_TIMEOUT_MS",
-  maxConnections: "MTLS_MAX_CONNECTIONS",
-  maxBodyBytes: "MTLS_MAX_BODY_BYTES",
-  shutdownTimeoutMs: "MTLS_SHUTDOWN_TIMEOUT_MS",
-  /** How long to wait for identity files that are absent at start before giving up (0 = do not wait). */
-  identityWaitMs: "MTLS_IDENTITY_WAIT_MS",
-  reloadDebounceMs: "MTLS_RELOAD_DEBOUNCE_MS",
-  /** Safety-net re-check of the identity files for file systems whose change events get lost (0 = off). */
-  reloadPollMs: "MTLS_RELOAD_POLL_MS",
-  /** `on` (default) or `off`: one log line per request. */
-  accessLog: "MTLS_ACCESS_LOG",
-  backoffInitialMs: "MTLS_BACKOFF_INITIAL_MS",
-  backoffMaxMs: "MTLS_BACKOFF_MAX_MS",
-  // --- sidecar modes (issue 9; parsed in sidecar-config.ts) ---
-  /** Server: `http://host:port` (reverse proxy) or `tcp://host:port` (TCP tunnel); unset = built-in endpoints. */
-  upstream: "MTLS_UPSTREAM",
-  /** Server: the upstream must accept and answer within this much inactivity (else 504 / closed). */
-  upstreamTimeoutMs: "MTLS_UPSTREAM_TIMEOUT_MS",
-  /** Server, tcp:// and client tunnel: a tunnel with no bytes either way for this long is closed (0 = never). */
-  tunnelIdleTimeoutMs: "MTLS_TUNNEL_IDLE_TIMEOUT_MS",
-  /** Server, http://: `on` adds RFC 9440 Client-Cert (the DER, base64) beside x-forwarded-client-cert. */
-  upstreamClientCert: "MTLS_UPSTREAM_CLIENT_CERT",
-  /** Client: `host:port` of a plain TCP listener whose connections are carried over mTLS. */
-  localListen: "MTLS_LOCAL_LISTEN",
-  /** Client: `1` allows MTLS_LOCAL_LISTEN on an address other than loopback. */
-  localListenAny: "MTLS_LOCAL_LISTEN_ANY",
-  // --- end sidecar modes ---
-} as const;
-
 export const DEFAULT_SERVER_PORT = 8443;
 export const DEFAULT_STATUS_PORT = 9090;
 /** The client's status port: a different default so that server and client can share one host. */
@@ -79,37 +32,89 @@ export const DEFAULT_SERVER_NAME = "mtls-server";
 export const TLS_POLICIES = ["modern", "intermediate"] as const;
 export type TlsPolicy = (typeof TLS_POLICIES)[number];
 
-export const DEFAULTS = {
-  certFile: `${IDENTITY_DIR}/${IDENTITY_FILES.cert}`,
-  keyFile: `${IDENTITY_DIR}/${IDENTITY_FILES.key}`,
-  caFile: `${IDENTITY_DIR}/${IDENTITY_FILES.ca}`,
-  policyFile: `${IDENTITY_DIR}/${POLICY_FILE}`,
-  listen: `0.0.0.0:${DEFAULT_SERVER_PORT}`,
-  statusListen: `127.0.0.1:${DEFAULT_STATUS_PORT}`,
-  clientStatusListen: `127.0.0.1:${DEFAULT_CLIENT_STATUS_PORT}`,
-  allowedClients: "",
-  tlsPolicy: "modern" as TlsPolicy,
-  serverUrl: `https://${DEFAULT_SERVER_NAME}:${DEFAULT_SERVER_PORT}`,
-  intervalMs: 5000,
-  handshakeTimeoutMs: 10_000,
-  headersTimeoutMs: 10_000,
+/**
+ * Every environment variable the services read: its name and its default, in one table (ENV and
+ * DEFAULTS below are its two columns). `clientDefault`: where the client's default differs from the
+ * server's. A variable without a default is unset unless given (docs/SERVICES.md says what each
+ * means then).
+ */
+const VARIABLES = {
+  certFile: { name: "MTLS_CERT_FILE", default: `${IDENTITY_DIR}/${IDENTITY_FILES.cert}` },
+  keyFile: { name: "MTLS_KEY_FILE", default: `${IDENTITY_DIR}/${IDENTITY_FILES.key}` },
+  caFile: { name: "MTLS_CA_FILE", default: `${IDENTITY_DIR}/${IDENTITY_FILES.ca}` },
+  /** The server's reloadable access policy (JSON); absent = no file policy. */
+  policyFile: { name: "MTLS_POLICY_FILE", default: `${IDENTITY_DIR}/${POLICY_FILE}` },
+  listen: { name: "MTLS_LISTEN", default: `0.0.0.0:${DEFAULT_SERVER_PORT}` },
+  statusListen: {
+    name: "MTLS_STATUS_LISTEN",
+    default: `127.0.0.1:${DEFAULT_STATUS_PORT}`,
+    clientDefault: `127.0.0.1:${DEFAULT_CLIENT_STATUS_PORT}`,
+  },
+  /** Comma-separated common names or URI SANs; empty = every certificate of the CA bundle. */
+  allowedClients: { name: "MTLS_ALLOWED_CLIENTS", default: "" },
+  tlsPolicy: { name: "MTLS_TLS_POLICY", default: "modern" as TlsPolicy },
+  serverUrl: { name: "MTLS_SERVER_URL", default: `https://${DEFAULT_SERVER_NAME}:${DEFAULT_SERVER_PORT}` },
+  /** Default: the URL's host. */
+  serverName: { name: "MTLS_SERVER_NAME" },
+  intervalMs: { name: "MTLS_INTERVAL_MS", default: 5000 },
+  // Limits and timing of both services (see docs/SERVICES.md for what each one bounds).
+  handshakeTimeoutMs: { name: "MTLS_HANDSHAKE_TIMEOUT_MS", default: 10_000 },
+  headersTimeoutMs: { name: "MTLS_HEADERS_TIMEOUT_MS", default: 10_000 },
   /** Server: a whole request, body included. Client: one call, connect to last byte. */
-  requestTimeoutMs: 30_000,
-  clientRequestTimeoutMs: 10_000,
+  requestTimeoutMs: { name: "MTLS_REQUEST_TIMEOUT_MS", default: 30_000, clientDefault: 10_000 },
   /** Above the client's default interval, so its keep-alive connection is reused between rounds. */
-  keepAliveTimeoutMs: 65_000,
-  maxConnections: 1024,
-  maxBodyBytes: 1024 * 1024,
-  shutdownTimeoutMs: 10_000,
-  identityWaitMs: 60_000,
-  reloadDebounceMs: 300,
-  reloadPollMs: 10_000,
-  accessLog: "on",
-  backoffInitialMs: 500,
-  backoffMaxMs: 30_000,
-  upstreamTimeoutMs: 30_000,
-  tunnelIdleTimeoutMs: 3_600_000,
-  upstreamClientCert: "off",
+  keepAliveTimeoutMs: { name: "MTLS_KEEPALIVE_TIMEOUT_MS", default: 65_000 },
+  maxConnections: { name: "MTLS_MAX_CONNECTIONS", default: 1024 },
+  maxBodyBytes: { name: "MTLS_MAX_BODY_BYTES", default: 1024 * 1024 },
+  shutdownTimeoutMs: { name: "MTLS_SHUTDOWN_TIMEOUT_MS", default: 10_000 },
+  /** How long to wait for identity files that are absent at start before giving up (0 = do not wait). */
+  identityWaitMs: { name: "MTLS_IDENTITY_WAIT_MS", default: 60_000 },
+  reloadDebounceMs: { name: "MTLS_RELOAD_DEBOUNCE_MS", default: 300 },
+  /** Safety-net re-check of the identity files for file systems whose change events get lost (0 = off). */
+  reloadPollMs: { name: "MTLS_RELOAD_POLL_MS", default: 10_000 },
+  /** `on` (default) or `off`: one log line per request. */
+  accessLog: { name: "MTLS_ACCESS_LOG", default: "on" },
+  backoffInitialMs: { name: "MTLS_BACKOFF_INITIAL_MS", default: 500 },
+  backoffMaxMs: { name: "MTLS_BACKOFF_MAX_MS", default: 30_000 },
+  // --- sidecar modes (parsed in sidecar-config.ts) ---
+  /** Server: `http://host:port` (reverse proxy) or `tcp://host:port` (TCP tunnel); unset = built-in endpoints. */
+  upstream: { name: "MTLS_UPSTREAM" },
+  /** Server: the upstream must accept and answer within this much inactivity (else 504 / closed). */
+  upstreamTimeoutMs: { name: "MTLS_UPSTREAM_TIMEOUT_MS", default: 30_000 },
+  /** Server, tcp:// and client tunnel: a tunnel with no bytes either way for this long is closed (0 = never). */
+  tunnelIdleTimeoutMs: { name: "MTLS_TUNNEL_IDLE_TIMEOUT_MS", default: 3_600_000 },
+  /** Server, http://: `on` adds RFC 9440 Client-Cert (the DER, base64) beside x-forwarded-client-cert. */
+  upstreamClientCert: { name: "MTLS_UPSTREAM_CLIENT_CERT", default: "off" },
+  /** Client: `host:port` of a plain TCP listener whose connections are carried over mTLS; unset = rounds. */
+  localListen: { name: "MTLS_LOCAL_LISTEN" },
+  /** Client: `1` allows MTLS_LOCAL_LISTEN on an address other than loopback. */
+  localListenAny: { name: "MTLS_LOCAL_LISTEN_ANY" },
+} as const;
+
+type Variables = typeof VARIABLES;
+
+/** Each variable's name, by key: `ENV.certFile` is "MTLS_CERT_FILE". */
+export const ENV = Object.fromEntries(
+  Object.entries(VARIABLES).map(([key, variable]) => [key, variable.name]),
+) as { readonly [K in keyof Variables]: Variables[K]["name"] };
+
+type WithDefault = {
+  [K in keyof Variables as Variables[K] extends { default: unknown } ? K : never]: Variables[K] extends {
+    default: infer D;
+  }
+    ? D
+    : never;
+};
+
+/** Each variable's default, by key, and the client's own where it differs (`client...`). */
+export const DEFAULTS = {
+  ...(Object.fromEntries(
+    Object.entries(VARIABLES)
+      .filter(([, variable]) => "default" in variable)
+      .map(([key, variable]) => [key, (variable as { default: unknown }).default]),
+  ) as WithDefault),
+  clientStatusListen: VARIABLES.statusListen.clientDefault,
+  clientRequestTimeoutMs: VARIABLES.requestTimeoutMs.clientDefault,
 } as const;
 
 /** mTLS endpoints of the server. */
@@ -129,7 +134,6 @@ export const STATUS_ROUTES = {
 export const SERVICE_UID = 10001;
 export const SERVICE_GID = 10001;
 
-/** Roles the image's entrypoint accepts as its first argument. */
 /**
  * The image's health check: the services/Dockerfile HEALTHCHECK and the containers' and swarm
  * services' own (test/components/healthcheck-contract.test.ts keeps the Dockerfile in step). Exec
@@ -143,5 +147,6 @@ export const HEALTHCHECK = {
   retries: 3,
 } as const;
 
+/** Roles the image's entrypoint accepts as its first argument. */
 export const ROLES = ["server", "client"] as const;
 export type Role = (typeof ROLES)[number];
