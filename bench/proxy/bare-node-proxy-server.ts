@@ -58,15 +58,23 @@ if (import.meta.main) {
           agent,
         },
         (answer) => {
+          // The caller may have gone (ab closes its connections when its time is up).
+          if (res.destroyed) {
+            answer.resume();
+            return;
+          }
           res.writeHead(answer.statusCode ?? 502, withoutHopByHop(answer.headers));
-          pipeline(answer, res, () => {});
+          answer.pipe(res);
         },
       );
       upstream.once("error", () => {
         if (!res.headersSent) res.writeHead(502);
         res.end();
       });
-      pipeline(req, upstream, () => {});
+      req.pipe(upstream);
+      res.once("close", () => {
+        if (!res.writableFinished) upstream.destroy();
+      });
     });
     keepReadsPausable(server);
     server.listen(options.port, "127.0.0.1");
