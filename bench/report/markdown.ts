@@ -646,6 +646,19 @@ function ceilingClause(costPerOperation: number, scale: number, unit: string, go
   );
 }
 
+/**
+ * Ours over the peer repetition by repetition (each pair measured within the same round of the
+ * rotation in repeat.ts, seconds apart): how far a median ratio can be trusted on this shared machine.
+ */
+function repetitionRatios<T>(
+  ours: Sample<T>[] | undefined,
+  peer: Sample<T>[] | undefined,
+  value: (s: Sample<T>) => number,
+): string {
+  const pairs = (ours ?? []).map((sample, i) => (peer?.[i] ? value(sample) / value(peer[i]!) : Number.NaN));
+  return `per repetition ${pairs.map((r) => ratio(r)).join(", ")}`;
+}
+
 /** Proxy paths: CPU per operation of each proxy, what bare Node costs, and the profile of ours. */
 function proxyShortfall(results: BenchResults, proxy: ProxyResults, goal: Target): string[] {
   const peer = goal.id === "tunnelBulk" ? "haproxy" : "nginx";
@@ -659,12 +672,12 @@ function proxyShortfall(results: BenchResults, proxy: ProxyResults, goal: Target
       1e3,
     );
     return [
-      `- **Proxied requests with a full handshake each (${ratio(goal.ratio)}).** Our server spent ${n(per("ours"), 2)} ms of CPU ` +
+      `- **Proxied requests with a full handshake each (${preciseRatio(goal)}; ${repetitionRatios(samples.ours, samples.nginx, rate)}).** Our server spent ${n(per("ours"), 2)} ms of CPU ` +
         `per proxied connection, nginx ${n(per("nginx"), 2)} ms, HAProxy ${n(per("haproxy"), 2)} ms; our core was ` +
         `${pct(serverBusy(samples.ours))} busy${boundBy(samples.ours)}. On its built-in endpoint our server spent ` +
         `${n(builtIn, 2)} ms per connection (the handshake table below)` +
         (builtIn >= 0.7 * per("ours")
-          ? ", so the handshake, not the forwarding, is most of the cost, and this shortfall is the one of full handshakes above. "
+          ? ", so the handshake, not the forwarding, is most of the cost. "
           : `: forwarding to the upstream added ${n(per("ours") - builtIn, 2)} ms per connection. `) +
         `The bare Node proxy made ${n(bare)}/s ` +
         `(${ratio(bare / goal.peer)} nginx, ${n(per("node-bare"), 2)} ms per connection).` +
@@ -676,7 +689,7 @@ function proxyShortfall(results: BenchResults, proxy: ProxyResults, goal: Target
     const per = (kind: ServerKind) => cpuPer(samples[kind], (r) => r.complete, 1e6);
     const bare = med(samples["node-bare"], requestsPerSecond);
     return [
-      `- **Proxied keep-alive requests (${ratio(goal.ratio)}).** Our server was ${pct(serverBusy(samples.ours))} busy on its core at ` +
+      `- **Proxied keep-alive requests (${preciseRatio(goal)}; ${repetitionRatios(samples.ours, samples.nginx, requestsPerSecond)}).** Our server was ${pct(serverBusy(samples.ours))} busy on its core at ` +
         `${n(goal.ours)} req/s${boundBy(samples.ours)}; ${n(per("ours"), 1)} µs of CPU per proxied request, nginx ` +
         `${n(per("nginx"), 1)} µs, HAProxy ${n(per("haproxy"), 1)} µs. The bare Node proxy (an https server and a keep-alive ` +
         `http.Agent, nothing else) reached ${n(bare)} req/s at ${n(per("node-bare"), 1)} µs per request ` +
@@ -696,7 +709,7 @@ function proxyShortfall(results: BenchResults, proxy: ProxyResults, goal: Target
   const per = (kind: ServerKind) => cpuPer(samples[kind], (r) => r.bytes / 1e6, 1e3);
   const bare = med(samples["node-bare"], megabytesPerSecond);
   return [
-    `- **TCP tunnel bulk (${ratio(goal.ratio)}).** Our server used ${n(per("ours"), 2)} ms of CPU per MB through the tunnel ` +
+    `- **TCP tunnel bulk (${preciseRatio(goal)}; ${repetitionRatios(samples.ours, samples.haproxy, megabytesPerSecond)}).** Our server used ${n(per("ours"), 2)} ms of CPU per MB through the tunnel ` +
       `(there and back), HAProxy ${n(per(peer), 2)} ms; our core was ${pct(serverBusy(samples.ours))} busy${boundBy(samples.ours)}. ` +
       `The bare Node tunnel (\`tls.createServer\` piped to a socket, nothing else) made ${n(bare)} MB/s ` +
       `(${ratio(bare / goal.peer)} HAProxy, ${n(per("node-bare"), 2)} ms per MB). ${TUNNEL_PROFILE}` +
@@ -818,7 +831,7 @@ function proxyDetails(proxy: ProxyResults): string[] {
         "HAProxy",
       ],
     ]
-      .map(([what, value, peer]) => `${what} ${ratio(value as number)} ${peer}`)
+      .map(([what, value, peer]) => `${what} ${n(value as number, 3)}× ${peer}`)
       .join(", ")}.`,
     "",
   ];

@@ -48,6 +48,7 @@ const withoutProxy: BenchResults = { ...recorded[0]!, proxy: undefined };
 const withProxy = (proxy: ProxyResults): BenchResults => ({
   ...withoutProxy,
   startedAt: "2099-01-01T00:00:00.000Z",
+  finishedAt: "2099-01-01T00:13:00.000Z",
   proxy,
 });
 
@@ -89,16 +90,18 @@ describe("proxy targets", () => {
   test("over runs, a proxy target counts only the runs that measured it", () => {
     const runs = [withoutProxy, withProxy(proxyOf())];
     const paragraph = renderPerformanceParagraph(runs).replace(/\s+/g, " ");
-    expect(paragraph).toContain("TCP-tunnel bulk at 0.70× HAProxy's");
+    // Exactly at its threshold: three decimals, so that a 0.696 could never read as a met "0.70".
+    expect(paragraph).toContain("TCP-tunnel bulk at 0.700× HAProxy's");
     expect(paragraph).toMatch(/Met in every run: [^.]*TCP tunnel bulk/);
     expect(paragraph).not.toMatch(/TCP tunnel bulk \(1 of 2\)/);
     const report = renderMarkdown(runs[1]!, "benchmarks.svg", runs);
     expect(report).toContain("| TCP tunnel bulk MB/s, one connection | 0.70× | ≥ 0.7× HAProxy | 1 of 1 |");
+    expect(report).toContain("| Proxied keep-alive requests/s (reverse proxy) | 0.59× | ≥ 0.6× nginx | 0 of 1 |");
   });
 
   test("a missed proxy target gets its measured cause in the report", () => {
     const report = renderMarkdown(withProxy(proxyOf()), "benchmarks.svg", [withProxy(proxyOf())]);
-    expect(report).toContain("- **Proxied keep-alive requests (0.59×).**");
+    expect(report).toContain("- **Proxied keep-alive requests (0.59×; per repetition 0.59×, n/a, n/a).**");
     expect(report).not.toContain("- **TCP tunnel bulk (");
   });
 });
