@@ -96,7 +96,9 @@ describe("proxy targets", () => {
     expect(paragraph).not.toMatch(/TCP tunnel bulk \(1 of 2\)/);
     const report = renderMarkdown(runs[1]!, "benchmarks.svg", runs);
     expect(report).toContain("| TCP tunnel bulk MB/s, one connection | 0.70× | ≥ 0.7× HAProxy | 1 of 1 |");
-    expect(report).toContain("| Proxied keep-alive requests/s (reverse proxy) | 0.59× | ≥ 0.6× nginx | 0 of 1 |");
+    expect(report).toContain(
+      "| Proxied keep-alive requests/s (reverse proxy) | 0.59× | ≥ 0.6× nginx | 0 of 1 |",
+    );
   });
 
   test("a missed proxy target gets its measured cause in the report", () => {
