@@ -49,10 +49,13 @@ export function chartRows(results: BenchResults): ChartRow[] {
       target: markerOf(goal),
       targetText,
     };
+    // Three decimals where two would round a miss up to its threshold (a missed 0.796 is not "0.80×").
     const absolute = (value: number) =>
       goal.thresholdOn === "value"
         ? { valueText: `${value.toFixed(0)} ${goal.unit} (${formatRatio(value / goal.peer)})` }
-        : {};
+        : Math.abs(value / goal.peer - goal.threshold) < 0.01
+          ? { valueText: `${(value / goal.peer).toFixed(3)}×` }
+          : {};
     rows.push({
       ...row,
       label: SHORT_LABEL[goal.id],
