@@ -10,6 +10,7 @@ import type { BulkEchoResult } from "./load/bulk-echo-generator.ts";
 import type { ClientLoopResult } from "./load/client-loop.ts";
 import type { FixedRateResult } from "./load/fixed-rate-generator.ts";
 import type { STimeResult } from "./load/s-time.ts";
+import type { TunnelBulkResult } from "./load/tunnel-bulk-generator.ts";
 import type { Sample } from "./measure.ts";
 import type { KeyAlgorithm } from "./pki/pki.ts";
 import type { ServerKind } from "./servers/server-under-test.ts";
@@ -33,6 +34,24 @@ export interface LatencyAtRate {
   /** How the rate was chosen. */
   basis: "half of nginx's maximum" | "half of our maximum";
   samples: PerServer<FixedRateResult>;
+}
+
+/**
+ * The proxy paths (issue 9): our server in its sidecar modes (MTLS_UPSTREAM=http:// and tcp://)
+ * against nginx and HAProxy configured as mTLS proxies, and a bare Node proxy, all in front of the
+ * same upstream; ECDSA P-256, TLS 1.3.
+ */
+export interface ProxyResults {
+  /** What each peer answered a caller without a client certificate (each must have refused it). */
+  anonymousRefused: Record<string, string>;
+  /** The fixed body the HTTP upstream answers, in bytes. */
+  upstreamBodyBytes: number;
+  /** A full mTLS handshake per proxied request (openssl s_time -new). */
+  newConnection: PerServer<STimeResult>;
+  /** Kept-alive proxied requests (ab -k). */
+  keepAlive: PerServer<AbResult>;
+  /** One connection through the TCP tunnel to a TCP echo (bench/load/tunnel-bulk-generator.ts). */
+  tunnel: PerServer<TunnelBulkResult>;
 }
 
 export interface BenchResults {
@@ -66,4 +85,6 @@ export interface BenchResults {
   clientLoop: ClientLoopResult;
   /** Our server's full TLS 1.3 handshakes, ECDSA P-256 and RSA-2048 side by side, alternating. */
   keyAlgorithms: Record<KeyAlgorithm, Sample<STimeResult>[]>;
+  /** The proxy paths; absent from runs recorded before they were measured. */
+  proxy?: ProxyResults;
 }

@@ -23,6 +23,10 @@ export interface BenchSettings {
   latencySeconds: number;
   latencyConnections: number;
   latencyWarmupSeconds: number;
+  /** Repetitions of each proxy measurement (fewer than `runs` if a full run must be shortened). */
+  proxyRuns: number;
+  /** Bytes per write of the TCP-tunnel bulk generator. */
+  tunnelChunkBytes: number;
   /** Rounds of our client in loop mode, and the pause between them. */
   clientRounds: number;
   clientIntervalMs: number;
@@ -68,6 +72,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     latencySeconds: quick ? 3 : 6,
     latencyConnections: 32,
     latencyWarmupSeconds: quick ? 0.5 : 1,
+    proxyRuns: quick ? 1 : 3,
+    tunnelChunkBytes: 64 * 1024,
     clientRounds: 100,
     clientIntervalMs: 20,
     serverCore: 0,

@@ -16,6 +16,8 @@ import { protocolOf, runSTime, type STimeResult } from "./load/s-time.ts";
 import { fetchWhoami } from "./load/whoami.ts";
 import { measure, median, type Sample } from "./measure.ts";
 import { KEY_ALGORITHMS, type KeyAlgorithm, type PkiFiles } from "./pki/pki.ts";
+import { runProxySuite } from "./proxy/proxy-suite.ts";
+import { busyText, repeat as repeatRuns } from "./repeat.ts";
 import type { BenchResults, HandshakeCase, LatencyAtRate, PerServer } from "./results.ts";
 import { startBareNode } from "./servers/bare-node.ts";
 import { memoryTuningEnv } from "./servers/memory-tuning.ts";
@@ -36,6 +38,7 @@ type Measured = Pick<
   | "memoryTuning"
   | "clientLoop"
   | "keyAlgorithms"
+  | "proxy"
 >;
 
 const POLICIES: TlsPolicy[] = ["modern", "intermediate"];
@@ -53,34 +56,18 @@ export async function runSuite(
     cert: pki.clientCert,
     key: pki.clientKey,
   });
-  const busy = (sample: Sample<unknown>) =>
-    `server ${((sample.serverCpuSeconds / sample.wallSeconds) * 100).toFixed(0)}% CPU, load core ${(sample.loadCoreBusy * 100).toFixed(0)}% busy`;
-
-  /** Warms each server up, then runs `load` settings.runs times against each, rotating the order. */
-  const repeat = async <T>(
+  const busy = busyText;
+  const repeatContext = { runs: settings.runs, cores, log };
+  const repeat = <T>(
     what: string,
     servers: ServerUnderTest[],
     load: (server: ServerUnderTest) => Promise<T>,
     describe: (result: T) => string,
     warmup: (server: ServerUnderTest) => Promise<unknown>,
-  ): Promise<PerServer<T>> => {
-    for (const server of servers) await warmup(server);
-    const samples: PerServer<T> = Object.fromEntries(servers.map((server) => [server.kind, []]));
-    for (let run = 0; run < settings.runs; run++) {
-      const order = servers.map((_, i) => servers[(i + run) % servers.length]!);
-      for (const server of order) {
-        const sample = await measure(server, cores, () => load(server));
-        samples[server.kind]!.push(sample);
-        log(
-          `  ${what} run ${run + 1}/${settings.runs} ${server.kind}: ${describe(sample.result)}, ${busy(sample)}`,
-        );
-      }
-    }
-    return samples;
-  };
+  ): Promise<PerServer<T>> => repeatRuns(repeatContext, what, servers, load, describe, warmup);
 
   const handshakes: HandshakeCase[] = [];
-  let main: Omit<Measured, "handshakes" | "keyAlgorithms"> | undefined;
+  let main: Omit<Measured, "handshakes" | "keyAlgorithms" | "proxy"> | undefined;
   let idleRss: Partial<Record<ServerKind, number>> = {};
   let idleTsWithCompileCache: number | undefined;
   const shippedDir = shipServices(settings.repoRoot, join(settings.workDir, "shipped", "src"));
@@ -180,7 +167,8 @@ export async function runSuite(
     }
   }
   const keyAlgorithms = await compareKeyAlgorithms();
-  return { handshakes, ...main!, keyAlgorithms };
+  const proxy = await runProxySuite(settings, pkis["ECDSA-P256"]!, shippedDir, log);
+  return { handshakes, ...main!, keyAlgorithms, proxy };
 
   /**
    * Our server with each PKI side by side, alternating run by run: the per-case measurements above
@@ -234,7 +222,7 @@ export async function runSuite(
     nginx: ServerUnderTest,
     bare: ServerUnderTest,
     pki: PkiFiles,
-  ): Promise<Omit<Measured, "handshakes" | "keyAlgorithms">> {
+  ): Promise<Omit<Measured, "handshakes" | "keyAlgorithms" | "proxy">> {
     const rss = (servers: ServerUnderTest[]) =>
       Object.fromEntries(servers.map((server) => [server.kind, serverPeakRssBytes(server)])) as Partial<
         Record<ServerKind, number>

@@ -2,6 +2,7 @@
 import { expectSuccess, runPinned } from "../system/processes.ts";
 import type { BulkEchoOptions, BulkEchoResult } from "./bulk-echo-generator.ts";
 import type { FixedRateOptions, FixedRateResult } from "./fixed-rate-generator.ts";
+import type { TunnelBulkOptions, TunnelBulkResult } from "./tunnel-bulk-generator.ts";
 
 async function runGenerator<T>(core: number, script: string, options: object, what: string): Promise<T> {
   const path = new URL(script, import.meta.url).pathname;
@@ -27,5 +28,14 @@ export function runBulkEchoGenerator(core: number, options: BulkEchoOptions): Pr
     "./bulk-echo-generator.ts",
     options,
     `bulk echo generator against port ${options.port}`,
+  );
+}
+
+export function runTunnelBulkGenerator(core: number, options: TunnelBulkOptions): Promise<TunnelBulkResult> {
+  return runGenerator(
+    core,
+    "./tunnel-bulk-generator.ts",
+    options,
+    `tunnel bulk generator against port ${options.port}`,
   );
 }

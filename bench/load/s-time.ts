@@ -17,6 +17,8 @@ export interface STimeOptions {
   mode: "new" | "reuse";
   seconds: number;
   processes: number;
+  /** The page each connection fetches; GET /v1/whoami unless given (the proxies: their upstream's). */
+  path?: string;
 }
 
 export interface STimeResult {
@@ -52,7 +54,7 @@ export async function runSTime(options: STimeOptions): Promise<STimeResult> {
     "-time",
     String(options.seconds),
     "-www",
-    ROUTES.whoami,
+    options.path ?? ROUTES.whoami,
     "-cert",
     options.pki.clientCert,
     "-key",

@@ -21,14 +21,17 @@ export function loadBusy<T>(samples: Sample<T>[] | undefined): number {
   return med(samples, (s) => s.loadCoreBusy);
 }
 
+/** The proxy paths' targets (issue 9), present for runs that measured them. */
+export type ProxyTargetId = "proxyFull" | "proxyKeepAlive" | "tunnelBulk";
+
 export interface Target {
   /** Stable key of the target, for ranges over runs. */
-  id: "full" | "resumed" | "keepAlive" | "bulk" | "p99" | "rss";
+  id: "full" | "resumed" | "keepAlive" | "bulk" | "p99" | "rss" | ProxyTargetId;
   /** The row's label in the table and the chart. */
   label: string;
   unit: string;
   ours: number;
-  /** The value ours is compared with (nginx's, or our own full-handshake rate). */
+  /** The value ours is compared with (nginx's or HAProxy's, or our own full-handshake rate). */
   peer: number;
   peerLabel: string;
   ratio: number;
@@ -191,6 +194,51 @@ export function targets(results: BenchResults): Target[] {
       better: "lower",
       tuned: rss["ours-tuned"] === undefined ? undefined : mib(rss["ours-tuned"]),
       tsSources: rss["ours-ts"] === undefined ? undefined : mib(rss["ours-ts"]),
+    }),
+    ...proxyTargets(results),
+  ];
+}
+
+/** The proxy paths against their peers: none for a run recorded before they were measured. */
+export function proxyTargets(results: BenchResults): Target[] {
+  const proxy = results.proxy;
+  if (!proxy) return [];
+  return [
+    target({
+      id: "proxyFull",
+      label: "Proxied requests/s, a full mTLS handshake each (reverse proxy)",
+      unit: "/s",
+      ours: med(proxy.newConnection.ours, rate),
+      peer: med(proxy.newConnection.nginx, rate),
+      peerLabel: "nginx",
+      goal: "≥ 0.8× nginx",
+      threshold: 0.8,
+      thresholdOn: "ratio",
+      better: "higher",
+    }),
+    target({
+      id: "proxyKeepAlive",
+      label: "Proxied keep-alive requests/s (reverse proxy)",
+      unit: "/s",
+      ours: med(proxy.keepAlive.ours, requestsPerSecond),
+      peer: med(proxy.keepAlive.nginx, requestsPerSecond),
+      peerLabel: "nginx",
+      goal: "≥ 0.6× nginx",
+      threshold: 0.6,
+      thresholdOn: "ratio",
+      better: "higher",
+    }),
+    target({
+      id: "tunnelBulk",
+      label: "TCP tunnel bulk MB/s, one connection",
+      unit: "MB/s",
+      ours: med(proxy.tunnel.ours, megabytesPerSecond),
+      peer: med(proxy.tunnel.haproxy, megabytesPerSecond),
+      peerLabel: "HAProxy",
+      goal: "≥ 0.7× HAProxy",
+      threshold: 0.7,
+      thresholdOn: "ratio",
+      better: "higher",
     }),
   ];
 }

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TlsPolicy } from "../../services/src/contract.ts";
-import type { PkiFiles } from "../pki/pki.ts";
+import type { KeyAlgorithm, PkiFiles } from "../pki/pki.ts";
 import { freePort, waitForPort } from "../system/ports.ts";
 import { childrenOf } from "../system/proc-stats.ts";
 import { spawnPinned, stopProcess } from "../system/processes.ts";
@@ -22,8 +22,29 @@ export async function startNginx(options: NginxOptions): Promise<ServerUnderTest
   const port = await freePort();
   const dir = join(options.workDir, "nginx", `${options.pki.keyAlgorithm}-${options.policy}`);
   mkdirSync(dir, { recursive: true });
+  return startNginxWithConfig({
+    dir,
+    port,
+    config: nginxConfig({ dir, port, ...options }),
+    core: options.core,
+    keyAlgorithm: options.pki.keyAlgorithm,
+    policy: options.policy,
+  });
+}
+
+/** nginx with a configuration of the caller's (written to `dir`/nginx.conf), listening on `port`. */
+export async function startNginxWithConfig(options: {
+  dir: string;
+  port: number;
+  config: string;
+  core: number;
+  keyAlgorithm: KeyAlgorithm;
+  policy: TlsPolicy;
+}): Promise<ServerUnderTest> {
+  const { dir, port } = options;
+  mkdirSync(dir, { recursive: true });
   const confFile = join(dir, "nginx.conf");
-  writeFileSync(confFile, nginxConfig({ dir, port, ...options }));
+  writeFileSync(confFile, options.config);
   const master = spawnPinned(options.core, "nginx", ["-c", confFile, "-g", "daemon off;"], {
     stdio: "ignore",
   });
@@ -34,7 +55,7 @@ export async function startNginx(options: NginxOptions): Promise<ServerUnderTest
   exited.catch(() => {});
   return {
     kind: "nginx",
-    keyAlgorithm: options.pki.keyAlgorithm,
+    keyAlgorithm: options.keyAlgorithm,
     policy: options.policy,
     port,
     // The worker inherits the master's affinity; the master only waits for signals.

@@ -36,6 +36,8 @@ export interface OurServerOptions {
   /** Extra environment (the memory settings), and the name the report gives this configuration. */
   env?: Record<string, string>;
   kind?: "ours" | "ours-ts" | "ours-tuned";
+  /** Names the log file apart from others of the same kind (the proxy benchmarks' sidecar modes). */
+  logLabel?: string;
 }
 
 /** Type-strips services/src into `dir` exactly as the image's build stage does; returns `dir`. */
@@ -63,7 +65,7 @@ export async function startOurServer(options: OurServerOptions): Promise<OurServ
   };
   const logFile = join(
     options.logDir,
-    `${options.kind ?? "ours"}-${options.pki.keyAlgorithm}-${options.policy}.log`,
+    `${options.kind ?? "ours"}${options.logLabel ? `-${options.logLabel}` : ""}-${options.pki.keyAlgorithm}-${options.policy}.log`,
   );
   const args = options.shippedDir
     ? [join(options.shippedDir, "main.js"), "server"]

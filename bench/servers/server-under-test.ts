@@ -6,9 +6,10 @@ import { cpuSecondsOf, statusField } from "../system/proc-stats.ts";
 /**
  * Our server as the image runs it (the type-stripped .js, ours.ts), the same code as its .ts sources
  * the way `npm run server` runs it on a host, our server as shipped with the memory settings of
- * memory-tuning.ts, nginx (the peer), and a bare Node https server (what Node itself costs).
+ * memory-tuning.ts, nginx (the peer), and a bare Node https server (what Node itself costs); for the
+ * proxy benchmarks also HAProxy (the tunnel's peer) and, as "node-bare", a bare Node proxy.
  */
-export type ServerKind = "ours" | "ours-ts" | "ours-tuned" | "nginx" | "node-bare";
+export type ServerKind = "ours" | "ours-ts" | "ours-tuned" | "nginx" | "haproxy" | "node-bare";
 
 export interface ServerUnderTest {
   kind: ServerKind;

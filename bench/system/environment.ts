@@ -18,6 +18,8 @@ const REQUIREMENTS: Requirement[] = [
   { needs: ECHO_MODULE, debianPackage: "libnginx-mod-http-echo" },
   { needs: "ab", debianPackage: "apache2-utils" },
   { needs: "openssl", debianPackage: "openssl" },
+  // The proxy benchmarks' second peer (bench/proxy/); a bench prerequisite, not a test one.
+  { needs: "haproxy", debianPackage: "haproxy" },
   { needs: "taskset", debianPackage: "util-linux" },
 ];
 
@@ -90,6 +92,7 @@ export function describeMachine(): MachineDescription {
       nginx: `${sh("nginx -v").replace("nginx version: ", "")} (Debian ${packageVersion("nginx-light")})`,
       "nginx's OpenSSL": nginxOpenssl,
       "nginx echo module": `Debian libnginx-mod-http-echo ${packageVersion("libnginx-mod-http-echo")}`,
+      haproxy: `${/version ([^\s]+)/.exec(sh("haproxy -v"))?.[1] ?? "unknown"} (Debian ${packageVersion("haproxy")})`,
       "openssl (s_time)": sh("openssl version"),
       ab: `${/Version ([^\s]+)/.exec(sh("ab -V"))?.[1] ?? "unknown"} (Debian apache2-utils ${packageVersion("apache2-utils")})`,
     },
