@@ -3,15 +3,15 @@
  * in snake_case (its TypeScript doc comment shows camelCase, which the provider rejects), and
  * `isCaCertificate` alone does not add `cert_signing`: CAs must list it.
  */
+
+import type { Role } from "../services/src/contract.ts";
 import type { KeySpec } from "./key-algorithm.ts";
 import { usesKeyEncipherment } from "./key-algorithm.ts";
-
-export type IdentityProfile = "server" | "client";
 
 export const CA_USES = ["cert_signing", "crl_signing"] as const;
 
 /** Leaf usages: digital_signature always, key_encipherment for RSA only, one purpose per profile. */
-export function leafUses(profile: IdentityProfile, key: KeySpec): string[] {
+export function leafUses(profile: Role, key: KeySpec): string[] {
   const purpose = profile === "server" ? "server_auth" : "client_auth";
   return ["digital_signature", ...(usesKeyEncipherment(key) ? ["key_encipherment"] : []), purpose];
 }

@@ -9,8 +9,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import type { Role } from "../services/src/contract.ts";
 import { certificateFacts, joinPem } from "./certificate-facts.ts";
-import { type IdentityProfile, leafUses, spiffeId } from "./certificate-profiles.ts";
+import { leafUses, spiffeId } from "./certificate-profiles.ts";
 import type { KeySpec } from "./key-algorithm.ts";
 import type { Subject } from "./subject.ts";
 import { keyArgs, subjectArgs } from "./tls-args.ts";
@@ -32,7 +33,7 @@ export interface IssuerArgs {
 }
 
 export interface IdentityArgs {
-  profile: IdentityProfile;
+  profile: Role;
   /** The workload's name: certificate CN and SPIFFE path. */
   workload: string;
   trustDomain: pulumi.Input<string>;
@@ -64,7 +65,7 @@ export interface ServiceIdentity {
 export class Identity extends pulumi.ComponentResource implements ServiceIdentity {
   /** The workload name this identity was issued for (certificate CN, SPIFFE path). */
   readonly workload: string;
-  readonly profile: IdentityProfile;
+  readonly profile: Role;
   /** The leaf certificate alone (PEM). */
   readonly certPem: pulumi.Output<string>;
   /** Leaf followed by the intermediates (PEM): what the workload presents. */

@@ -27,7 +27,6 @@ export {
   type TlsPolicy,
 } from "../services/src/contract.ts";
 export { InvalidArgsError } from "./arg-checks.ts";
-export type { IdentityProfile } from "./certificate-profiles.ts";
 export { Identity, type IdentityArgs, type IssuerArgs, type ServiceIdentity } from "./identity.ts";
 export { KEY_ALGORITHM_NAMES, KEY_ALGORITHMS, type KeyAlgorithmName, type KeySpec } from "./key-algorithm.ts";
 export {

@@ -16,11 +16,12 @@
  * throws one line naming `mtls:pki:MtlsPki "<name>"`, the arg and the value.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { Role } from "../services/src/contract.ts";
 import { ArgChecks } from "./arg-checks.ts";
 import { generationPrefix } from "./ca-generations.ts";
 import { type CertificateAuthority, declareCertificateAuthority } from "./certificate-authority.ts";
 import { certificateFacts, joinPem } from "./certificate-facts.ts";
-import { defaultServerNames, type IdentityProfile } from "./certificate-profiles.ts";
+import { defaultServerNames } from "./certificate-profiles.ts";
 import { Identity } from "./identity.ts";
 import {
   type CheckedArgs,
@@ -180,7 +181,7 @@ export class MtlsPki extends pulumi.ComponentResource {
 
   private issue(
     workload: string,
-    profile: IdentityProfile,
+    profile: Role,
     dnsNames: pulumi.Input<pulumi.Input<string>[]>,
     ipAddresses: pulumi.Input<pulumi.Input<string>[]>,
   ): Identity {

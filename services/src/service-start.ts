@@ -5,15 +5,16 @@
  * ends the start quietly: the status listener is closed and nothing else was opened.
  */
 import type { CommonConfig } from "./config.ts";
+import type { Role } from "./contract.ts";
 import { loadIdentityAtStart } from "./identity/lifecycle.ts";
-import type { Identity, Purpose } from "./identity/validate.ts";
+import type { Identity } from "./identity/validate.ts";
 import { formatAddress, type Shutdown } from "./lifecycle.ts";
 import type { Logger } from "./log.ts";
 import type { Registry } from "./metrics.ts";
 import { type Readiness, type StatusServer, startStatusServer } from "./status-server.ts";
 
 export interface StartOptions {
-  purpose: Purpose;
+  purpose: Role;
   config: CommonConfig;
   log: Logger;
   shutdown: Shutdown;

@@ -4,18 +4,19 @@
  * watch, poll, SIGHUP) with a service-specific `apply`.
  */
 import type { CommonConfig } from "../config.ts";
+import type { Role } from "../contract.ts";
 import type { Logger } from "../log.ts";
 import type { Counter } from "../metrics.ts";
 import type { IdentityFilesCheck } from "./files-check.ts";
 import { identityFileRefs, waitForIdentityFiles } from "./load.ts";
 import { IdentityReloader } from "./reloader.ts";
-import { type Identity, type Purpose, validateIdentity } from "./validate.ts";
+import { type Identity, validateIdentity } from "./validate.ts";
 import { watchIdentityFiles } from "./watch.ts";
 
 /** Waits for the files (saying so once), then validates them; throws IdentityError. */
 export async function loadIdentityAtStart(
   config: CommonConfig,
-  purpose: Purpose,
+  purpose: Role,
   log: Logger,
   signal: AbortSignal,
 ): Promise<Identity> {
@@ -35,7 +36,7 @@ export async function loadIdentityAtStart(
 
 export interface HotReloadOptions {
   config: CommonConfig;
-  purpose: Purpose;
+  purpose: Role;
   initial: Identity;
   /** Puts a validated identity into service; a throw counts as a failed reload. */
   apply: (identity: Identity) => void;

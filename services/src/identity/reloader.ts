@@ -7,7 +7,7 @@
  * Every attempt also tells the files check (files-check.ts) whether the files on disk would load at
  * a restart: they are validated even when unchanged, since a certificate can expire on disk.
  */
-import type { TlsPolicy } from "../contract.ts";
+import type { Role, TlsPolicy } from "../contract.ts";
 import type { Logger } from "../log.ts";
 import type { Counter } from "../metrics.ts";
 import { ReloadQueue } from "../reload-queue.ts";
@@ -19,14 +19,13 @@ import {
   type IdentityContents,
   type IdentityFileRefs,
   identityDigest,
-  type Purpose,
   validateIdentity,
 } from "./validate.ts";
 import type { ReloadTrigger } from "./watch.ts";
 
 export interface ReloaderOptions {
   refs: IdentityFileRefs;
-  purpose: Purpose;
+  purpose: Role;
   policy: TlsPolicy;
   initial: Identity;
   apply: (identity: Identity) => void;

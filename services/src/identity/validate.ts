@@ -6,7 +6,7 @@
  */
 import { createHash, createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { createSecureContext } from "node:tls";
-import type { TlsPolicy } from "../contract.ts";
+import type { Role, TlsPolicy } from "../contract.ts";
 import { tlsPolicyOptions } from "../tls-policy.ts";
 import { combineIdentityErrors, describeFile, type FileRef, IdentityError } from "./errors.ts";
 import {
@@ -17,8 +17,6 @@ import {
   pemBlocks,
 } from "./pem.ts";
 import { SIGNATURE_ALGORITHM_NAMES, signatureAlgorithmOid } from "./signature-algorithm.ts";
-
-export type Purpose = "server" | "client";
 
 export interface IdentityContents {
   cert: string;
@@ -55,7 +53,7 @@ export interface CertificateSummary {
   caCertificates: number;
 }
 
-const PURPOSE_OIDS: Record<Purpose, { oid: string; name: string }> = {
+const PURPOSE_OIDS: Record<Role, { oid: string; name: string }> = {
   server: { oid: "1.3.6.1.5.5.7.3.1", name: "serverAuth (TLS Web Server Authentication)" },
   client: { oid: "1.3.6.1.5.5.7.3.2", name: "clientAuth (TLS Web Client Authentication)" },
 };
@@ -174,7 +172,7 @@ function checkDates(certificate: X509Certificate, file: FileRef, now: Date): voi
   }
 }
 
-function checkPurpose(certificate: X509Certificate, purpose: Purpose, file: FileRef): void {
+function checkPurpose(certificate: X509Certificate, purpose: Role, file: FileRef): void {
   const usages = certificate.keyUsage; // Node names the extended key usage list `keyUsage`
   if (!usages || usages.length === 0) return; // no EKU extension: any purpose, as OpenSSL reads it
   const needed = PURPOSE_OIDS[purpose];
@@ -260,7 +258,7 @@ function parseCaBundle(contents: string, file: FileRef): X509Certificate[] {
 export function validateIdentity(
   contents: IdentityContents,
   refs: IdentityFileRefs,
-  purpose: Purpose,
+  purpose: Role,
   policy: TlsPolicy,
   now = new Date(),
 ): Identity {
