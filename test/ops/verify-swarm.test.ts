@@ -220,6 +220,9 @@ describe.skipIf(skip)("npm run verify on a deployed swarm stack", () => {
     const result = await verify(["--repair"]);
     const printed = result.stdout + result.stderr;
     expect(result.code, printed).toBe(0);
+    expect(result.lines).toContain(
+      `verify: running: docker service scale --detach=false ${outputs.serviceNames.server}=2`,
+    );
     expect(printed).not.toContain("PRIVATE KEY");
     expect(printed).not.toContain("BEGIN CERTIFICATE");
     for (const key of keys) expect(printed).not.toContain(Buffer.from(key).toString("base64").slice(0, 40));
@@ -298,5 +301,50 @@ describe("the swarm comparison, for the states Swarm's update machinery and the 
     expect(compare({ exists: false })[0]).toMatch(
       /^swarm service mtls-server-1234567 does not exist\. Repair: scripts\/pulumi\.sh refresh --target '.*' --stack swarm --yes && scripts\/pulumi\.sh up --target '.*' --stack swarm --yes$/,
     );
+  });
+});
+
+describe("npm run verify on a swarm stack whose engine does not answer", () => {
+  const PREFIX = "urn:pulumi:swarm::mtls-pki::";
+  const COMPONENT = `${PREFIX}mtls:swarm:MtlsSwarmService::mtls-server`;
+  /** A deployed one-server swarm stack, as `stack export` prints it. */
+  const DEPLOYED = {
+    version: 3,
+    deployment: {
+      manifest: {},
+      resources: [
+        { urn: COMPONENT, type: "mtls:swarm:MtlsSwarmService", custom: false },
+        {
+          urn: `${PREFIX}mtls:swarm:MtlsSwarmService$${SERVICE}::mtls-server`,
+          type: SERVICE,
+          custom: true,
+          parent: COMPONENT,
+          id: "svc1",
+          outputs: { name: "mtls-server-1234567", mode: { replicated: { replicas: 2 } } },
+        },
+      ],
+    },
+  };
+  let cli: StandInPulumi;
+  beforeAll(async () => {
+    cli = await startStandInPulumi(() => ({ stdout: JSON.stringify(DEPLOYED) }));
+  });
+  afterAll(async () => {
+    await cli?.close();
+  });
+
+  it("names DOCKER_HOST, exits 3 and runs no repair even with --repair", async () => {
+    const result = await runVerify(["--repair"], {
+      ...cli.env,
+      STACK: "swarm",
+      DOCKER_HOST: "unix:///nonexistent/docker.sock",
+    });
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe("");
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(
+      /^verify: the Docker engine at DOCKER_HOST=unix:\/\/\/nonexistent\/docker\.sock does not answer: /,
+    );
+    expect(cli.calls.map((args) => args.slice(0, 2).join(" "))).toEqual(["stack export"]);
   });
 });
