@@ -8,9 +8,11 @@
  *
  * Exit codes: 0 deployed as the stack says (after --repair: everything repaired); 1 drift found
  * (after --repair: still there); 2 usage or stack problem (unknown argument, no such stack, stack
- * not deployed, state unreadable); 3 the Docker engine does not answer; 4 a repair command failed.
+ * not deployed, state unreadable); 3 the Docker engine does not answer; 4 a repair command failed;
+ * 5 the stack runs on swarm (mtls-pki:runtime swarm) and the engine is not a swarm manager.
  * Without --repair nothing is changed (it only reads the state and inspects Docker; the file check
- * runs a throwaway container that mounts the volume read-only).
+ * runs a throwaway container that mounts the volume read-only; on swarm it only inspects services,
+ * tasks and secrets' metadata).
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -24,9 +26,18 @@ import {
 } from "./verify/docker.ts";
 import { compare, type Finding } from "./verify/findings.ts";
 import { readStack, type ServiceInStack, StackProblem } from "./verify/stack.ts";
+import {
+  checkSwarmManager,
+  inspectSecret,
+  inspectSwarmService,
+  NotSwarmManager,
+  type SwarmServiceFacts,
+} from "./verify/swarm.ts";
+import { compareSwarm } from "./verify/swarm-findings.ts";
+import type { SwarmServiceInStack } from "./verify/swarm-stack.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const EXIT = { ok: 0, drift: 1, usage: 2, engine: 3, repairFailed: 4 } as const;
+const EXIT = { ok: 0, drift: 1, usage: 2, engine: 3, repairFailed: 4, notSwarmManager: 5 } as const;
 /** A health check still "starting" settles within its start period and retries (MtlsService: 10 s + 3 x 5 s). */
 const SETTLE_MS = Number(process.env.MTLS_VERIFY_SETTLE_MS ?? 40_000);
 
@@ -75,13 +86,51 @@ async function findingsFor(stack: string, service: ServiceInStack, afterRepair: 
   return compare(stack, service, { container, delivery, volume, files });
 }
 
+/**
+ * Inspects a swarm service, waiting while Swarm is still converging it: an update or rollback in
+ * progress, or fewer running tasks than its own spec asks for (a task just replaced, or still
+ * starting: a task with a health check is "running" only once healthy).
+ */
+async function settledSwarmService(id: string): Promise<SwarmServiceFacts> {
+  const deadline = Date.now() + SETTLE_MS;
+  for (;;) {
+    const facts = await inspectSwarmService(id);
+    const running = new Set((facts.tasks ?? []).filter((t) => t.state === "running").map((t) => t.slot)).size;
+    const converging =
+      facts.exists &&
+      (facts.updateState === "updating" ||
+        facts.updateState === "rollback_started" ||
+        running < (facts.replicas ?? 0));
+    if (!converging || Date.now() > deadline) return facts;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+async function swarmFindingsFor(stack: string, service: SwarmServiceInStack): Promise<Finding[]> {
+  const [facts, secrets] = await Promise.all([
+    settledSwarmService(service.service.id),
+    Promise.all(service.secrets.map(async (s) => [s.id, await inspectSecret(s.id)] as const)),
+  ]);
+  return compareSwarm(stack, service, { service: facts, secrets: new Map(secrets) });
+}
+
 async function verify(stack: string, afterRepair = false): Promise<Finding[]> {
-  const services = await readStack(ROOT, stack);
+  const deployed = await readStack(ROOT, stack);
   await checkEngine();
-  const findings = (await Promise.all(services.map((s) => findingsFor(stack, s, afterRepair)))).flat();
+  let findings: Finding[];
+  let scope: string;
+  if (deployed.runtime === "swarm") {
+    await checkSwarmManager();
+    findings = (await Promise.all(deployed.services.map((s) => swarmFindingsFor(stack, s)))).flat();
+    scope =
+      "swarm services at their replicas with every task running and healthy, no paused or rolled-back update, exactly the declared secrets mounted, certificate secrets matching the stack's chains";
+  } else {
+    findings = (await Promise.all(deployed.services.map((s) => findingsFor(stack, s, afterRepair)))).flat();
+    scope = "containers running and healthy, identity files matching, delivery containers present";
+  }
   if (findings.length === 0) {
     say(
-      `verify: stack ${stack}: ${services.map((s) => s.name).join(", ")} deployed as the stack says (containers running and healthy, identity files matching, delivery containers present)`,
+      `verify: stack ${stack}: ${deployed.services.map((s) => s.name).join(", ")} deployed as the stack says (${scope})`,
     );
   }
   for (const finding of findings)
@@ -116,6 +165,7 @@ async function main(): Promise<number> {
   } catch (error) {
     if (error instanceof StackProblem) return fail(error.message, EXIT.usage);
     if (error instanceof EngineDown) return fail(error.message, EXIT.engine);
+    if (error instanceof NotSwarmManager) return fail(error.message, EXIT.notSwarmManager);
     throw error;
   }
 }

@@ -38,7 +38,7 @@ export interface FileFacts {
   caSha256?: string;
 }
 
-async function docker(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+export async function docker(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
     const { stdout, stderr } = await run("docker", args, { maxBuffer: 64 * 1024 * 1024 });
     return { stdout, stderr, code: 0 };

@@ -34,12 +34,12 @@ export interface Observed {
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-function pulumi(stack: string, ...args: string[]): string {
+export function pulumi(stack: string, ...args: string[]): string {
   return shellLine(["scripts/pulumi.sh", ...args, "--stack", stack, "--yes"]);
 }
 
 /** Refresh the listed URNs (dropping what Docker no longer has), then create them again. */
-function recreate(stack: string, urns: string[]): string {
+export function recreate(stack: string, urns: string[]): string {
   const targets = urns.flatMap((urn) => ["--target", urn]);
   return `${pulumi(stack, "refresh", ...targets)} && ${pulumi(stack, "up", ...targets)}`;
 }

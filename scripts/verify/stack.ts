@@ -8,6 +8,7 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
+import { describeSwarmServices, MTLS_SWARM_SERVICE_TYPE, type SwarmServiceInStack } from "./swarm-stack.ts";
 
 const run = promisify(execFile);
 
@@ -57,9 +58,9 @@ export interface ServiceInStack {
   identity: ExpectedIdentity | undefined;
 }
 
-const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
+export const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
 
-function text(value: unknown): string | undefined {
+export function text(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
@@ -83,7 +84,12 @@ async function pulumi(root: string, args: string[]): Promise<string> {
   }
 }
 
-export async function readStack(root: string, stack: string): Promise<ServiceInStack[]> {
+/** The stack's runtime, told by the components in its state (mtls-pki:runtime docker or swarm). */
+export type DeployedStack =
+  | { runtime: "docker"; services: ServiceInStack[] }
+  | { runtime: "swarm"; services: SwarmServiceInStack[] };
+
+export async function readStack(root: string, stack: string): Promise<DeployedStack> {
   const exported = await pulumi(root, ["stack", "export", "--stack", stack]);
   let resources: StackResource[];
   try {
@@ -93,12 +99,22 @@ export async function readStack(root: string, stack: string): Promise<ServiceInS
     throw new StackProblem(`scripts/pulumi.sh stack export --stack ${stack} did not print JSON`);
   }
   const components = resources.filter((r) => r.type === MTLS_SERVICE_TYPE);
+  if (resources.some((r) => r.type === MTLS_SWARM_SERVICE_TYPE)) {
+    if (components.length > 0)
+      throw new StackProblem(
+        `stack "${stack}" holds both MtlsService and MtlsSwarmService components: verify checks one runtime per stack`,
+      );
+    return { runtime: "swarm", services: describeSwarmServices(resources, stack) };
+  }
   if (components.length === 0) {
     throw new StackProblem(
-      `stack "${stack}" has no deployed MtlsService (${resources.length} resources in its state): deploy it first with \`STACK=${stack} npm run up\``,
+      `stack "${stack}" has no deployed MtlsService or MtlsSwarmService (${resources.length} resources in its state): deploy it first with \`STACK=${stack} npm run up\``,
     );
   }
-  return components.map((component) => describeService(component, resources, stack));
+  return {
+    runtime: "docker",
+    services: components.map((component) => describeService(component, resources, stack)),
+  };
 }
 
 function describeService(

@@ -77,7 +77,7 @@ describe("npm run verify on bad input", () => {
     const result = await verify([], { STACK: "staging" });
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split("\n")).toEqual([
-      'verify: stack "staging" has no deployed MtlsService (0 resources in its state): deploy it first with `STACK=staging npm run up`',
+      'verify: stack "staging" has no deployed MtlsService or MtlsSwarmService (0 resources in its state): deploy it first with `STACK=staging npm run up`',
     ]);
   });
 

@@ -3,8 +3,9 @@
  * engine (test/program/deploy.ts) on a real Docker engine, for the stand-in `pulumi`:
  * - `stack export`: the state as the CLI prints it without --show-secrets (secret values as
  *   ciphertext objects), from the engine's resources and components' registered outputs;
- * - `refresh --target URN...`: what the provider's Read does for an object Docker no longer has:
- *   the engine drops it from the state;
+ * - `refresh --target URN...`: what the provider's Read does for an object Docker no longer has
+ *   (a container or volume by name, a swarm service or secret by id): the engine drops it from
+ *   the state;
  * - `up [--target URN | --target-replace URN]...`: the program runs again (the emulation runs the
  *   whole program; nothing else differs, so every other resource is `same`), with the
  *   `--target-replace` URNs replaced.
@@ -52,10 +53,12 @@ export function emulatedCli(options: {
     return { version: 3, deployment: { manifest: {}, resources } };
   };
 
-  const dockerHas = async (type: string, name: string) => {
-    const kind = type.includes("volume") ? "volume" : "container";
+  /** Swarm objects are looked up by id (as the provider's Read does), containers and volumes by name. */
+  const dockerHas = async (type: string, name: string, id: string | undefined) => {
+    const kind = ["volume", "secret", "service"].find((k) => type.includes(`/${k}:`)) ?? "container";
+    const swarm = kind === "secret" || kind === "service";
     try {
-      await run("docker", [kind, "inspect", name]);
+      await run("docker", [kind, "inspect", swarm && id ? id : name]);
       return true;
     } catch {
       return false;
@@ -71,7 +74,7 @@ export function emulatedCli(options: {
       if (args[0] === "refresh") {
         for (const urn of flagValues(args, "--target")) {
           const r = engine.resources().find((x) => x.urn === urn);
-          if (r && !(await dockerHas(r.type, String(r.outputs.name ?? r.id)))) engine.forget(urn);
+          if (r && !(await dockerHas(r.type, String(r.outputs.name ?? r.id), r.id))) engine.forget(urn);
         }
         return { stdout: "Refreshing (emulated)\n" };
       }
