@@ -8,7 +8,10 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
+import { nameOf, StackProblem, type StackResource, text } from "./state.ts";
 import { describeSwarmServices, MTLS_SWARM_SERVICE_TYPE, type SwarmServiceInStack } from "./swarm-stack.ts";
+
+export { StackProblem, type StackResource } from "./state.ts";
 
 const run = promisify(execFile);
 
@@ -22,17 +25,6 @@ export const VOLUME_TYPE = "docker:index/volume:Volume";
 const IDENTITY_TYPE = "mtls:pki:Identity";
 
 /** A problem with the stack itself (exit 2): it does not exist, is not deployed, cannot be read. */
-export class StackProblem extends Error {
-  override name = "StackProblem";
-}
-
-export interface StackResource {
-  urn: string;
-  type: string;
-  id?: string;
-  parent?: string;
-  outputs?: Record<string, unknown>;
-}
 
 export interface DockerObject {
   urn: string;
@@ -56,12 +48,6 @@ export interface ServiceInStack {
   delivery: DockerObject;
   volume: DockerObject;
   identity: ExpectedIdentity | undefined;
-}
-
-export const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
-
-export function text(value: unknown): string | undefined {
-  return typeof value === "string" ? value : undefined;
 }
 
 /** Runs `scripts/pulumi.sh ARGS`; a failure becomes a StackProblem carrying the CLI's own last line. */

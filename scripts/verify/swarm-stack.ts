@@ -7,7 +7,7 @@
  * ciphertext in the export, and the chain comes from the Identity's plaintext outputs.
  */
 import { createHash } from "node:crypto";
-import { nameOf, StackProblem, type StackResource, text } from "./stack.ts";
+import { nameOf, StackProblem, type StackResource, text } from "./state.ts";
 
 /** MTLS_SWARM_SERVICE_TYPE in components/mtls-swarm-service-args.ts, spelled out (no SDK load). */
 export const MTLS_SWARM_SERVICE_TYPE = "mtls:swarm:MtlsSwarmService";
