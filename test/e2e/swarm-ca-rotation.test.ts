@@ -164,6 +164,8 @@ describe.skipIf(skip)("the staged CA rotation on a real single-node swarm", () =
     const step = async (what: string, change: Record<string, string>) => {
       const since = Date.now();
       await apply(change);
+      // Every step changes what the tasks mount (a bundle or a leaf), so every step rolls them.
+      expect(op(SERVICE, "mtls-server"), `${what}: the server service`).toBe("update");
       await converged(since);
       // The caller takes this step's credentials (what a caller re-reading the outputs does) and
       // the step ends with a call that used them.
@@ -317,6 +319,9 @@ describe.skipIf(skip)("the staged CA rotation on a real single-node swarm", () =
   }, 900_000);
 
   it("destroy removes the services, secrets, tasks and overlay network, and leaves the swarm", async () => {
+    // The caller is a container on the stack's network: not the stack's, so it goes first.
+    await caller?.stop();
+    caller = undefined;
     await deployment.destroy();
     const filters = byRun();
     expect((await dockerApi("GET", "/services", { query: { filters } })).body).toEqual([]);
