@@ -15,6 +15,7 @@
  */
 import { tlsPolicyOptions } from "../../services/src/tls-policy.ts";
 import type { PkiFiles } from "../pki/pki.ts";
+import { nginxMtlsListen, nginxProcessLines, nginxTempPaths } from "../servers/nginx-config.ts";
 
 /** Idle connections each proxy may keep to the upstream; above the load's 32 concurrent requests. */
 export const UPSTREAM_POOL = 64;
@@ -30,25 +31,10 @@ export interface NginxProxyConfigOptions {
   upstreamPort: number;
 }
 
-function nginxCommon(dir: string): string {
-  return `worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }`;
-}
-
-function nginxTempPaths(dir: string): string {
-  return `  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;`;
-}
-
 export function nginxProxyConfig(options: NginxProxyConfigOptions): string {
   const { dir, pki } = options;
   return `# Written by bench/proxy/peer-configs.ts for one benchmark run: nginx as an mTLS reverse proxy.
-${nginxCommon(dir)}
+${nginxProcessLines(dir)}
 http {
   access_log off;
 ${nginxTempPaths(dir)}
@@ -61,15 +47,7 @@ ${nginxTempPaths(dir)}
     keepalive_timeout 65s;
   }
   server {
-    listen 127.0.0.1:${options.port} ssl;
-    ssl_certificate ${pki.serverCert};
-    ssl_certificate_key ${pki.serverKey};
-    ssl_client_certificate ${pki.ca};
-    ssl_verify_client on;
-    ssl_verify_depth 2;
-    ssl_protocols TLSv1.3;
-    ssl_conf_command Ciphersuites ${TLS13_SUITES.join(":")};
-    ssl_session_tickets on;
+${nginxMtlsListen(options.port, pki, "modern")}
     location / {
       proxy_pass http://app;
       proxy_http_version 1.1;
@@ -92,7 +70,7 @@ export function nginxUpstreamConfig(options: NginxUpstreamConfigOptions): string
   if (/["$\\]/.test(options.body))
     throw new Error("the upstream's fixed body must not contain a quote, '$' or a backslash");
   return `# Written by bench/proxy/peer-configs.ts for one benchmark run: the plain upstream of the proxies.
-${nginxCommon(options.dir)}
+${nginxProcessLines(options.dir)}
 http {
   access_log off;
 ${nginxTempPaths(options.dir)}

@@ -29,30 +29,34 @@ function quoted(text: string): string {
   return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
-export function nginxConfig(options: NginxConfigOptions): string {
-  const { dir, pki, policy } = options;
+/** One worker, the pid and error log in the run's directory: every nginx of the bench starts so. */
+export function nginxProcessLines(dir: string): string {
+  return `worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }`;
+}
+
+/** Temp paths in the run's directory (nginx's defaults need root-owned folders). */
+export function nginxTempPaths(dir: string): string {
+  return `  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;`;
+}
+
+/**
+ * The listener's TLS lines, the same for every nginx the bench measures against us: our server's
+ * certificate and key, client certificates required and verified against our CA, the policy's
+ * protocols and suites, session tickets on.
+ */
+export function nginxMtlsListen(port: number, pki: PkiFiles, policy: TlsPolicy): string {
   const suites = tlsPolicyOptions(policy).ciphers.split(":");
   const tls13 = suites.filter((name) => name.startsWith("TLS_"));
   const tls12 = suites.filter((name) => !name.startsWith("TLS_"));
   const protocols = policy === "modern" ? "TLSv1.3" : "TLSv1.2 TLSv1.3";
-  return `# Written by bench/servers/nginx-config.ts for one benchmark run.
-load_module ${ECHO_MODULE};
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  # Our server neither limits requests per connection nor closes idle ones before 65 s.
-  keepalive_requests 1000000;
-  keepalive_timeout 65s;
-  server {
-    listen 127.0.0.1:${options.port} ssl;
+  return `    listen 127.0.0.1:${port} ssl;
     ssl_certificate ${pki.serverCert};
     ssl_certificate_key ${pki.serverKey};
     ssl_client_certificate ${pki.ca};
@@ -61,7 +65,22 @@ http {
     ssl_protocols ${protocols};
     ${tls12.length > 0 ? `ssl_ciphers ${tls12.join(":")};` : "# TLS 1.2 is off: no TLS 1.2 cipher list"}
     ssl_conf_command Ciphersuites ${tls13.join(":")};
-    ssl_session_tickets on;
+    ssl_session_tickets on;`;
+}
+
+export function nginxConfig(options: NginxConfigOptions): string {
+  const { dir, pki, policy } = options;
+  return `# Written by bench/servers/nginx-config.ts for one benchmark run.
+load_module ${ECHO_MODULE};
+${nginxProcessLines(dir)}
+http {
+  access_log off;
+${nginxTempPaths(dir)}
+  # Our server neither limits requests per connection nor closes idle ones before 65 s.
+  keepalive_requests 1000000;
+  keepalive_timeout 65s;
+  server {
+${nginxMtlsListen(options.port, pki, policy)}
     location = /v1/whoami {
       default_type application/json;
       return 200 ${quoted(options.whoamiBody)};
