@@ -53,6 +53,17 @@ async function hasDockerUserChain(): Promise<boolean> {
   }
 }
 
+/** The machine engine's default bridge. */
+const HOST_BRIDGE = "docker0";
+
+/** The host bridge's IPv4 addresses (CIDR), none when there is no such bridge. */
+async function hostBridgeAddresses(): Promise<string[]> {
+  if (!existsSync(`/sys/class/net/${HOST_BRIDGE}`)) return [];
+  const { stdout } = await run("ip", ["-j", "-4", "addr", "show", "dev", HOST_BRIDGE]);
+  const [link] = JSON.parse(stdout) as { addr_info: { local: string; prefixlen: number }[] }[];
+  return (link?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`);
+}
+
 export interface PrivateEngine {
   /** DOCKER_HOST of this engine (unix socket). */
   readonly host: string;
@@ -125,11 +136,14 @@ export function createPrivateEngine(): PrivateEngine {
   ];
   const pid = () => Number(readFileSync(pidFile, "utf8").trim());
   let forwardRuleAdded = false;
+  let hostBridge: string[] | undefined;
   return {
     host,
     log,
     pid,
     async start() {
+      // The host engine's default bridge, as it is before this engine first starts (see below).
+      hostBridge ??= await hostBridgeAddresses();
       if (!existsSync(`/sys/class/net/${bridge}`)) {
         await run("ip", ["link", "add", "name", bridge, "type", "bridge"]);
         await run("ip", ["addr", "add", BRIDGE_ADDRESS, "dev", bridge]);
@@ -146,6 +160,15 @@ export function createPrivateEngine(): PrivateEngine {
       } catch (error) {
         const stderr = String((error as { stderr?: string }).stderr ?? "").trim();
         throw new Error(`scripts/docker-engine.sh could not start the private engine: ${stderr}`);
+      }
+      // Observed: this dockerd, started again after a SIGKILL, removes the host's `docker0` even
+      // though it has a bridge of its own (the cause inside dockerd is not pinned down). The machine's
+      // engine would then fail to start any container on its default bridge until it restarts, so
+      // the bridge is put back as it was. Containers that were on it meanwhile lose their link.
+      if (hostBridge.length > 0 && !existsSync(`/sys/class/net/${HOST_BRIDGE}`)) {
+        await run("ip", ["link", "add", "name", HOST_BRIDGE, "type", "bridge"]);
+        for (const address of hostBridge) await run("ip", ["addr", "add", address, "dev", HOST_BRIDGE]);
+        await run("ip", ["link", "set", HOST_BRIDGE, "up"]);
       }
     },
     async kill() {
