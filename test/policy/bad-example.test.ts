@@ -33,6 +33,8 @@ function planning(provider: EmulatedProvider): EmulatedProvider {
   };
 }
 
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+
 let pack: PolicyPackProcess;
 let run: AnalyzedRun;
 let diagnostics: Diagnostic[];
@@ -65,7 +67,7 @@ it("trips every policy but the stack-output one exactly once at preview, each at
     const policy = policies.find((p) => p.name === d.policyName)!;
     expect(d.enforcementLevel, d.policyName).toBe(policy.enforcementLevel);
     expect(d.message, d.policyName).toMatch(
-      new RegExp(`^${RegExp.escape(policy.description)}\\n.+\\. Fix: .+\\.$`),
+      new RegExp(`^${escape(policy.description)}\\n.+\\. Fix: .+\\.$`),
     );
   }
   const mandatory = policies.filter((p) => p.enforcementLevel === "mandatory").map((p) => p.name);
