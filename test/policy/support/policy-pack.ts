@@ -74,6 +74,11 @@ function call<T>(client: Record<string, Unary>, method: string, request: unknown
   });
 }
 
+/** A Struct of the properties; keys whose value is undefined are left out, as the engine sends no such key. */
+function struct(properties: Record<string, unknown>) {
+  return structProto.Struct.fromJavaScript(JSON.parse(JSON.stringify(properties)));
+}
+
 function options(r: AnalyzerResource) {
   const o = new analyzerProto.AnalyzerResourceOptions();
   o.setProtect(false);
@@ -207,7 +212,7 @@ export async function startPolicyPack(timeoutMs = 120_000): Promise<PolicyPackPr
       request.setType(r.type);
       request.setName(r.name);
       request.setUrn(r.urn);
-      request.setProperties(structProto.Struct.fromJavaScript(r.properties));
+      request.setProperties(struct(r.properties));
       request.setOptions(options(r));
       return diagnostics(await call(client, "analyze", request));
     },
@@ -219,7 +224,7 @@ export async function startPolicyPack(timeoutMs = 120_000): Promise<PolicyPackPr
           m.setType(r.type);
           m.setName(r.name);
           m.setUrn(r.urn);
-          m.setProperties(structProto.Struct.fromJavaScript(r.properties));
+          m.setProperties(struct(r.properties));
           m.setOptions(options(r));
           if (r.parent) m.setParent(r.parent);
           m.setDependenciesList(r.dependencies ?? []);
@@ -239,7 +244,7 @@ export async function startPolicyPack(timeoutMs = 120_000): Promise<PolicyPackPr
       request.setType(r.type);
       request.setName(r.name);
       request.setUrn(r.urn);
-      request.setProperties(structProto.Struct.fromJavaScript(r.properties));
+      request.setProperties(struct(r.properties));
       request.setOptions(options(r));
       const response = await call<{
         getRemediationsList(): {
