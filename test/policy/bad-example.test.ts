@@ -66,7 +66,9 @@ it("trips every policy but the stack-output one exactly once at preview, each at
   for (const d of diagnostics) {
     const policy = policies.find((p) => p.name === d.policyName)!;
     expect(d.enforcementLevel, d.policyName).toBe(policy.enforcementLevel);
-    expect(d.message, d.policyName).toMatch(new RegExp(`^${literal(policy.description)}\\n.+\\. Fix: .+\\.$`));
+    expect(d.message, d.policyName).toMatch(
+      new RegExp(`^${literal(policy.description)}\\n.+\\. Fix: .+\\.$`),
+    );
   }
   const mandatory = policies.filter((p) => p.enforcementLevel === "mandatory").map((p) => p.name);
   expect(mandatory.length).toBeGreaterThanOrEqual(10);
