@@ -335,3 +335,42 @@ describe("server names", () => {
     expect(names(wrongName)).toEqual(["server-name-matches-alias", "server-name-matches-alias"]);
   });
 });
+
+describe("configuration, as --policy-pack-config hands it to the pack", () => {
+  afterAll(async () => {
+    await pack.configure();
+  });
+  const leaf = resource(TYPES.selfSignedCert, "leaf", {
+    allowedUses: ["server_auth"],
+    validityPeriodHours: 720,
+    earlyRenewalHours: 240,
+    dnsNames: ["api"],
+  });
+  it("a threshold: maxHours 168 makes a 720-hour leaf a violation; a level: disabled silences it", async () => {
+    await pack.configure({ "tls-leaf-max-validity": { maxHours: 168 } });
+    expect(await analyze(leaf)).toEqual(["tls-leaf-max-validity"]);
+    await pack.configure({ "tls-leaf-max-validity": { enforcementLevel: "disabled", maxHours: 168 } });
+    expect(await analyze(leaf)).toEqual([]);
+  });
+  it('"all": advisory downgrades every mandatory policy', async () => {
+    await pack.configure({ all: "advisory" });
+    const [d] = await pack.analyze(resource(TYPES.privateKey, "k", { algorithm: "RSA", rsaBits: 1024 }));
+    expect(d?.enforcementLevel).toBe("advisory");
+  });
+  it("remediate: an ECDSA key without a curve is given P256", async () => {
+    await pack.configure({ "tls-key-ecdsa-curve": "remediate" });
+    const fixed = await pack.remediate(resource(TYPES.privateKey, "k", { algorithm: "ECDSA" }));
+    expect(fixed["tls-key-ecdsa-curve"]).toEqual({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+  });
+});
+
+it("the pack describes itself: name, version, and every policy with its level and remediation steps", async () => {
+  const info = await pack.info();
+  expect(info.name).toBe("mtls-pki");
+  expect(info.version).toBe("0.1.0");
+  expect(info.policies).toHaveLength(20);
+  for (const p of info.policies) {
+    expect(["mandatory", "advisory"], p.name).toContain(p.enforcementLevel);
+    expect(p.remediationSteps, p.name).not.toBe("");
+  }
+});
