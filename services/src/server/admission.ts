@@ -157,8 +157,11 @@ export function installAdmission(options: AdmissionOptions): Admission {
     table.remove(connection);
     metrics.closed.inc({ budget, reason });
     // Graceful: close_notify and FIN once nothing is left to write (an idle keep-alive connection).
-    if (graceful && connection.tls && !connection.tls.destroyed) connection.tls.destroySoon();
-    else connection.raw.destroy();
+    // A connection TLS has taken over is closed through its TLS socket: destroying the TCP socket
+    // under it from within its own TLS callbacks crashes Node (SIGSEGV, seen on 24.22).
+    if (!connection.tls) connection.raw.destroy();
+    else if (graceful && !connection.tls.destroyed) connection.tls.destroySoon();
+    else connection.tls.destroy();
   };
 
   /** Every accepted socket until its close (the table drops a connection as soon as it is closed). */
