@@ -5,6 +5,7 @@
  */
 
 import type { TlsPolicy } from "../services/src/contract.ts";
+import type { FloodResults } from "./floods/scenario.ts";
 import type { AbResult } from "./load/ab.ts";
 import type { BulkEchoResult } from "./load/bulk-echo-generator.ts";
 import type { ClientLoopResult } from "./load/client-loop.ts";
@@ -87,4 +88,6 @@ export interface BenchResults {
   keyAlgorithms: Record<KeyAlgorithm, Sample<STimeResult>[]>;
   /** The proxy paths; absent from runs recorded before they were measured. */
   proxy?: ProxyResults;
+  /** The flood scenario (bench/floods/); absent from runs recorded before it was measured. */
+  floods?: FloodResults;
 }

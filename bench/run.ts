@@ -4,9 +4,13 @@
  * core with the load generators on the other, keeps the results as a run file in bench/runs/, and
  * writes docs/BENCHMARKS.md, docs/benchmarks.svg and the README's Performance paragraph from the run
  * files. BENCH_QUICK=1: one short repetition, no run file, report under bench/.work/ instead.
+ * `npm run bench -- floods`: the flood scenario alone (bench/floods/), its figures in
+ * bench/.work/floods.json and its table on stdout.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runFloods } from "./floods/scenario.ts";
+import { floodsTable } from "./floods/table.ts";
 import { issuePki, KEY_ALGORITHMS, type PkiFiles } from "./pki/pki.ts";
 import { readRunFiles, writeRunFile } from "./report/run-files.ts";
 import { writeReport } from "./report/write-report.ts";
@@ -42,6 +46,13 @@ async function main(): Promise<void> {
     );
   }
 
+  if (process.argv[2] === "floods") {
+    const pki = await issuePki(settings.workDir, "ECDSA-P256", settings.loadCore);
+    const floods = await runFloods(settings, pki, log);
+    writeFileSync(join(settings.workDir, "floods.json"), `${JSON.stringify(floods, null, 2)}\n`);
+    process.stdout.write(`${floodsTable(floods)}\n`);
+    return;
+  }
   const pkis: Record<string, PkiFiles> = {};
   for (const keyAlgorithm of KEY_ALGORITHMS) {
     log(`issuing the ${keyAlgorithm} PKI with the library's MtlsPki under the tls provider emulation`);
@@ -49,6 +60,7 @@ async function main(): Promise<void> {
   }
   const startedAt = new Date(started).toISOString();
   const measured = await runSuite(settings, pkis, log);
+  const floods = await runFloods(settings, pkis["ECDSA-P256"]!, log);
   const results: BenchResults = {
     settings: recordedSettings(settings),
     machine,
@@ -58,6 +70,7 @@ async function main(): Promise<void> {
     loadAverageBefore,
     loadAverageAfter: loadAverage(),
     ...measured,
+    floods,
   };
   writeFileSync(join(settings.workDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
   if (settings.quick) {

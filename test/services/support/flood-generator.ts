@@ -9,6 +9,8 @@
  * - `hoard`: keep-alive mTLS connections of one verified client, each making one request every
  *   `intervalMs`; each one the server closes (or refuses) is opened again, so the client keeps
  *   trying to hold `connections` of them.
+ * - `calls`: the caller being measured (for the bench, which pins it to a core): GET /v1/whoami on
+ *   a new connection each, one after the other, for `durationMs`; its `calls` line has the figures.
  */
 import { Agent, request } from "node:https";
 import { connect, type Socket } from "node:net";
@@ -25,7 +27,27 @@ export type FloodSpec =
       ca: string;
       cert: string;
       key: string;
+    }
+  | {
+      kind: "calls";
+      host: string;
+      port: number;
+      durationMs: number;
+      timeoutMs: number;
+      servername: string;
+      ca: string;
+      cert: string;
+      key: string;
     };
+
+/** What a `calls` run saw: answers by status and failures by error code, and the latencies. */
+export interface CallsFigures {
+  calls: number;
+  ok: number;
+  failures: Record<string, number>;
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
 
 export interface FloodStats {
   /** Connections established and not closed now. */
@@ -122,9 +144,56 @@ function hoard(spec: Extract<FloodSpec, { kind: "hoard" }>): void {
   for (let index = 0; index < spec.connections; index++) slot();
 }
 
+async function calls(spec: Extract<FloodSpec, { kind: "calls" }>): Promise<void> {
+  const figures: CallsFigures = { calls: 0, ok: 0, failures: {}, p50Ms: null, p99Ms: null };
+  const durations: number[] = [];
+  const until = Date.now() + spec.durationMs;
+  while (Date.now() < until) {
+    const started = performance.now();
+    const outcome = await new Promise<string>((resolve) => {
+      const req = request(
+        {
+          host: spec.host,
+          port: spec.port,
+          path: "/v1/whoami",
+          agent: false,
+          servername: spec.servername,
+          ca: spec.ca,
+          cert: spec.cert,
+          key: spec.key,
+        },
+        (res) => {
+          res.resume();
+          res.once("end", () => resolve(String(res.statusCode)));
+        },
+      );
+      req.setTimeout(spec.timeoutMs, () =>
+        req.destroy(Object.assign(new Error("timeout"), { code: "timeout" })),
+      );
+      req.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
+      req.end();
+    });
+    figures.calls++;
+    if (outcome === "200") {
+      figures.ok++;
+      durations.push(performance.now() - started);
+    } else figures.failures[outcome] = (figures.failures[outcome] ?? 0) + 1;
+  }
+  durations.sort((a, b) => a - b);
+  const at = (q: number) =>
+    durations.length === 0
+      ? null
+      : Math.round(durations[Math.min(durations.length - 1, Math.floor(q * durations.length))]! * 10) / 10;
+  figures.p50Ms = at(0.5);
+  figures.p99Ms = at(0.99);
+  process.stdout.write(`${JSON.stringify({ event: "calls", ...figures })}\n`);
+  process.exit(0);
+}
+
 const spec = JSON.parse(process.argv[2] ?? "{}") as FloodSpec;
 if (spec.kind === "anonymous") anonymous(spec);
 else if (spec.kind === "hoard") hoard(spec);
+else if (spec.kind === "calls") void calls(spec);
 else throw new Error(`unknown flood ${JSON.stringify(spec)}`);
 setInterval(() => print("stats"), 1000).unref();
 process.once("SIGTERM", () => {

@@ -18,8 +18,21 @@ export interface Flood {
 }
 
 /** Starts a flood and resolves once it holds its connections (its `holding` line). */
-export function startFlood(spec: FloodSpec, timeoutMs = 60_000): Promise<Flood> {
-  const child = spawn(process.execPath, [GENERATOR, JSON.stringify(spec)], {
+/** The generator's command line, pinned to one core with taskset when `core` is given (the bench). */
+export function generatorCommand(spec: FloodSpec, core?: number): [string, string[]] {
+  const node = [GENERATOR, JSON.stringify(spec)];
+  return core === undefined
+    ? [process.execPath, node]
+    : ["taskset", ["-c", String(core), process.execPath, ...node]];
+}
+
+export function startFlood(
+  spec: Exclude<FloodSpec, { kind: "calls" }>,
+  options: { timeoutMs?: number; core?: number } = {},
+): Promise<Flood> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const [command, args] = generatorCommand(spec, options.core);
+  const child = spawn(command, args, {
     stdio: ["pipe", "pipe", "inherit"],
   });
   running.add(child);

@@ -55,6 +55,8 @@ export async function startShippedServer(options: {
   identity: IdentityFiles;
   memoryMb: number;
   env?: Record<string, string>;
+  /** Pin the container to these cores (docker --cpuset-cpus), as the bench pins its servers. */
+  cpus?: string;
 }): Promise<ShippedServer> {
   // The service runs as uid 10001: the test identity (a throw-away key) must be readable by it.
   await chmod(options.identity.dir, 0o755);
@@ -77,6 +79,7 @@ export async function startShippedServer(options: {
     `${options.memoryMb}m`,
     "--network",
     "host",
+    ...(options.cpus === undefined ? [] : ["--cpuset-cpus", options.cpus]),
     "--volume",
     `${options.identity.dir}:/etc/mtls:ro`,
     ...Object.entries(env).flatMap(([name, value]) => ["--env", `${name}=${value}`]),
