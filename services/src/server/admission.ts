@@ -9,7 +9,8 @@
  * - Unauthenticated budget (MTLS_MAX_UNAUTHENTICATED_CONNECTIONS, a share of MTLS_MAX_CONNECTIONS):
  *   when it is full, a new connection closes the oldest unauthenticated one (refused ones first,
  *   then those that have not started a handshake, then those mid-handshake) instead of being
- *   refused itself. Refusing the newcomer would let whoever came first hold the budget until the
+ *   refused itself (unless every silent one was accepted in this same event-loop turn and so
+ *   could not be read yet: then the newcomer is). Refusing the newcomer would let whoever came first hold the budget until the
  *   handshake deadline: an anonymous peer that opens connections and sends nothing would lock
  *   every verified caller out with no certificate and no bandwidth. Evicting the oldest means such
  *   a connection lives only until the budget has turned over once, while a real handshake needs
@@ -57,7 +58,7 @@ export type AdmissionRefusalReason = (typeof ADMISSION_REFUSAL_REASONS)[number];
 
 /** Why the server closed a connection of its own accord, by budget. */
 export const CONNECTION_CLOSE_REASONS = {
-  unauthenticated: ["evicted", "silent_timeout", "refusal_unread"],
+  unauthenticated: ["evicted", "refused_at_accept", "silent_timeout", "refusal_unread"],
   verified: ["reclaimed_idle", "client_quota", "max_age", "certificate_expired", "revoked", "not_allowed"],
 } as const;
 export type VerifiedCloseReason = (typeof CONNECTION_CLOSE_REASONS.verified)[number];
@@ -164,6 +165,20 @@ export function installAdmission(options: AdmissionOptions): Admission {
     else connection.tls.destroy();
   };
 
+  // Event-loop turns: under a flood, the listener may accept hundreds of connections in one turn
+  // before any of them is read; a connection is only judged silent once a turn has passed.
+  let turn = 0;
+  let turnEnding = false;
+  const currentTurn = () => {
+    if (!turnEnding) {
+      turnEnding = true;
+      setImmediate(() => {
+        turn++;
+        turnEnding = false;
+      });
+    }
+    return turn;
+  };
   /** Every accepted socket until its close (the table drops a connection as soon as it is closed). */
   const sockets = new Set<Socket>();
   const ignore = () => {};
@@ -176,14 +191,20 @@ export function installAdmission(options: AdmissionOptions): Admission {
       sockets.delete(raw);
       metrics.openConnections.dec();
     });
+    const turn = currentTurn();
     if (table.count("unauthenticated") >= limits.maxUnauthenticatedConnections) {
-      const victim = table.unauthenticatedVictim();
-      if (victim) {
-        limited("unauthenticated", "evicted", { victim: victim.state, victimAgeMs: now - victim.openedAt });
-        close(victim, "evicted", false);
+      const victim = table.unauthenticatedVictim(turn);
+      if (!victim) {
+        // Every silent one was accepted in this very turn, unread yet: the newcomer goes instead.
+        limited("unauthenticated", "refused_at_accept", {});
+        metrics.closed.inc({ budget: "unauthenticated", reason: "refused_at_accept" });
+        raw.destroy();
+        return;
       }
+      limited("unauthenticated", "evicted", { victim: victim.state, victimAgeMs: now - victim.openedAt });
+      close(victim, "evicted", false);
     }
-    const connection = table.add(raw, now);
+    const connection = table.add(raw, now, turn);
     raw.once("close", () => table.remove(connection));
     // Its first bytes: a handshake begins. Put them back and hand the socket to TLS, which reads
     // what is buffered first.

@@ -26,6 +26,8 @@ export interface Connection {
   /** Its TLS socket, once the handshake has shown it. */
   tls?: TLSSocket;
   readonly openedAt: number;
+  /** The event-loop turn it was accepted in (admission.ts counts them). */
+  readonly acceptedInTurn: number;
   state: ConnectionState;
   /** When it entered its state (began its handshake, was refused, was admitted). */
   stateSince: number;
@@ -69,10 +71,11 @@ export class ConnectionTable {
   #open = 0;
 
   /** A connection the listener just accepted: silent, in the unauthenticated budget. */
-  add(raw: Socket, now: number): Connection {
+  add(raw: Socket, now: number, turn: number): Connection {
     const connection: Connection = {
       raw,
       openedAt: now,
+      acceptedInTurn: turn,
       state: "silent",
       stateSince: now,
       inFlight: 0,
@@ -175,11 +178,17 @@ export class ConnectionTable {
   /**
    * The unauthenticated connection to close when the budget is full: refused ones first (they
    * are judged already), then silent ones (they have not even started a handshake), then those
-   * mid-handshake; the oldest of each.
+   * mid-handshake; the oldest of each. A silent connection accepted in the event-loop turn `turn`
+   * has had no chance yet to be read (its first bytes may be waiting): while the oldest silent one
+   * is that young, none is taken, and undefined says to turn the newcomer away instead.
    */
-  unauthenticatedVictim(): Connection | undefined {
+  unauthenticatedVictim(turn: number): Connection | undefined {
     const { refused, silent, handshaking } = this.#unauthenticated;
-    return first(refused) ?? first(silent) ?? first(handshaking);
+    const refusedFirst = first(refused);
+    if (refusedFirst) return refusedFirst;
+    const silentFirst = first(silent);
+    if (silentFirst) return silentFirst.acceptedInTurn < turn ? silentFirst : undefined;
+    return first(handshaking);
   }
 
   /** The verified connection idle the longest (of one client, if given); none is mid-request. */
