@@ -5,6 +5,7 @@
  * secret marks the analyzer cannot infer (schema-annotations.ts). provider.js, at the package's
  * root, starts it the way `componentProviderHost` would.
  */
+import { createRequire } from "node:module";
 import { ComponentProvider } from "@pulumi/pulumi/provider/experimental/index.js";
 import { main } from "@pulumi/pulumi/provider/index.js";
 import * as components from "../provider.ts";
@@ -15,6 +16,23 @@ export const PACKAGE_NAME = "mtls-pki";
 
 /** Every component the package serves, as provider.ts exports them. */
 export const COMPONENTS = Object.values(components);
+
+/**
+ * The analyzer compiles the package's TypeScript with the `typescript` that @pulumi/pulumi resolves,
+ * else with the 3.8 it vendors, which cannot read these sources (and TypeScript 7 has no compiler
+ * API). A clone or a checkout gets ours (a dev dependency); an installed copy needs the consumer's.
+ */
+export function typescriptProblem(): string | undefined {
+  const fromSdk = createRequire(createRequire(import.meta.url).resolve("@pulumi/pulumi/package.json"));
+  let version: string;
+  try {
+    version = (fromSdk("typescript") as { version: string }).version;
+  } catch {
+    return "no typescript package is installed beside @pulumi/pulumi";
+  }
+  const major = Number(version.split(".")[0]);
+  return major === 5 ? undefined : `typescript ${version} is installed beside @pulumi/pulumi`;
+}
 
 export class MtlsPkiProvider extends ComponentProvider {
   private annotated: string | undefined;
@@ -28,6 +46,12 @@ export class MtlsPkiProvider extends ComponentProvider {
   }
 
   override async getSchema(): Promise<string> {
+    const problem = this.annotated === undefined ? typescriptProblem() : undefined;
+    if (problem) {
+      throw new Error(
+        `mtls-pki: inferring the package's schema needs TypeScript 5, but ${problem}; install it there (npm install --save-dev typescript@5)`,
+      );
+    }
     this.annotated ??= JSON.stringify(annotateSchema(JSON.parse(await super.getSchema())));
     return this.annotated;
   }
