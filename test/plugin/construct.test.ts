@@ -23,7 +23,14 @@ import {
 } from "../../components/index.ts";
 import { type ProgramRun, type Registration, runProgram } from "../../emulation/index.ts";
 import { newEngine, TYPES } from "../components/harness.ts";
-import { type Constructed, construct, isSecretOnTheWire, newProvider, ROOT } from "./support/construct.ts";
+import {
+  type Constructed,
+  construct,
+  isSecretOnTheWire,
+  newProvider,
+  ROOT,
+  settleRegistrations,
+} from "./support/construct.ts";
 
 const schema = JSON.parse(readFileSync(path.join(ROOT, "plugin/schema.json"), "utf8"));
 const provider = newProvider();
@@ -267,7 +274,12 @@ interface Refusal {
   registrations: readonly Registration[];
 }
 
-async function refused(program: () => Promise<unknown>, preview = true): Promise<Refusal> {
+/**
+ * Runs a program that must fail. `settle`: wait, after the failure, for every registration started
+ * before it (so a component that registered itself before refusing is seen); not after a failed
+ * Output, which leaves the registrations that wait on it pending for good.
+ */
+async function refused(program: () => Promise<unknown>, preview = true, settle = preview): Promise<Refusal> {
   const engine = newEngine();
   const error = await runProgram({
     engine,
@@ -275,7 +287,12 @@ async function refused(program: () => Promise<unknown>, preview = true): Promise
     stack: "test",
     preview,
     program: async () => {
-      await program();
+      try {
+        await program();
+      } catch (error) {
+        if (settle) await settleRegistrations();
+        throw error;
+      }
       return {};
     },
   }).then(

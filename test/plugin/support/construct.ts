@@ -18,6 +18,9 @@ import * as pulumi from "@pulumi/pulumi";
 // The gRPC server's own input decoding, not part of the SDK's typings.
 // @ts-expect-error no declaration file for this module of the SDK
 import { deserializeInputs } from "@pulumi/pulumi/provider/server.js";
+// The SDK's count of registrations in flight (what the gRPC server awaits after `construct`).
+// @ts-expect-error no declaration for this internal of the SDK
+import { waitForRPCs } from "@pulumi/pulumi/runtime/settings.js";
 import { MtlsPkiProvider, PACKAGE_NAME } from "../../../plugin/host.ts";
 
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -88,4 +91,12 @@ export async function construct(
 /** Whether a serialised output arrived secret-wrapped. */
 export function isSecretOnTheWire(value: unknown): boolean {
   return pulumi.runtime.isRpcSecret(value);
+}
+
+/**
+ * Waits until every registration the program has started has reached the engine: after a refusal,
+ * a component that registered itself before refusing shows up in the engine's records.
+ */
+export async function settleRegistrations(): Promise<void> {
+  await waitForRPCs();
 }
