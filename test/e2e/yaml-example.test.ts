@@ -1,8 +1,9 @@
 /**
  * examples/yaml deployed on a real Docker engine through the package's component provider, as a
  * Pulumi YAML program gets it (test/plugin/support/yaml-program.ts stands in for the YAML language
- * host, which cannot run here): `pulumi up`, then the worker's calls must reach the api over mTLS,
- * and the exported worker credentials must work from the host on the published port.
+ * host, as the tests run without the Pulumi CLI): `pulumi up`, then the worker's calls must reach
+ * the api over mTLS, and the exported worker credentials must work from the host on the published
+ * port.
  */
 import { execFile } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";

@@ -8,7 +8,7 @@
  * by the test), `resources` of this package only, `outputs`, and expressions `${name}`,
  * `${name.property}`, `${name.map["key"].field}` (a whole-string reference keeps the value's type;
  * text around references makes a string). No `variables`, `fn::` functions, `options` or other
- * packages. It stands in for the YAML language host, which cannot run here; what it checks is that
+ * packages. It stands in for the YAML language host (the tests run without the Pulumi CLI); what it checks is that
  * the program's values reach the components as the schema says and deploy.
  */
 import { readFileSync } from "node:fs";
