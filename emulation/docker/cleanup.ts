@@ -92,10 +92,9 @@ export async function cleanupRun(runId: string): Promise<CleanupReport> {
     ),
     images: await removeEach(
       images.map((i) => i.Id),
-      // noprune: the untagged parents are the builder's cache, which a build of another test file
-      // running at the same time may be standing on (removing them fails that build with
-      // "unknown parent image ID"); they hold no label and no name of this run.
-      (id) => dockerApi("DELETE", `/images/${id}`, { query: { force: true, noprune: true } }),
+      // Built with BuildKit (image.ts), an image has no parent chain: removing it removes all
+      // the run's build left on the engine, a tagged image or one whose tag a later build took.
+      (id) => dockerApi("DELETE", `/images/${id}`, { query: { force: true } }),
     ),
     secrets: await removeEach(
       (await swarmList("/secrets", filters)).map((s) => s.ID),
