@@ -27,6 +27,7 @@ import {
   runProgram,
   TlsProvider,
 } from "../../emulation/index.ts";
+import { note } from "../support/run-notes.ts";
 import {
   consumerDependencies,
   copyProject,
@@ -107,7 +108,7 @@ beforeAll(async () => {
   } catch (error) {
     if (!(error instanceof RegistryUnreachable)) throw error;
     skipReason = `package tests skipped: a fresh install needs the npm registry, or an npm cache filled by one run that reached it (${error.message.split("\n")[0]})`;
-    console.warn(skipReason);
+    note(skipReason);
   }
 }, 600_000);
 

@@ -35,6 +35,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HEALTHCHECK_COMMAND } from "../../components/mtls-service.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { freePort } from "../support/free-port.ts";
+import { note } from "../support/run-notes.ts";
 import { stackConfig, stackNames } from "../support/stack-files.ts";
 import { deploy, newStack, wholeProgram } from "./deploy.ts";
 
@@ -51,7 +52,7 @@ function missingHistory(): string | undefined {
   } catch {
     const reason = `the upgrade test needs commit ${OLD_COMMIT} in the git history (run \`git fetch --unshallow\`)`;
     if (process.env.CI === "true") throw new Error(`CI=true, so ${reason}`);
-    console.warn(`Upgrade test skipped: ${reason}`);
+    note(`Upgrade test skipped: ${reason}`);
     return reason;
   }
 }
