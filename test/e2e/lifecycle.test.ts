@@ -124,8 +124,9 @@ describe.skipIf(skip)("the dev stack's lifecycle on a real Docker engine", () =>
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }
+    // The other client called before the change and after the first refusal (the awaits above),
+    // every call answered: a count of calls would measure the machine's speed, not the policy.
     expect(a.failures).toEqual([]);
-    expect(a.calls).toBeGreaterThan(10);
     expect(await containerId(outputs.containerNames.server)).toBe(serverId);
     const metricsAfter = await statusEndpoint(outputs.containerNames.server, "/metrics");
     const sample = 'mtls_access_refusals_total{reason="revoked"}';
