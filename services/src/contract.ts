@@ -17,7 +17,7 @@ export const IDENTITY_FILES = {
 
 /**
  * The server's access policy (allow-list, revoked serials), delivered beside the identity files and
- * reloaded without a restart (issue 10). Its own constant, not an IDENTITY_FILES entry: it is not
+ * reloaded without a restart. Its own constant, not an IDENTITY_FILES entry: it is not
  * part of the identity set that must be valid together.
  */
 export const POLICY_FILE = "policy.json";

@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { note } from "../support/run-notes.ts";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -95,7 +96,7 @@ export async function privateEngineSkipReason(): Promise<string | undefined> {
   if (process.env.CI === "true")
     throw new Error(`CI=true, so the daemon-crash test must run, but ${problem}`);
   const reason = `daemon-crash test skipped: ${problem}`;
-  console.warn(reason);
+  note(reason);
   return reason;
 }
 

@@ -46,7 +46,7 @@ export async function runTunnel(config: ClientConfig, tunnel: TunnelConfig, log:
   const shutdown = onShutdownSignal();
   const ready = () => identity !== undefined && listening && !shutdown.signal.aborted;
   const metrics = createTunnelMetrics(() => identity?.leaf.validToDate, ready);
-  // Issue 14: would the files on disk load at a restart? (gauge and /readyz detail; not readiness)
+  // Would the files on disk load at a restart? (gauge and /readyz detail; not readiness)
   const filesCheck = new IdentityFilesCheck(metrics.registry, log);
   const host = config.serverUrl.hostname.replace(/^\[(.*)\]$/, "$1");
   const port = Number(config.serverUrl.port || 443);
