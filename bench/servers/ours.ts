@@ -7,7 +7,7 @@
  *   do, `node <dir>/main.js server`, with the same Node binary the local base image carries;
  * - as its .ts sources, the way `npm run server` runs it on a host (Node strips the types at load).
  */
-import { createWriteStream, rmSync } from "node:fs";
+import { cpSync, createWriteStream, rmSync } from "node:fs";
 import { join } from "node:path";
 import { stripTree } from "../../services/build/strip-types.ts";
 import { ENV, STATUS_ROUTES, type TlsPolicy } from "../../services/src/contract.ts";
@@ -40,10 +40,16 @@ export interface OurServerOptions {
   logLabel?: string;
 }
 
-/** Type-strips services/src into `dir` exactly as the image's build stage does; returns `dir`. */
+/**
+ * Type-strips services/src into `dir` exactly as the image's build stage does, with services/vendor
+ * beside it as the image has it (/app/src, /app/vendor); returns `dir`.
+ */
 export function shipServices(repoRoot: string, dir: string): string {
   rmSync(dir, { recursive: true, force: true });
   stripTree(join(repoRoot, "services/src"), dir);
+  const vendor = join(dir, "..", "vendor");
+  rmSync(vendor, { recursive: true, force: true });
+  cpSync(join(repoRoot, "services/vendor"), vendor, { recursive: true });
   return dir;
 }
 

@@ -225,6 +225,7 @@ describe("the packed tarball", () => {
       "services/src/server.ts",
       "services/src/client.ts",
       "services/src/healthcheck.ts",
+      "services/vendor/undici/lib/dispatcher/pool.js",
     ]) {
       expect(files).toContain(file);
     }
@@ -240,7 +241,9 @@ describe("the packed tarball", () => {
       (f) =>
         ![...shipped, ...assets].includes(f) &&
         !/^dist\/.*\.(js|d\.ts)$/.test(f) &&
-        !/^services\/src\/.*\.ts$/.test(f),
+        !/^services\/src\/.*\.ts$/.test(f) &&
+        // The reverse proxy's vendored connection pool (test/build/vendored-undici.test.ts).
+        !/^services\/vendor\/undici\/(package\.json|LICENSE|lib\/.+)$/.test(f),
     );
     expect(unexpected).toEqual([]);
     // Every module in dist/ comes with its declarations.
