@@ -340,6 +340,7 @@ export function fillSlots(run: BenchResults, runs: BenchResults[], chartFile: st
   };
   for (const [key, value] of Object.entries(s))
     if (typeof value === "number") slots[`settings.${key}`] = String(value);
+  slots["settings.proxyRuns"] ??= String(s.runs); // run files older than a setting of its own
   slots["settings.bodyMiB"] = n(s.bulkBodyBytes / MIB);
   slots["settings.tunnelKiB"] = n(s.tunnelChunkBytes / 1024);
   // Scenarios beyond the built-in ones bring their own slots (scenarios.ts).
