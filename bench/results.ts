@@ -77,7 +77,7 @@ export interface BenchResults {
   finishedAt: string;
   loadAverageBefore: [number, number, number];
   loadAverageAfter: [number, number, number];
-  /** The scenarios this run measured (absent in run files older than the key: all of their day). */
+  /** The scenarios this run measured (absent from run files recorded before scenarios had names). */
   scenarios?: string[];
   /** NODE_OPTIONS the image sets (services/Dockerfile), which "ours" ran with. */
   shippedNodeOptions?: string;

@@ -13,7 +13,7 @@ import { readRunFiles, writeRunFile } from "./report/run-files.ts";
 import { writeReport } from "./report/write-report.ts";
 import type { BenchResults } from "./results.ts";
 import { runScenario, selectScenarios } from "./scenarios.ts";
-import { shipServices } from "./servers/ours.ts";
+import { imageNodeOptions, shipServices } from "./servers/ours.ts";
 import { loadSettings, recordedSettings } from "./settings.ts";
 import { describeMachine, ensureTools } from "./system/environment.ts";
 import { loadAverage } from "./system/proc-stats.ts";
@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     loadAverageBefore,
     loadAverageAfter: loadAverage(),
     scenarios: scenarios.map((scenario) => scenario.key),
+    shippedNodeOptions: imageNodeOptions(settings.repoRoot),
     ...measured,
   } as BenchResults;
   writeFileSync(join(settings.workDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);

@@ -60,6 +60,7 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
     proxy: latest.some((goal) => goal.id === "proxyKeepAlive"),
     count: runs.length === 1 ? "In the one full run recorded" : `Over the ${runs.length} full runs recorded`,
     when: runsWhen(runs),
+    several: runs.length > 1,
     cores: runs.at(-1)!.machine.cores,
     ...Object.fromEntries(
       (

@@ -193,7 +193,7 @@ function derivedSlots(run: BenchResults, goals: Target[]): Slots {
     "rss.other": n(rss.other ?? Number.NaN),
     "rss.idleTsWithCompileCache": mib(run.peakRss?.idleTsWithCompileCache),
     "v8Cost.what": lowest.what,
-    "v8Cost.all": costs.map((c) => `${c.what} ${ratio(c.ratio)}`).join(", "),
+    "v8Cost.all": costs.map((c) => `${c.what} ${ratio(c.ratio)} (${ratio(c.cpuRatio)})`).join(", "),
     "proxyFull.perRepetition": perRepetition(proxy?.newConnection, "nginx", rate),
     "proxyFull.ceiling": ceiling(
       cpu(proxy?.newConnection.ours, (r) => r.connections, 1e3),

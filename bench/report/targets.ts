@@ -70,17 +70,23 @@ export function shippedPeakRss(run: BenchResults) {
 }
 
 /** Each throughput figure as shipped over the same with Node's V8 defaults, in the same run. */
-export function v8Costs(run: BenchResults): { what: string; ratio: number }[] {
+export function v8Costs(run: BenchResults): { what: string; ratio: number; cpuRatio: number }[] {
   if (!run.keepAlive?.["ours-defaults"]) return [];
-  const of = <T>(what: string, list: PerServer<T> | undefined, pick: (s: Sample<T>) => number) => ({
+  const of = <T>(
+    what: string,
+    list: PerServer<T> | undefined,
+    pick: (s: Sample<T>) => number,
+    ops: (r: T) => number,
+  ) => ({
     what,
     ratio: med(list?.ours, pick) / med(list?.["ours-defaults"], pick),
+    cpuRatio: cpuPer(list?.["ours-defaults"], ops, 1) / cpuPer(list?.ours, ops, 1),
   });
   return [
-    of("full handshakes", mainCase(run)?.full, rate),
-    of("resumed handshakes", mainCase(run)?.resumed, rate),
-    of("keep-alive requests", run.keepAlive, requestsPerSecond),
-    of("bulk echo", run.bulk, megabytesPerSecond),
+    of("full handshakes", mainCase(run)?.full, rate, (r) => r.connections),
+    of("resumed handshakes", mainCase(run)?.resumed, rate, (r) => r.connections),
+    of("keep-alive requests", run.keepAlive, requestsPerSecond, (r) => r.complete),
+    of("bulk echo", run.bulk, megabytesPerSecond, (r) => r.requests),
   ];
 }
 

@@ -96,7 +96,7 @@ async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
       for (const server of servers) await server.stop();
     }
   }
-  return { handshakes, shippedNodeOptions: shippedOptions, ...main };
+  return { handshakes, ...main };
 }
 
 /** Everything beyond handshakes, on the default configuration (ECDSA P-256, TLS 1.3). */
