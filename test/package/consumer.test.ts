@@ -263,6 +263,7 @@ describe("the packed tarball", () => {
       "services/src/server.ts",
       "services/src/client.ts",
       "services/src/healthcheck.ts",
+      "services/vendor/undici/lib/dispatcher/pool.js",
     ]) {
       expect(files).toContain(file);
     }
@@ -306,7 +307,9 @@ describe("the packed tarball", () => {
         !/^dist\/.*\.(js|d\.ts)$/.test(f) &&
         // The library's sources (the README's API table links them), the plugin's, and the docs.
         !/^(services\/src|components|plugin)\/.*\.ts$/.test(f) &&
-        !/^docs\/[^/]+\.(md|svg)$/.test(f),
+        !/^docs\/[^/]+\.(md|svg)$/.test(f) &&
+        // The reverse proxy's vendored connection pool (test/build/vendored-undici.test.ts).
+        !/^services\/vendor\/undici\/(package\.json|LICENSE|lib\/.+)$/.test(f),
     );
     expect(unexpected).toEqual([]);
     // Every module in dist/ comes with its declarations.
