@@ -4,6 +4,9 @@
  * under `strict` against the installed declarations (skipLibCheck off), loaded by plain Node from
  * their node_modules, and previewed under the emulated engine with the tls and docker emulations.
  *
+ * The same tarball, installed, is also started as a Pulumi plugin from node_modules, as
+ * `pulumi package add ./node_modules/mtls-pki` would, and must serve the package's schema.
+ *
  * Two consumers: the README's program (the first ```ts block of "Use it in your own Pulumi
  * program", written verbatim as index.ts and compiled to JavaScript) and examples/basic (copied
  * as it is, run as TypeScript by Node's type stripping as its Pulumi.yaml says). Neither loads
@@ -27,6 +30,7 @@ import {
   runProgram,
   TlsProvider,
 } from "../../emulation/index.ts";
+import { startPlugin } from "../plugin/support/plugin-process.ts";
 import {
   consumerDependencies,
   copyProject,
@@ -199,6 +203,9 @@ describe("the packed tarball", () => {
       import: "./dist/components/index.js",
     });
     expect(manifest.private).toBeUndefined();
+    // "main" is the package as a Pulumi plugin (provider.js, beside PulumiPlugin.yaml): Node uses it
+    // only to load the package directory by path, as Pulumi's plugin runner does; by name, exports.
+    expect(manifest.main).toBe("./provider.js");
     // Pulumi runs package.json's exports["."] only when Pulumi.yaml names no main (run.js).
     expect(project.main).toBe("index.ts");
   });
@@ -235,12 +242,23 @@ describe("the packed tarball", () => {
       "services/Dockerfile",
       "services/.dockerignore",
       "services/build/strip-types.ts",
+      // The package as a Pulumi plugin: its manifest and entry, and what the schema analyzer reads
+      // (the TypeScript sources of the components it serves, and the tsconfig it compiles them with).
+      "PulumiPlugin.yaml",
+      "provider.js",
+      "provider.ts",
+      "tsconfig.json",
+      "plugin/schema.json",
     ];
+    for (const file of shipped) expect(files).toContain(file);
+    expect(files).toContain("dist/plugin/host.js");
     const unexpected = files.filter(
       (f) =>
         ![...shipped, ...assets].includes(f) &&
+        // A component asset also ships as its source, beside the component.
+        !assets.includes(`dist/${f}`) &&
         !/^dist\/.*\.(js|d\.ts)$/.test(f) &&
-        !/^services\/src\/.*\.ts$/.test(f),
+        !/^(services\/src|components|plugin)\/.*\.ts$/.test(f),
     );
     expect(unexpected).toEqual([]);
     // Every module in dist/ comes with its declarations.
@@ -251,6 +269,20 @@ describe("the packed tarball", () => {
       `mtls-pki tarball: ${library.files.length} files, ${library.size} bytes (${library.unpackedSize} unpacked)`,
     );
   });
+});
+
+describe("the tarball installed in a fresh project, started as a Pulumi plugin from node_modules", () => {
+  it("serves the checked-in schema (the compiled host in dist/, the analyzer reading the shipped sources)", async (ctx) => {
+    if (skipReason) ctx.skip(skipReason);
+    const plugin = await startPlugin(path.join(readmeConsumer, INSTALLED_PACKAGE), readmeConsumer);
+    try {
+      const checkedIn = JSON.parse(await readFile(path.join(ROOT, "plugin/schema.json"), "utf8"));
+      expect(await plugin.schema()).toEqual(checkedIn);
+      expect(plugin.stderr()).toBe("");
+    } finally {
+      await plugin.stop();
+    }
+  }, 180_000);
 });
 
 describe("the README's program, in a fresh project that installed the tarball", () => {
