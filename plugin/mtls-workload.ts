@@ -23,9 +23,9 @@ export interface WorkloadPublish {
 
 export interface MtlsWorkloadArgs extends LibraryMtlsWorkloadArgs {
   /**
-   * "server": the sidecar accepts mTLS callers and forwards to the app on loopback; "client": one
-   * tunnel sidecar per entry of `calls`, which the app reaches on loopback. Required; a plain value.
-   * Changing it replaces the sidecars.
+   * "server": the sidecar accepts mTLS callers and forwards to the app on the workload's private
+   * network; "client": one tunnel sidecar per entry of `calls`, which the app reaches on that
+   * network. Required; a plain value. Changing it replaces the sidecars.
    */
   role: ServiceRole;
   /**
@@ -44,8 +44,8 @@ export interface MtlsWorkloadArgs extends LibraryMtlsWorkloadArgs {
    */
   restart?: pulumi.Input<RestartPolicy>;
   /**
-   * Server only: publish the mTLS port on the host's 127.0.0.1. Default: not published. Changing it
-   * replaces the containers that hold the workload's network.
+   * Server only: publish the sidecar's mTLS port on the host's 127.0.0.1. Default: not published.
+   * Changing it replaces the sidecar.
    */
   publish?: WorkloadPublish;
 }
@@ -53,27 +53,35 @@ export interface MtlsWorkloadArgs extends LibraryMtlsWorkloadArgs {
 export const MTLS_WORKLOAD_PLUGIN_TYPE = "mtls-pki:index:MtlsWorkload";
 
 /**
- * A user's app (`appImage`) behind mTLS sidecars: a server sidecar that terminates mTLS,
- * authorizes the caller and forwards to the app on loopback, or one client tunnel per call that
- * carries the app's loopback connections over mTLS. Nothing on the network reaches the app except
- * through mTLS.
+ * A user's app (`appImage`) behind mTLS sidecars, on a private network of its own that only its
+ * sidecars share: a server sidecar that terminates mTLS, authorizes the caller and forwards to the
+ * app, or one client tunnel per call that carries the app's connections over mTLS. Nothing on the
+ * stack's network reaches the app except through mTLS.
  */
 export class MtlsWorkload extends pulumi.ComponentResource {
-  /** The Docker name of the container that holds the workload's network (what a network inspection shows). */
-  readonly ownerContainerName: pulumi.Output<string>;
+  /** The Docker name of the workload's private network. */
+  readonly networkName: pulumi.Output<string>;
+  /** The private network's subnet (CIDR), as given or as Docker picked it. */
+  readonly subnet: pulumi.Output<string>;
   /** The Docker name of the app container. */
   readonly appContainerName: pulumi.Output<string>;
+  /** The Docker names of the sidecar containers. */
+  readonly sidecarContainerNames: pulumi.Output<string[]>;
 
   constructor(name: string, args: MtlsWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
     const workloadArgs: LibraryMtlsWorkloadArgs = args;
     checkWorkloadArgs(name, plainPart(workloadArgs));
     super(MTLS_WORKLOAD_PLUGIN_TYPE, name, {}, opts);
     const workload = new LibraryMtlsWorkload(name, workloadArgs, { parent: this });
-    this.ownerContainerName = workload.ownerContainerName;
+    this.networkName = workload.networkName;
+    this.subnet = workload.subnet;
     this.appContainerName = workload.appContainerName;
+    this.sidecarContainerNames = workload.sidecarContainerNames;
     this.registerOutputs({
-      ownerContainerName: this.ownerContainerName,
+      networkName: this.networkName,
+      subnet: this.subnet,
       appContainerName: this.appContainerName,
+      sidecarContainerNames: this.sidecarContainerNames,
     });
   }
 }

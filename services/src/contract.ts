@@ -89,6 +89,12 @@ const VARIABLES = {
   localListen: { name: "MTLS_LOCAL_LISTEN" },
   /** Client: `1` allows MTLS_LOCAL_LISTEN on an address other than loopback. */
   localListenAny: { name: "MTLS_LOCAL_LISTEN_ANY" },
+  /**
+   * Client: comma-separated networks (CIDRs) whose hosts may use the tunnel; a connection from
+   * anywhere else is reset unread. Set, it allows MTLS_LOCAL_LISTEN beyond loopback. Unset = anyone
+   * who reaches the listener.
+   */
+  localAllowFrom: { name: "MTLS_LOCAL_ALLOW_FROM" },
 } as const;
 
 type Variables = typeof VARIABLES;

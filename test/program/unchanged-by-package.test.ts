@@ -1,15 +1,21 @@
 /**
  * The multi-language package (provider.ts, plugin/, PulumiPlugin.yaml) leaves the TypeScript
  * library and this project's program as they were: every stack file is deployed by the program of
- * commit 3e1113a (the last one before the package, its index.ts, components/, services/ and the demo
- * app as they were then), then today's program runs on the same (emulated) engine state, and every resource
- * must be `same`: nothing created, updated, replaced or deleted, and the stack outputs unchanged.
+ * commit 3e1113a (the last one before the package, its index.ts and components/ as they were then),
+ * then today's program runs on the same (emulated) engine state, and every resource must be `same`:
+ * nothing created, updated, replaced or deleted, and the stack outputs unchanged.
+ *
+ * Both runs build the images from this working tree's services/ (and the old program's components
+ * read its contract): a change of the services' code rebuilds the image and replaces the containers
+ * by design, which is not what this test is about. Nor is the workloads' move from a shared network
+ * namespace to private networks, which came after that commit: the sidecar stack is deployed here
+ * without its workloads, and test/program/sidecar-upgrade.test.ts shows that upgrade step by step.
  *
  * Needs the git history (the old commit) and a Docker engine (a swarm manager for the swarm
  * stack); under CI=true a missing one fails.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -47,9 +53,6 @@ function programBefore(): string {
     "index.ts",
     "package.json",
     "components",
-    "services",
-    // The sidecar stack's demo app, built from here.
-    "examples/demo-app",
   ]);
   // Modes as a checkout has them (the umask applied), not the archive's: the image's build context
   // digest covers each file's mode, and a different one would rebuild the image.
@@ -57,6 +60,8 @@ function programBefore(): string {
     input: archive,
     maxBuffer: 64 * 1024 * 1024,
   });
+  // This working tree's services (see above), with the modes a checkout gives them.
+  cpSync(path.join(ROOT, "services"), path.join(dir, "services"), { recursive: true });
   symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
   return dir;
 }
@@ -79,8 +84,10 @@ describe.skipIf(skip)(`a stack deployed by the program of ${BEFORE_PACKAGE}, the
 
   const stacks = stackNames().filter((stack) => !onSwarm(stack) || !swarmSkip);
   it.each(stacks)("changes nothing in stack %s", async (stackName) => {
+    // Without workloads: their wiring changed since that commit (see above).
+    const { workloads: _changedSince, ...file } = stackConfig(stackName);
     const config = {
-      ...stackConfig(stackName),
+      ...file,
       baseImage,
       ...(stackConfig(stackName).publishPort ? { publishPort: String(await freePort()) } : {}),
     };

@@ -6,6 +6,11 @@
  * bytes both ways (pipe-both-ways.ts). A local connection is not read until its mTLS connection is
  * up. An application speaks its own protocol through it: HTTP to a server with
  * MTLS_UPSTREAM=http://..., anything on TCP to one with tcp://.
+ *
+ * With MTLS_LOCAL_ALLOW_FROM, a local connection from outside those networks is reset before a
+ * byte of it is read and before any mTLS connection is made for it (counted, and logged once per
+ * burst): a tunnel listening beyond loopback (MtlsWorkload's, on the workload's private network)
+ * must not let a neighbour on another network call as this client.
  */
 import { createServer, isIP, type Server, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -58,6 +63,7 @@ export async function runTunnel(config: ClientConfig, tunnel: TunnelConfig, log:
     url: config.serverUrl.origin,
     serverName: config.serverName,
     localListen: `${tunnel.listen.host}:${tunnel.listen.port}`,
+    ...(tunnel.allowFrom ? { allowFrom: tunnel.allowFrom.cidrs } : {}),
     statusListen: `${config.statusListen.host}:${config.statusListen.port}`,
     tlsPolicy: config.tlsPolicy,
     files: config.identity,
@@ -92,8 +98,20 @@ export async function runTunnel(config: ClientConfig, tunnel: TunnelConfig, log:
   let session: Buffer | undefined;
   const burst = createBurstLog(log, { failure: "tunnel_failure", recovered: "tunnel_recovered" });
   const open = new Set<Socket>();
+  // Never marked as ended: the first refusal is logged, then one summary a minute while they go on.
+  const refusals = createBurstLog(log, { failure: "tunnel_refused", recovered: "tunnel_refused_ended" });
 
   const carry = (local: Socket) => {
+    if (tunnel.allowFrom && !tunnel.allowFrom.allows(local.remoteAddress)) {
+      metrics.refused.inc();
+      refusals.failure("source_not_allowed", {
+        remote: local.remoteAddress,
+        allowFrom: tunnel.allowFrom.cidrs,
+      });
+      local.on("error", () => {});
+      local.resetAndDestroy();
+      return;
+    }
     open.add(local);
     local.once("close", () => open.delete(local));
     local.on("error", () => {});
