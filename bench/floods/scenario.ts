@@ -30,7 +30,7 @@ import { ensureBaseImage } from "../../test/support/docker-available.ts";
 import type { PkiFiles } from "../pki/pki.ts";
 import { startNginxWithConfig } from "../servers/nginx.ts";
 import { nginxMtlsListen, nginxTempPaths } from "../servers/nginx-config.ts";
-import { serverPeakRssBytes } from "../servers/server-under-test.ts";
+import { serverRssBytes } from "../servers/server-under-test.ts";
 import type { BenchSettings } from "../settings.ts";
 import { freePort } from "../system/ports.ts";
 
@@ -140,7 +140,7 @@ async function startServer(
   });
   return {
     port,
-    peakRssMiB: () => Math.round((serverPeakRssBytes(server) / 2 ** 20) * 10) / 10,
+    peakRssMiB: () => Math.round((serverRssBytes(server) / 2 ** 20) * 10) / 10,
     healthy: async () => server.pids().length >= 2 && server.pids().every((pid) => isAlive(pid)),
     stop: () => server.stop(),
   };

@@ -96,7 +96,7 @@ export async function runLoop(config: ClientConfig, log: Logger): Promise<void> 
   const ready = () =>
     identity !== undefined && succeeded && lastFailure === undefined && !shutdown.signal.aborted;
   const metrics = createClientMetrics(() => identity?.leaf.validToDate, ready);
-  // Issue 14: would the files on disk load at a restart? (gauge and /readyz detail; not readiness)
+  // Would the files on disk load at a restart? (gauge and /readyz detail; not readiness)
   const filesCheck = new IdentityFilesCheck(metrics.registry, log);
 
   const started = await startService({

@@ -17,7 +17,7 @@ export const IDENTITY_FILES = {
 
 /**
  * The server's access policy (allow-list, revoked serials), delivered beside the identity files and
- * reloaded without a restart (issue 10). Its own constant, not an IDENTITY_FILES entry: it is not
+ * reloaded without a restart. Its own constant, not an IDENTITY_FILES entry: it is not
  * part of the identity set that must be valid together.
  */
 export const POLICY_FILE = "policy.json";
@@ -115,6 +115,12 @@ const VARIABLES = {
    * client: its own identity was replaced by a reload), so work in flight can finish.
    */
   tunnelCloseGraceMs: { name: "MTLS_TUNNEL_CLOSE_GRACE_MS", default: 10_000 },
+  /**
+   * Client: comma-separated networks (CIDRs) whose hosts may use the tunnel; a connection from
+   * anywhere else is reset unread. Set, it allows MTLS_LOCAL_LISTEN beyond loopback. Unset = anyone
+   * who reaches the listener.
+   */
+  localAllowFrom: { name: "MTLS_LOCAL_ALLOW_FROM" },
 } as const;
 
 type Variables = typeof VARIABLES;

@@ -49,9 +49,9 @@ export async function runServer(config: ServerConfig, log: Logger, proxy?: Proxy
   const shutdown = onShutdownSignal();
   const ready = () => identity !== undefined && listening && !shutdown.signal.aborted;
   const metrics = createServerMetrics(() => identity?.leaf.validToDate, ready);
-  // Issue 14: would the files on disk load at a restart? (gauge and /readyz detail; not readiness)
+  // Would the files on disk load at a restart? (gauge and /readyz detail; not readiness)
   const filesCheck = new IdentityFilesCheck(metrics.registry, log);
-  // Issue 10: the reloadable policy (allow-list, revoked serials, TLS policy) from MTLS_POLICY_FILE.
+  // The reloadable policy (allow-list, revoked serials, TLS policy) from MTLS_POLICY_FILE.
   const policy = new ServerPolicy({
     path: config.policyFile,
     env: { allowedClients: config.allowedClients, tlsPolicy: config.tlsPolicy },
@@ -126,7 +126,7 @@ export async function runServer(config: ServerConfig, log: Logger, proxy?: Proxy
   // it closed as gone at once, while Node counts it until its close event a moment later.
   listener.maxConnections = 2 * config.maxConnections;
   keepRejectedConnectionsOpen(server);
-  // Issue 10: a tlsPolicy change in the policy file reaches new handshakes without a restart.
+  // A tlsPolicy change in the policy file reaches new handshakes without a restart.
   policy.applyTls = (tlsPolicy) => {
     if (identity) server.setSecureContext(secureContextOptions(identity, tlsPolicy));
   };
@@ -175,7 +175,7 @@ export async function runServer(config: ServerConfig, log: Logger, proxy?: Proxy
   } else if (server instanceof HttpsServer) {
     const routes = createRequestHandler({
       stateOf: (socket) => gate.stateOf(socket),
-      authorize: policy.authorize, // issue 10: the one per-request access check
+      authorize: policy.authorize, // the one per-request access check
       refusalOf: (socket) => gate.refusalOf(socket),
       admissionRefusalOf: (socket) => gate.admissionRefusalOf(socket),
       maxBodyBytes: config.maxBodyBytes,

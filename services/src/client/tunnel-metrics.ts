@@ -9,6 +9,7 @@ export interface TunnelMetrics {
   open: Gauge;
   bytes: Counter<"direction">;
   resumed: Counter;
+  refused: Counter;
   reloads: Counter<"result">;
 }
 
@@ -44,6 +45,11 @@ export function createTunnelMetrics(
     "mTLS connections of the tunnel that resumed a TLS session (no full handshake).",
   );
   resumed.touch({});
+  const refused = registry.counter(
+    "mtls_tunnel_refused_connections_total",
+    "Local connections reset unread because their source is outside MTLS_LOCAL_ALLOW_FROM.",
+  );
+  refused.touch({});
   const reloads = registerIdentityMetrics(registry, certificateNotAfter, ready);
-  return { registry, connections, failures, open, bytes, resumed, reloads };
+  return { registry, connections, failures, open, bytes, resumed, refused, reloads };
 }

@@ -12,6 +12,11 @@
  * counted and logged once per burst. After an identity reload, new tunnels use the new identity and
  * the ones opened with the old one are closed MTLS_TUNNEL_CLOSE_GRACE_MS later, so a rotated-out
  * certificate stops being used within that bound.
+ *
+ * With MTLS_LOCAL_ALLOW_FROM, a local connection from outside those networks is reset before a
+ * byte of it is read and before any mTLS connection is made for it (counted, and logged once per
+ * burst): a tunnel listening beyond loopback (MtlsWorkload's, on the workload's private network)
+ * must not let a neighbour on another network call as this client.
  */
 import { createServer, isIP, type Server, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -52,7 +57,7 @@ export async function runTunnel(config: ClientConfig, tunnel: TunnelConfig, log:
   const shutdown = onShutdownSignal();
   const ready = () => identity !== undefined && listening && !shutdown.signal.aborted;
   const metrics = createTunnelMetrics(() => identity?.leaf.validToDate, ready);
-  // Issue 14: would the files on disk load at a restart? (gauge and /readyz detail; not readiness)
+  // Would the files on disk load at a restart? (gauge and /readyz detail; not readiness)
   const filesCheck = new IdentityFilesCheck(metrics.registry, log);
   const host = config.serverUrl.hostname.replace(/^\[(.*)\]$/, "$1");
   const port = Number(config.serverUrl.port || 443);
@@ -64,6 +69,7 @@ export async function runTunnel(config: ClientConfig, tunnel: TunnelConfig, log:
     url: config.serverUrl.origin,
     serverName: config.serverName,
     localListen: `${tunnel.listen.host}:${tunnel.listen.port}`,
+    ...(tunnel.allowFrom ? { allowFrom: tunnel.allowFrom.cidrs } : {}),
     statusListen: `${config.statusListen.host}:${config.statusListen.port}`,
     tlsPolicy: config.tlsPolicy,
     files: config.identity,
@@ -108,7 +114,20 @@ export async function runTunnel(config: ClientConfig, tunnel: TunnelConfig, log:
   /** Set on a tunnel the rotation closed, for its log line. */
   const replaced = new WeakSet<Socket>();
 
+  // Never marked as ended: the first refusal is logged, then one summary a minute while they go on.
+  const refusals = createBurstLog(log, { failure: "tunnel_refused", recovered: "tunnel_refused_ended" });
+
   const carry = (local: Socket) => {
+    if (tunnel.allowFrom && !tunnel.allowFrom.allows(local.remoteAddress)) {
+      metrics.refused.inc();
+      refusals.failure("source_not_allowed", {
+        remote: local.remoteAddress,
+        allowFrom: tunnel.allowFrom.cidrs,
+      });
+      local.on("error", () => {});
+      local.resetAndDestroy();
+      return;
+    }
     limitBurst.success();
     open.add(local);
     local.once("close", () => open.delete(local));

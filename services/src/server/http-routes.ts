@@ -177,7 +177,7 @@ export function createRequestHandler(options: RouteOptions) {
       });
     });
 
-    // Access policy (issue 10), checked at every request so that a revocation or an allow-list
+    // Access policy (policy file), checked at every request so that a revocation or an allow-list
     // change reaches kept-alive connections: 403, then the connection is closed (cut off).
     const accessRefusal = options.authorize(state.peer);
     if (accessRefusal) {

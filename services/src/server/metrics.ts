@@ -17,7 +17,7 @@ export interface ServerMetrics {
   handshakes: Counter<"result">;
   handshakeFailures: Counter<"reason">;
   requests: Counter<"route" | "status">;
-  /** Requests refused by the access policy (revoked, not on the allow-list): issue 10. */
+  /** Requests refused by the access policy (revoked, not on the allow-list). */
   accessRefusals: Counter<"reason">;
   connections: ConnectionMetrics;
   reloads: Counter<"result">;
