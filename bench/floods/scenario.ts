@@ -13,7 +13,8 @@
  *   a second on each, re-opening whatever is closed or refused.
  *
  * nginx has no per-identity connection quota (limit_conn counts requests in progress, not kept-alive
- * connections), so only the cap is configured alike. Runnable alone: `npm run bench -- floods`.
+ * connections), so only the cap is configured alike. Runnable alone: `BENCH_ONLY=floods npm run bench`
+ * (a trial). Its figures go to the run file's `floods` key; table.ts renders them.
  */
 import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
@@ -28,11 +29,13 @@ import {
 } from "../../test/services/support/shipped-server.ts";
 import { ensureBaseImage } from "../../test/support/docker-available.ts";
 import type { PkiFiles } from "../pki/pki.ts";
+import type { BenchResults } from "../results.ts";
+import type { Scenario, ScenarioContext } from "../scenarios.ts";
 import { startNginxWithConfig } from "../servers/nginx.ts";
 import { nginxMtlsListen, nginxTempPaths } from "../servers/nginx-config.ts";
 import { serverRssBytes } from "../servers/server-under-test.ts";
-import type { BenchSettings } from "../settings.ts";
 import { freePort } from "../system/ports.ts";
+import { floodsTable } from "./table.ts";
 
 /** A service container's default memory limit (MtlsService's memoryMb). */
 const MEMORY_LIMIT_MIB = 256;
@@ -91,10 +94,11 @@ ${nginxMtlsListen(port, pki, "modern")}
 
 async function startServer(
   kind: FloodCase["server"],
-  settings: BenchSettings,
+  context: ScenarioContext,
   pki: PkiFiles,
   image: string,
 ): Promise<Running> {
+  const { settings } = context;
   if (kind === "ours") {
     const identity = join(settings.workDir, "floods", "identity");
     mkdirSync(identity, { recursive: true });
@@ -130,14 +134,16 @@ async function startServer(
   }
   const dir = join(settings.workDir, "floods", "nginx");
   const port = await freePort();
-  const server = await startNginxWithConfig({
-    dir,
-    port,
-    config: nginxFloodConfig(dir, port, pki),
-    core: settings.serverCore,
-    keyAlgorithm: pki.keyAlgorithm,
-    policy: "modern",
-  });
+  const server = context.track(
+    await startNginxWithConfig({
+      dir,
+      port,
+      config: nginxFloodConfig(dir, port, pki),
+      core: settings.serverCore,
+      keyAlgorithm: pki.keyAlgorithm,
+      policy: "modern",
+    }),
+  );
   return {
     port,
     peakRssMiB: () => Math.round((serverRssBytes(server) / 2 ** 20) * 10) / 10,
@@ -170,11 +176,9 @@ function measureCalls(spec: Extract<FloodSpec, { kind: "calls" }>, core: number)
   );
 }
 
-export async function runFloods(
-  settings: BenchSettings,
-  pki: PkiFiles,
-  log: (line: string) => void,
-): Promise<FloodResults> {
+async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
+  const { settings, log } = context;
+  const pki = context.pkis["ECDSA-P256"];
   const callSeconds = settings.quick ? 5 : 20;
   await ensureBaseImage();
   const image = await buildShippedImage();
@@ -191,7 +195,7 @@ export async function runFloods(
     for (const flood of FLOODS) {
       for (const kind of SERVERS) {
         log(`floods: ${flood} flood against ${kind}`);
-        const server = await startServer(kind, settings, pki, image);
+        const server = await startServer(kind, context, pki, image);
         const base = { host: "127.0.0.1", port: server.port };
         const flooder = await startFlood(
           flood === "anonymous"
@@ -238,10 +242,18 @@ export async function runFloods(
     await removeShippedServers();
   }
   return {
-    maxConnections: DEFAULTS.maxConnections,
-    memoryLimitMiB: MEMORY_LIMIT_MIB,
-    callSeconds,
-    callTimeoutMs: CALL_TIMEOUT_MS,
-    cases,
+    floods: {
+      maxConnections: DEFAULTS.maxConnections,
+      memoryLimitMiB: MEMORY_LIMIT_MIB,
+      callSeconds,
+      callTimeoutMs: CALL_TIMEOUT_MS,
+      cases,
+    },
   };
 }
+
+export const floodsScenario: Scenario = {
+  key: "floods",
+  run,
+  slots: (results) => ({ floodsTable: results.floods ? floodsTable(results.floods) : "" }),
+};
