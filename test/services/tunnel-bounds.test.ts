@@ -77,7 +77,7 @@ describe("client tunnel bounds", () => {
     const excess = await openLocal(tunnel.localPort);
     await excess.closed;
     expect(upstream.connections() - before).toBe(2);
-    expect(await metric(tunnel.statusUrl, "mtls_tunnel_connections_total", { result: "refused" })).toBe(1);
+    expect(await metric(tunnel.statusUrl, "mtls_tunnel_connections_total", { result: "over_limit" })).toBe(1);
     expect(await metric(tunnel.statusUrl, "mtls_tunnel_local_connections_limit")).toBe(2);
     expect(tunnel.lines.find((line) => line.event === "tunnel_local_limit")).toMatchObject({
       level: "warn",

@@ -212,7 +212,7 @@ export async function runTunnel(config: ClientConfig, tunnel: TunnelConfig, log:
     () => tunnel.maxConnections,
   );
   server.on("drop", (data?: { remoteAddress?: string; remotePort?: number }) => {
-    metrics.connections.inc({ result: "refused" });
+    metrics.connections.inc({ result: "over_limit" });
     limitBurst.failure("local_max_connections", {
       limit: tunnel.maxConnections,
       local: data?.remoteAddress === undefined ? undefined : `${data.remoteAddress}:${data.remotePort}`,
