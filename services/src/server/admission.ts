@@ -216,10 +216,16 @@ export function installAdmission(options: AdmissionOptions): Admission {
       server.emit("connection", raw);
     });
   });
+  // The listener's hard limit: a backstop, logged once per burst like the budgets.
+  const drops = {
+    log: createBurstLog(log, { failure: "connection_dropped", recovered: "connection_drops_ended" }),
+    sinceSweep: false,
+  };
   options.listener.on("drop", (data?: { remoteAddress?: string; remotePort?: number }) => {
     metrics.droppedConnections.inc();
-    log.warn("connection_dropped", {
-      reason: "hard_limit",
+    drops.sinceSweep = true;
+    drops.log.failure("hard_limit", {
+      limit: options.listener.maxConnections,
       peer: data?.remoteAddress === undefined ? undefined : `${data.remoteAddress}:${data.remotePort}`,
     });
   });
@@ -377,6 +383,8 @@ export function installAdmission(options: AdmissionOptions): Admission {
       if (!burst.limitedSinceSweep && !full) burst.log.success();
       burst.limitedSinceSweep = false;
     }
+    if (!drops.sinceSweep) drops.log.success();
+    drops.sinceSweep = false;
   }, sweepMs);
   sweep.unref();
 
