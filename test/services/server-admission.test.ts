@@ -161,33 +161,41 @@ describe("at the verified cap", () => {
 });
 
 describe("connections bounded in time", () => {
-  it("closes a connection older than MTLS_MAX_CONNECTION_AGE_MS after the response in flight, with Connection: close", async () => {
-    const maxAgeMs = 1500;
-    const server = await startServer({
-      identity: files,
-      env: { MTLS_MAX_CONNECTION_AGE_MS: String(maxAgeMs) },
-    });
-    const opened = Date.now();
-    // Chunked: the echo answers only once the body is complete, so its headers can still say it.
-    const request = await stalledEcho(server.port, callerOf(pki.client), { chunked: true });
-    await sleep(maxAgeMs - (Date.now() - opened) + 100); // the condition under test is the age itself
-    const answer = await request.finish();
-    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
-    expect(answer).toMatch(/\r\nconnection: close\r\n/i);
-    expect(answer.endsWith("a".repeat(100))).toBe(true);
-    await request.closed;
+  for (const mode of ["built-in endpoints", "HTTP proxy"] as const) {
+    it(`closes a connection older than MTLS_MAX_CONNECTION_AGE_MS after the response in flight, with Connection: close (${mode})`, async () => {
+      const maxAgeMs = 1500;
+      const proxied = mode === "HTTP proxy";
+      const server = await startServer({
+        identity: files,
+        env: {
+          MTLS_MAX_CONNECTION_AGE_MS: String(maxAgeMs),
+          ...(proxied ? { MTLS_UPSTREAM: `http://127.0.0.1:${upstream.port}` } : {}),
+        },
+      });
+      const opened = Date.now();
+      // Chunked: the echo answers only once the body is complete, so its headers can still say it.
+      const request = await stalledEcho(server.port, callerOf(pki.client), { chunked: true });
+      await sleep(maxAgeMs - (Date.now() - opened) + 100); // the condition under test is the age itself
+      const answer = await request.finish();
+      expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(answer).toMatch(/\r\nconnection: close\r\n/i);
+      // The upstream's own answer (its Connection header is hop-by-hop, dropped), or the echo.
+      if (proxied) expect(answer).toMatch(/\r\nx-upstream: yes\r\n/i);
+      else expect(answer.endsWith("a".repeat(100))).toBe(true);
+      await request.closed;
 
-    // One that stays idle past its age is closed without a request.
-    const idle = await holdConnection(server.port, callerOf(pki.client));
-    await idle.closed;
-    expect(
-      await metric(server.statusUrl, "mtls_connections_closed_total", {
-        budget: "verified",
-        reason: "max_age",
-      }),
-    ).toBe(2);
-    await server.stop();
-  });
+      // One that stays idle past its age is closed without a request.
+      const idle = await holdConnection(server.port, callerOf(pki.client));
+      await idle.closed;
+      expect(
+        await metric(server.statusUrl, "mtls_connections_closed_total", {
+          budget: "verified",
+          reason: "max_age",
+        }),
+      ).toBe(2);
+      await server.stop();
+    });
+  }
 
   it("refuses the next request on a connection whose client certificate has expired since, and closes it", async () => {
     const lifetimeMs = 3000;
