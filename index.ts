@@ -31,14 +31,14 @@ const pki = new MtlsPki("pki", pkiArgs(config));
 const serverIdentity = pki.issueServer(serverName);
 const clientIdentities = new Map(config.clients.map((name) => [name, pki.issueClient(name)] as const));
 
-// With workloads, also the base-only delivery image: their namespace owners run it, so a new
-// version of the services replaces the sidecars but not the owners (nor, with them, the apps).
+// With workloads, also the base-only delivery image for the sidecars' delivery containers, so a new
+// version of the services replaces the sidecars but not their delivery containers.
 const image = new ServiceImage("services", {
   baseImage: config.baseImage,
   ...(config.workloads.length > 0 ? { deliveryImage: true } : {}),
 });
 // The runtime is a choice of components: containers on one engine, or services on a swarm
-// (workloads are refused on a swarm by the config check: they share a container's namespace).
+// (workloads are refused on a swarm by the config check: they are containers on one engine).
 const swarm = config.runtime === "swarm";
 const network = swarm ? new SwarmNetwork("mtls") : new ServiceNetwork("mtls");
 
@@ -181,11 +181,15 @@ const demoApp = config.workloads.some((w) => w.image === DEMO_APP_IMAGE)
 function declareWorkload(workload: WorkloadConfig, callers: string[], servers: Map<string, MtlsWorkload>) {
   const common = {
     image: image.repoDigest,
-    ...(image.deliveryRepoDigest
-      ? { deliveryImage: image.deliveryRepoDigest, pauseImage: image.deliveryRepoDigest }
-      : {}),
+    ...(image.deliveryRepoDigest ? { deliveryImage: image.deliveryRepoDigest } : {}),
     networkName: network.name,
+    // Set by the config check: the workload's own, or its stable slot of workloadSubnetPool.
+    subnet: workload.subnet!,
     appImage: workload.image === DEMO_APP_IMAGE && demoApp ? demoApp.repoDigest : workload.image,
+    ...(workload.env === undefined ? {} : { appEnv: workload.env }),
+    ...(workload.user === undefined ? {} : { appUser: workload.user }),
+    ...(workload.readOnly === undefined ? {} : { appReadOnly: workload.readOnly }),
+    ...(workload.egress === undefined ? {} : { appEgress: workload.egress }),
   };
   if (workload.role === "server") {
     return new MtlsWorkload(workload.name, {
@@ -230,13 +234,21 @@ for (const role of ["server", "client"] as const) {
   }
 }
 
-/** Per workload, its namespace owner's and app's container names (no output without workloads). */
+/**
+ * Per workload, the Docker names of its app container, its sidecar containers and its private
+ * network, and that network's subnet (no output without workloads).
+ */
 export const workloadContainers =
   workloads.size === 0
     ? undefined
     : Object.fromEntries(
         [...workloads].map(([name, workload]) => [
           name,
-          { owner: workload.ownerContainerName, app: workload.appContainerName },
+          {
+            app: workload.appContainerName,
+            sidecars: workload.sidecarContainerNames,
+            network: workload.networkName,
+            subnet: workload.subnet,
+          },
         ]),
       );

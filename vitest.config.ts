@@ -13,5 +13,7 @@ export default defineConfig({
     fileParallelism: true,
     maxWorkers: 2,
     reporters: ["default", "./test/support/summary-reporter.ts"],
+    // Fails the run when a test left a file in the checkout (test/support/checkout-guard.ts).
+    globalSetup: ["./test/support/checkout-guard.ts"],
   },
 });

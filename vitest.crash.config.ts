@@ -10,5 +10,6 @@ export default defineConfig({
     pool: "forks",
     fileParallelism: false,
     reporters: ["default", "./test/support/summary-reporter.ts"],
+    globalSetup: ["./test/support/checkout-guard.ts"],
   },
 });

@@ -1,10 +1,13 @@
 /**
  * Everything one run measured: the samples of every repetition and the machine facts the report
  * prints. A full run keeps it as its run file, bench/runs/<start time>.json (report/run-files.ts);
- * docs/BENCHMARKS.md, the chart and the README's "Performance" paragraph are rendered from those files.
+ * docs/BENCHMARKS.md, the chart and the README's "Performance" paragraph are rendered from those
+ * files alone. Each scenario (scenarios.ts) adds its own keys; a run file lacks the keys of the
+ * scenarios it did not run (a selection, or a run recorded before a scenario existed), and the
+ * report says "not measured" there.
  */
-
 import type { TlsPolicy } from "../services/src/contract.ts";
+import type { FloodResults } from "./floods/scenario.ts";
 import type { AbResult } from "./load/ab.ts";
 import type { BulkEchoResult } from "./load/bulk-echo-generator.ts";
 import type { ClientLoopResult } from "./load/client-loop.ts";
@@ -19,6 +22,7 @@ import type { MachineDescription } from "./system/environment.ts";
 
 /** The samples of one measurement, per server measured, in run order. */
 export type PerServer<T> = Partial<Record<ServerKind, Sample<T>[]>>;
+export type PerKind<T> = Partial<Record<ServerKind, T>>;
 
 export interface HandshakeCase {
   keyAlgorithm: KeyAlgorithm;
@@ -31,27 +35,39 @@ export interface HandshakeCase {
 
 export interface LatencyAtRate {
   rate: number;
-  /** How the rate was chosen. */
   basis: "half of nginx's maximum" | "half of our maximum";
   samples: PerServer<FixedRateResult>;
 }
 
-/**
- * The proxy paths (issue 9): our server in its sidecar modes (MTLS_UPSTREAM=http:// and tcp://)
- * against nginx and HAProxy configured as mTLS proxies, and a bare Node proxy, all in front of the
- * same upstream; ECDSA P-256, TLS 1.3.
- */
+/** Our server in its sidecar modes against nginx, HAProxy and a bare Node proxy (bench/proxy/). */
 export interface ProxyResults {
   /** What each peer answered a caller without a client certificate (each must have refused it). */
   anonymousRefused: Record<string, string>;
-  /** The fixed body the HTTP upstream answers, in bytes. */
   upstreamBodyBytes: number;
   /** A full mTLS handshake per proxied request (openssl s_time -new). */
   newConnection: PerServer<STimeResult>;
   /** Kept-alive proxied requests (ab -k). */
   keepAlive: PerServer<AbResult>;
-  /** One connection through the TCP tunnel to a TCP echo (bench/load/tunnel-bulk-generator.ts). */
+  /** One connection through the TCP tunnel to a TCP echo. */
   tunnel: PerServer<TunnelBulkResult>;
+}
+
+/** Peak RSS of our server after a fixed number of handshakes, per V8 setting (scenarios/memory.ts). */
+export interface MemoryVariant {
+  /** NODE_OPTIONS it ran with ("" = Node's own defaults). */
+  nodeOptions: string;
+  shipped: boolean;
+  /** VmHWM after `handshakes` full handshakes, then after as many resumed ones. */
+  peakAfterFullBytes: number;
+  peakAfterResumedBytes: number;
+  /** Server CPU per full and per resumed handshake, ms. */
+  cpuPerFullMs: number;
+  cpuPerResumedMs: number;
+}
+
+export interface MemoryResults {
+  handshakes: number;
+  variants: MemoryVariant[];
 }
 
 export interface BenchResults {
@@ -62,29 +78,30 @@ export interface BenchResults {
   finishedAt: string;
   loadAverageBefore: [number, number, number];
   loadAverageAfter: [number, number, number];
-  handshakes: HandshakeCase[];
-  keepAlive: PerServer<AbResult>;
-  bulk: PerServer<BulkEchoResult>;
-  bulkAb: PerServer<AbResult>;
-  /** At half of nginx's keep-alive maximum (the target), and at half of ours (a rate both sustain). */
-  latency: LatencyAtRate[];
-  /** Peak RSS in bytes: after the handshake measurements, and at the end of everything. */
-  peakRss: {
-    /** Resident memory of the freshly started server, before any load. */
-    idle: Partial<Record<ServerKind, number>>;
-    /**
-     * The .ts sources started with a compile cache filled by a first start (NODE_COMPILE_CACHE), the
-     * other way to keep Node's TypeScript stripper out of the process: idle, for comparison only.
-     */
+  /** The scenarios this run measured (absent from run files recorded before scenarios had names). */
+  scenarios?: string[];
+  /** NODE_OPTIONS the image sets (services/Dockerfile), which "ours" ran with. */
+  shippedNodeOptions?: string;
+  handshakes?: HandshakeCase[];
+  keepAlive?: PerServer<AbResult>;
+  bulk?: PerServer<BulkEchoResult>;
+  bulkAb?: PerServer<AbResult>;
+  latency?: LatencyAtRate[];
+  /** Peak RSS in bytes: idle (VmRSS after start), after the handshake load, at the end. */
+  peakRss?: {
+    idle: PerKind<number>;
+    /** The .ts sources started with a compile cache filled by a first start (NODE_COMPILE_CACHE). */
     idleTsWithCompileCache?: number;
-    handshakes: Partial<Record<ServerKind, number>>;
-    whole: Partial<Record<ServerKind, number>>;
+    handshakes: PerKind<number>;
+    whole: PerKind<number>;
   };
-  /** The extra environment of the "ours-tuned" configuration (servers/memory-tuning.ts). */
-  memoryTuning: Record<string, string>;
-  clientLoop: ClientLoopResult;
+  /** The extra environment of "ours-tuned" (run files recorded before "ours-defaults" existed). */
+  memoryTuning?: Record<string, string>;
+  clientLoop?: ClientLoopResult;
   /** Our server's full TLS 1.3 handshakes, ECDSA P-256 and RSA-2048 side by side, alternating. */
-  keyAlgorithms: Record<KeyAlgorithm, Sample<STimeResult>[]>;
-  /** The proxy paths; absent from runs recorded before they were measured. */
+  keyAlgorithms?: Record<KeyAlgorithm, Sample<STimeResult>[]>;
   proxy?: ProxyResults;
+  memory?: MemoryResults;
+  /** The flood scenario (floods/scenario.ts). */
+  floods?: FloodResults;
 }

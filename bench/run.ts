@@ -1,18 +1,20 @@
 /**
- * `npm run bench`: the benchmark suite (docs/BENCHMARKS.md says what it measures and how).
- * Issues the PKIs with the project's own code, runs our server and nginx side by side pinned to one
- * core with the load generators on the other, keeps the results as a run file in bench/runs/, and
- * writes docs/BENCHMARKS.md, docs/benchmarks.svg and the README's Performance paragraph from the run
- * files. BENCH_QUICK=1: one short repetition, no run file, report under bench/.work/ instead.
+ * `npm run bench`: the benchmark suite (docs/BENCHMARKS.md says what it measures and how). Issues
+ * the PKIs with the project's own code, runs the scenarios (scenarios.ts) with each server pinned
+ * to one core and the load generators on the other, keeps the results as a run file in bench/runs/,
+ * and renders docs/BENCHMARKS.md, docs/benchmarks.svg and the README's Performance paragraph from
+ * the run files. BENCH_QUICK=1 (one short repetition) or BENCH_ONLY=<scenario>,... (a selection):
+ * no run file, the report goes under bench/.work/ instead.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { issuePki, KEY_ALGORITHMS, type PkiFiles } from "./pki/pki.ts";
+import { issuePki, KEY_ALGORITHMS, type KeyAlgorithm, type PkiFiles } from "./pki/pki.ts";
 import { readRunFiles, writeRunFile } from "./report/run-files.ts";
 import { writeReport } from "./report/write-report.ts";
 import type { BenchResults } from "./results.ts";
+import { runScenario, selectScenarios } from "./scenarios.ts";
+import { imageNodeOptions, shipServices } from "./servers/ours.ts";
 import { loadSettings, recordedSettings } from "./settings.ts";
-import { runSuite } from "./suite.ts";
 import { describeMachine, ensureTools } from "./system/environment.ts";
 import { loadAverage } from "./system/proc-stats.ts";
 import { stopAllStarted } from "./system/processes.ts";
@@ -23,6 +25,7 @@ const log = (line: string) =>
 
 async function main(): Promise<void> {
   const settings = loadSettings();
+  const scenarios = selectScenarios(settings.only);
   const installed = ensureTools(log);
   const machine = describeMachine();
   if (machine.cores < 2)
@@ -33,32 +36,35 @@ async function main(): Promise<void> {
   mkdirSync(join(settings.workDir, "logs"), { recursive: true });
   const loadAverageBefore = loadAverage();
   log(
-    `${settings.quick ? "quick" : "full"} run: ${settings.runs} repetition(s); load average ${loadAverageBefore.join(" ")}`,
+    `${settings.quick ? "trial" : "full"} run of ${scenarios.map((s) => s.key).join(", ")}: ${settings.runs} repetition(s); load average ${loadAverageBefore.join(" ")}`,
   );
-  log(`server under test on core ${settings.serverCore}, load generators on core ${settings.loadCore}`);
-  if (loadAverageBefore[0] > 0.5) {
-    log(
-      `note: load average ${loadAverageBefore[0]} before the run; other work on this machine will add noise (see uptime)`,
-    );
-  }
-
-  const pkis: Record<string, PkiFiles> = {};
+  if (loadAverageBefore[0] > 0.5)
+    log(`note: load average ${loadAverageBefore[0]}: other work on this machine will add noise`);
+  const pkis = {} as Record<KeyAlgorithm, PkiFiles>;
   for (const keyAlgorithm of KEY_ALGORITHMS) {
     log(`issuing the ${keyAlgorithm} PKI with the library's MtlsPki under the tls provider emulation`);
     pkis[keyAlgorithm] = await issuePki(settings.workDir, keyAlgorithm, settings.loadCore);
   }
-  const startedAt = new Date(started).toISOString();
-  const measured = await runSuite(settings, pkis, log);
-  const results: BenchResults = {
+  const shippedDir = shipServices(settings.repoRoot, join(settings.workDir, "shipped", "src"));
+  log(
+    `our server as shipped: services/src type-stripped by services/build/strip-types.ts into ${shippedDir}`,
+  );
+  const cores = { server: settings.serverCore, load: settings.loadCore };
+  const measured: Partial<BenchResults> = {};
+  for (const scenario of scenarios)
+    Object.assign(measured, await runScenario(scenario, { settings, pkis, shippedDir, cores, log }));
+  const results = {
     settings: recordedSettings(settings),
     machine,
     installed,
-    startedAt,
+    startedAt: new Date(started).toISOString(),
     finishedAt: new Date().toISOString(),
     loadAverageBefore,
     loadAverageAfter: loadAverage(),
+    scenarios: scenarios.map((scenario) => scenario.key),
+    shippedNodeOptions: imageNodeOptions(settings.repoRoot),
     ...measured,
-  };
+  } as BenchResults;
   writeFileSync(join(settings.workDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
   if (settings.quick) {
     writeReport(results, [results], settings);
@@ -73,9 +79,7 @@ async function main(): Promise<void> {
 }
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    void stopAllStarted().finally(() => process.exit(130));
-  });
+  process.once(signal, () => void stopAllStarted().finally(() => process.exit(130)));
 }
 try {
   await main();

@@ -9,6 +9,7 @@
  * never quoted: the message says "[secret]" instead.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { requirePulumiEngine } from "./engine-check.ts";
 
 /** A component's args were refused; `problems` holds one line per bad arg. */
 export class InvalidArgsError extends pulumi.RunError {
@@ -38,6 +39,9 @@ export class ArgChecks {
 
   constructor(type: string, name: string) {
     this.where = `${type} "${name}"`;
+    // Every component checks its args first: the earliest point to stop a program that no engine
+    // runs, before a check fails on an output that will never resolve (engine-check.ts).
+    requirePulumiEngine(this.where);
   }
 
   /** One line: `<type> "<name>": <arg>: <problem>`. */

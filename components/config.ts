@@ -21,6 +21,7 @@ import { canonicalSerial, parseSerial } from "../services/src/server/serial.ts";
 import { FIRST_GENERATION, generationProblems } from "./ca-generations.ts";
 import { type KeyAlgorithmName, type KeySpec, parseKeyAlgorithm } from "./key-algorithm.ts";
 import { type MtlsPkiArgs, PKI_DEFAULTS } from "./mtls-pki-args.ts";
+import { workloadMembers } from "./mtls-workload-args.ts";
 import { DEFAULT_BASE_IMAGE } from "./service-image.ts";
 import type { Subject } from "./subject.ts";
 import {
@@ -31,6 +32,7 @@ import {
   subjectFieldProblem,
   trustDomainProblem,
 } from "./validation.ts";
+import { allocateWorkloadSubnets, DEFAULT_WORKLOAD_SUBNET_POOL } from "./workload-subnets.ts";
 import { parseWorkloads, WORKLOADS_KEY, type WorkloadConfig } from "./workloads-config.ts";
 
 export { DEMO_APP_IMAGE, type WorkloadCallConfig, type WorkloadConfig } from "./workloads-config.ts";
@@ -68,8 +70,13 @@ export interface MtlsConfig {
   runtime: Runtime;
   /** Server tasks on a swarm (runtime "swarm" only). */
   serverReplicas: number;
-  /** Users' apps behind our sidecars (workloads-config.ts); empty by default. */
+  /**
+   * Users' apps behind our sidecars (workloads-config.ts); empty by default. Each one's `subnet` is
+   * set: its own, or its slot of `workloadSubnetPool`.
+   */
   workloads: WorkloadConfig[];
+  /** The pool the workloads' private networks take their subnets from (workload-subnets.ts). */
+  workloadSubnetPool: string;
 }
 
 export const RUNTIMES = ["docker", "swarm"] as const;
@@ -96,7 +103,11 @@ export const CONFIG_DEFAULTS = {
   runtime: "docker",
   serverReplicas: 2,
   workloads: [],
+  workloadSubnetPool: DEFAULT_WORKLOAD_SUBNET_POOL,
 } as const;
+
+/** The key naming the pool of the workloads' subnets. */
+export const WORKLOAD_SUBNET_POOL_KEY = "workloadSubnetPool";
 
 /** Thrown for bad stack configuration; its message lists every problem, one per line. */
 export class ConfigError extends Error {
@@ -248,9 +259,25 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
   const workloads = parseWorkloads(raw(WORKLOADS_KEY), [serverName, ...clients], problems);
   if (runtime === "swarm" && workloads.length > 0) {
     problems.push(
-      `${WORKLOADS_KEY}: cannot be used with runtime swarm yet: a workload shares its sidecars' network namespace, which a swarm task cannot join; use runtime docker for workloads`,
+      `${WORKLOADS_KEY}: cannot be used with runtime swarm yet: workloads run as containers on one Docker engine; use runtime docker for workloads`,
     );
   }
+  // Each workload's private network: its own subnet, or a stable slot of the pool. The scope keeps
+  // two stacks with the same workload names on one host apart.
+  const workloadSubnetPool = reader.string(WORKLOAD_SUBNET_POOL_KEY, CONFIG_DEFAULTS.workloadSubnetPool);
+  const allocation = allocateWorkloadSubnets(
+    workloadSubnetPool,
+    `${PROJECT}/${stack}`,
+    workloads.map((w, index) => ({
+      name: w.name,
+      ...(w.subnet === undefined ? {} : { subnet: w.subnet }),
+      members: workloadMembers(w.role, w.calls),
+      where: `${WORKLOADS_KEY}[${index}]`,
+    })),
+    WORKLOAD_SUBNET_POOL_KEY,
+  );
+  problems.push(...allocation.problems);
+  for (const workload of workloads) workload.subnet = allocation.subnets[workload.name];
 
   if (problems.length > 0 || "error" in parsedKey) throw new ConfigError(stack, problems);
 
@@ -277,6 +304,7 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
     runtime: runtime as Runtime,
     serverReplicas,
     workloads,
+    workloadSubnetPool,
   };
 }
 

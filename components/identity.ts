@@ -12,6 +12,7 @@ import * as tls from "@pulumi/tls";
 import type { Role } from "../services/src/contract.ts";
 import { certificateFacts, joinPem } from "./certificate-facts.ts";
 import { leafUses, spiffeId } from "./certificate-profiles.ts";
+import { requirePulumiEngine } from "./engine-check.ts";
 import type { KeySpec } from "./key-algorithm.ts";
 import type { Subject } from "./subject.ts";
 import { keyArgs, subjectArgs } from "./tls-args.ts";
@@ -89,6 +90,7 @@ export class Identity extends pulumi.ComponentResource implements ServiceIdentit
   readonly renewalDueAt: pulumi.Output<string>;
 
   constructor(name: string, args: IdentityArgs, opts?: pulumi.ComponentResourceOptions) {
+    requirePulumiEngine(`${IDENTITY_TYPE} "${name}"`);
     super(IDENTITY_TYPE, name, {}, opts);
     this.workload = args.workload;
     this.profile = args.profile;

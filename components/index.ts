@@ -13,9 +13,10 @@
  * On Docker Swarm the same PKI and image run as MtlsSwarmService on a SwarmNetwork (its `id`), with
  * `replicas` and rolling, health-gated rotation; the other args are the same.
  *
- *   // A user's own app behind our sidecars, listening on 127.0.0.1:8080 of a shared namespace:
+ *   // A user's own app behind our sidecars, on a private network only its sidecar shares:
  *   new MtlsWorkload("orders", { role: "server", image: image.repoDigest, networkName: network.name,
- *     identity: pki.issueServer("orders"), aliases: ["orders"], appImage: "my/orders", appPort: 8080 });
+ *     identity: pki.issueServer("orders"), aliases: ["orders"], appImage: "my/orders", appPort: 8080,
+ *     subnet: "172.16.0.16/28" });
  */
 export {
   DEFAULT_SERVER_NAME,
@@ -42,12 +43,16 @@ export {
   type MtlsServiceArgs,
   RESTART_POLICIES,
   type RestartPolicy,
+  type ServiceNetworkAttachment,
 } from "./mtls-service.ts";
 export { MtlsSwarmService, type MtlsSwarmServiceArgs } from "./mtls-swarm-service.ts";
 export {
+  APP_ALIAS,
+  DEFAULT_APP_USER,
   MtlsWorkload,
   type MtlsWorkloadArgs,
-  PAUSE_SCRIPT,
+  NO_HOST_ADDRESS_OPTION,
+  tunnelAlias,
   WORKLOAD_ENV,
   WORKLOAD_PROTOCOLS,
   type WorkloadCall,
@@ -63,3 +68,11 @@ export {
 export { ServiceNetwork, type ServiceNetworkArgs } from "./service-network.ts";
 export type { Subject } from "./subject.ts";
 export { SwarmNetwork, type SwarmNetworkArgs } from "./swarm-network.ts";
+export {
+  allocateWorkloadSubnets,
+  DEFAULT_WORKLOAD_SUBNET_POOL,
+  type SubnetAllocation,
+  type SubnetRequest,
+  WORKLOAD_SUBNET_PREFIX,
+  workloadSubnets,
+} from "./workload-subnets.ts";

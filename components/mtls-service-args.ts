@@ -22,6 +22,14 @@ import { dnsNameProblem } from "./validation.ts";
 
 export const MTLS_SERVICE_TYPE = "mtls:docker:MtlsService";
 
+/** A network a service container joins beside its `networkName`. */
+export interface ServiceNetworkAttachment {
+  /** The network's Docker name. */
+  name: pulumi.Input<string>;
+  /** The container's DNS names on that network. */
+  aliases?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
 /** The health check the image ships (services/Dockerfile HEALTHCHECK), exec form: no shell needed. */
 export const HEALTHCHECK_COMMAND = ["CMD", ...HEALTHCHECK.command];
 
@@ -81,20 +89,16 @@ export interface MtlsServiceArgs {
    */
   identity: ServiceIdentity;
   /**
-   * Name of the Docker network to join (a user-defined bridge: `ServiceNetwork.name`). Required,
-   * unless `namespaceOwnerId` is given (then it must be left out). Changing it replaces the service
-   * container.
+   * Name of the Docker network to join (a user-defined bridge: `ServiceNetwork.name`). Required.
+   * Changing it replaces the service container.
    */
-  networkName?: pulumi.Input<string>;
+  networkName: pulumi.Input<string>;
   /**
-   * Sidecar use (`MtlsWorkload` sets it): the id of a running container whose network namespace the
-   * service joins (`networkMode: "container:<id>"`) instead of attaching to `networkName`; that
-   * container holds the network attachment, the aliases and any published port, so `aliases` and
-   * `publish` must be left out. Give the container's `id` output, never its name: Docker stores the
-   * id, and a name would read back as a change on every `pulumi up`. Default: not joined. Changing
-   * it (or a replaced owner, whose id changes) replaces the service container.
+   * Further networks the container joins, each by name with its own DNS aliases there (MtlsWorkload
+   * puts its sidecars on the workload's private network this way). Default none. Changing them
+   * replaces the service container.
    */
-  namespaceOwnerId?: pulumi.Input<string>;
+  additionalNetworks?: ServiceNetworkAttachment[];
   /**
    * DNS names of this container on the network; a server's should be among its certificate's DNS
    * names. Default none. Changing them replaces the service container.
@@ -250,29 +254,20 @@ export function checkArgs(
   if (!(ROLES as readonly string[]).includes(args.role)) {
     checks.add("role", `${quote(args.role)} is not one of ${ROLES.join(", ")}`);
   }
-  const required =
-    args.namespaceOwnerId === undefined ? (["image", "networkName"] as const) : (["image"] as const);
-  for (const key of required) {
+  for (const key of ["image", "networkName"] as const) {
     checks.check(key, args[key] ?? "", (value) =>
       typeof value === "string" && value.trim() !== ""
         ? undefined
         : `${quote(value)} is empty; it is required`,
     );
   }
-  if (args.namespaceOwnerId !== undefined) {
-    // Joined to another container's namespace: that container owns the network and its ports.
-    const joined = { networkName: args.networkName, aliases: args.aliases, publish: args.publish };
-    for (const [key, value] of Object.entries(joined)) {
-      if (value !== undefined) {
-        checks.add(key, "is set on the namespace owner when namespaceOwnerId is given; leave it out here");
-      }
-    }
-    checks.check("namespaceOwnerId", args.namespaceOwnerId, (value) =>
+  (args.additionalNetworks ?? []).forEach((network, index) => {
+    checks.check(`additionalNetworks[${index}].name`, network.name ?? "", (value) =>
       typeof value === "string" && value.trim() !== ""
         ? undefined
-        : `${quote(value)} is empty; give the owner container's id`,
+        : `${quote(value)} is empty; give the network's name`,
     );
-  }
+  });
   const identity = args.identity as Partial<ServiceIdentity> | undefined;
   for (const field of ["chainPem", "privateKeyPem", "caBundlePem"] as const) {
     // Presence only: a PEM's content is never quoted (the key is a secret).

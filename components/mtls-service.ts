@@ -39,6 +39,7 @@ export {
   type MtlsServiceArgs,
   RESTART_POLICIES,
   type RestartPolicy,
+  type ServiceNetworkAttachment,
 } from "./mtls-service-args.ts";
 
 /** The environment the service reads its identity (and a server its policy) from: the files this component delivers. */
@@ -121,14 +122,17 @@ export class MtlsService extends pulumi.ComponentResource {
         envs: pulumi.output(checked.env).apply((entries) => envList(args.role, entries)),
         user: `${SERVICE_UID}:${SERVICE_GID}`,
         mounts: [{ type: "volume", source: this.volume.name, target: IDENTITY_DIR, readOnly: true }],
-        // A sidecar joins its namespace owner's network stack (by id: Docker stores the id); the
-        // owner holds the network attachment and ports (PROVIDER-FACTS.md, "Shared namespaces").
-        ...(args.namespaceOwnerId === undefined
-          ? {
-              networksAdvanced: [{ name: args.networkName!, aliases: checked.aliases }],
-              ports: checked.ports,
-            }
-          : { networkMode: pulumi.interpolate`container:${args.namespaceOwnerId}` }),
+        networksAdvanced: [
+          { name: args.networkName, aliases: checked.aliases },
+          ...(args.additionalNetworks ?? []).map((network) => ({
+            name: network.name,
+            ...(network.aliases === undefined ? {} : { aliases: network.aliases }),
+          })),
+        ],
+        ports: checked.ports,
+        // On more than one network, the container is the one place where they meet: it must not
+        // route packets from one to the other (Docker containers inherit forwarding from the host).
+        ...(args.additionalNetworks?.length ? { sysctls: { "net.ipv4.ip_forward": "0" } } : {}),
         labels: [
           { label: "mtls-pki.service", value: name },
           { label: "mtls-pki.role", value: args.role },

@@ -4,7 +4,15 @@
  * problem naming `mtls:docker:MtlsWorkload "<name>"`, the arg and the value; arg-checks.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_SERVER_PORT, DEFAULTS, ROLES, type Role, type TlsPolicy } from "../services/src/contract.ts";
+import {
+  DEFAULT_CLIENT_STATUS_PORT,
+  DEFAULT_SERVER_PORT,
+  ROLES,
+  type Role,
+  SERVICE_GID,
+  SERVICE_UID,
+  type TlsPolicy,
+} from "../services/src/contract.ts";
 import { ArgChecks } from "./arg-checks.ts";
 import type { ServiceIdentity } from "./identity.ts";
 import {
@@ -13,7 +21,8 @@ import {
   RESTART_POLICIES,
   type RestartPolicy,
 } from "./mtls-service-args.ts";
-import { nameProblem } from "./validation.ts";
+import { dnsNameProblem, nameProblem } from "./validation.ts";
+import { capacityProblem, parseIpv4Network } from "./workload-subnets.ts";
 
 export const MTLS_WORKLOAD_TYPE = "mtls:docker:MtlsWorkload";
 
@@ -23,43 +32,68 @@ export type WorkloadProtocol = (typeof WORKLOAD_PROTOCOLS)[number];
 
 /**
  * The environment the component gives the app (the app's own `appEnv` wins): a server app learns the
- * loopback port it must listen on, a client app the loopback address of each tunnel.
+ * port it must listen on, a client app the address of each tunnel.
  */
 export const WORKLOAD_ENV = {
-  /** Server workloads: the port the app listens on, on 127.0.0.1 (`appPort`). */
+  /**
+   * Server workloads: the port the app listens on (`appPort`), on every interface of its container
+   * (0.0.0.0): its only network is the workload's private one, which only its sidecar shares.
+   */
   appPort: "MTLS_APP_PORT",
-  /** Client workloads: `MTLS_TUNNEL_<CALL NAME>=127.0.0.1:<localPort>`, the name upper-cased, "-" as "_". */
+  /**
+   * Client workloads: `MTLS_TUNNEL_<CALL NAME>=tunnel-<call name>:<localPort>`, the name upper-cased
+   * and "-" as "_": the tunnel sidecar's name on the private network and its port.
+   */
   tunnelPrefix: "MTLS_TUNNEL_",
 } as const;
 
-/** The status port of the server sidecar (the service's default, on loopback). */
-const SERVER_STATUS_PORT = Number(DEFAULTS.statusListen.split(":")[1]);
-/** Client sidecars share one namespace: tunnel i has its status listener on 127.0.0.1:(9091 + i). */
-const FIRST_TUNNEL_STATUS_PORT = Number(DEFAULTS.clientStatusListen.split(":")[1]);
+/** The app's DNS name on its private network (what the server sidecar forwards to). */
+export const APP_ALIAS = "app";
 
-export function tunnelStatusPort(index: number): number {
-  return FIRST_TUNNEL_STATUS_PORT + index;
+/** A client workload's tunnel for `call`, by its DNS name on the private network. */
+export function tunnelAlias(callName: string): string {
+  return `tunnel-${callName}`;
 }
 
 export function tunnelEnvName(callName: string): string {
   return `${WORKLOAD_ENV.tunnelPrefix}${callName.toUpperCase().replaceAll("-", "_")}`;
 }
 
+/** The user the app runs as unless `appUser` says otherwise: the services' own non-root numeric user. */
+export const DEFAULT_APP_USER = `${SERVICE_UID}:${SERVICE_GID}`;
+
+/**
+ * The longest workload name: the server sidecar reaches the app as `app.<private network>`, and
+ * the network's Docker name, `<name>-net-<7 hex>`, must stay one DNS label (63 characters).
+ */
+const MAX_WORKLOAD_NAME = 51;
+/** The longest call name: its tunnel's DNS name, `tunnel-<call name>`, is one DNS label. */
+const MAX_CALL_NAME = 63 - "tunnel-".length;
+
 /** One server a client workload calls, through a tunnel of its own. */
 export interface WorkloadCall {
-  /** A DNS label naming the call: the tunnel sidecar is `<workload>-to-<name>`. Required. */
+  /**
+   * A DNS label naming the call, at most 56 characters: the tunnel sidecar is `<workload>-to-<name>`,
+   * reached by the app as `tunnel-<name>`. Required.
+   */
   name: string;
-  /** The server's mTLS URL, `https://<alias>:<port>`. Required. */
+  /**
+   * The server's mTLS URL, `https://<alias>:<port>` on the stack's network; its host must not be one
+   * of the workload's own names on its private network (`app`, `tunnel-<call>`). Required.
+   */
   serverUrl: string;
-  /** The loopback port the app calls (`127.0.0.1:<localPort>`), 1 to 65535, unique per workload. Required. */
+  /**
+   * The port the app calls the tunnel on (`tunnel-<name>:<localPort>`), 1 to 65535 but not 9091
+   * (the tunnel's status listener). Required.
+   */
   localPort: number;
 }
 
 export interface MtlsWorkloadArgs {
   /**
-   * "server": the sidecar accepts mTLS callers and forwards to the app on loopback; "client": one
-   * tunnel sidecar per entry of `calls`, which the app reaches on loopback. Required; a plain value.
-   * Changing it replaces the sidecars.
+   * "server": the sidecar accepts mTLS callers and forwards to the app on the workload's private
+   * network; "client": one tunnel sidecar per entry of `calls`, which the app reaches on that
+   * network. Required; a plain value. Changing it replaces the sidecars.
    */
   role: Role;
   /**
@@ -73,28 +107,29 @@ export interface MtlsWorkloadArgs {
    */
   deliveryImage?: pulumi.Input<string>;
   /**
-   * Image of the namespace owner, a do-nothing container (`node -e`, handling SIGTERM) that holds the
-   * network: any image with `node` on PATH. Default: `deliveryImage`, else `image`; the delivery
-   * image is best, as it does not change with the services' code. Changing it replaces the owner
-   * and therefore every container of the workload (Docker fixes the namespace a container joins).
-   */
-  pauseImage?: pulumi.Input<string>;
-  /**
    * The workload's identity (server: `pki.issueServer(...)`, client: `pki.issueClient(...)`),
    * delivered into each sidecar as MtlsService delivers it. Required. A re-issued certificate
    * replaces only the delivery containers.
    */
   identity: ServiceIdentity;
   /**
-   * The Docker network the namespace owner joins (`ServiceNetwork.name`). Required. Changing it
-   * replaces the owner and every container of the workload.
+   * The stack's Docker network (`ServiceNetwork.name`): the sidecars join it beside the workload's
+   * private network; the app never does. Required. Changing it replaces the sidecars.
    */
   networkName: pulumi.Input<string>;
   /**
-   * DNS names of the workload on the network (a server's should be among its certificate's DNS
-   * names). Default none. Changing them replaces the owner and every container of the workload.
+   * Server only: DNS names of the server sidecar on `networkName` (they should be among its
+   * certificate's DNS names). Default none. Changing them replaces the sidecar.
    */
   aliases?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * The IPv4 subnet of the workload's private network, as CIDR (/8 to /29, with room for twice its
+   * containers: each may briefly run twice while it is replaced). `allocateWorkloadSubnets` picks
+   * stable ones from a pool. Default: Docker picks one from its default address pools (a whole /16
+   * or /20 each, about 30 per host). A plain value. Changing it replaces the private network and
+   * every container of the workload.
+   */
+  subnet?: string;
   /** The user's image: the app. Required. Changing it replaces the app container only. */
   appImage: pulumi.Input<string>;
   /** The app's command (its image's CMD otherwise). Default: the image's. Changing it replaces the app container. */
@@ -105,13 +140,14 @@ export interface MtlsWorkloadArgs {
    */
   appEnv?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /**
-   * User the app runs as (`uid:gid` or a name the image knows): running as non-root is the image's
-   * choice, so it is an arg. Default: the image's own user. Changing it replaces the app container.
+   * User the app runs as: `uid:gid` or a name the image knows. Default "10001:10001", the services'
+   * own non-root user (an image that needs another, or root, says so here; "" keeps the image's
+   * own user). Changing it replaces the app container.
    */
   appUser?: pulumi.Input<string>;
   /**
-   * Run the app with a read-only root filesystem (images that write only to volumes or not at all).
-   * Default false. Changing it replaces the app container.
+   * Run the app with a read-only root filesystem. Default true; an app that writes to its image's
+   * filesystem needs false. Changing it replaces the app container.
    */
   appReadOnly?: pulumi.Input<boolean>;
   /**
@@ -119,12 +155,19 @@ export interface MtlsWorkloadArgs {
    * needs some: set false). Default true. Changing it replaces the app container.
    */
   appDropCapabilities?: pulumi.Input<boolean>;
+  /**
+   * Let the app reach beyond its private network (other hosts, the internet): it also joins
+   * `<name>-egress`, a bridge network of its own that Docker routes out through the host. No
+   * container of another network reaches the app either way. Default false: the app reaches only
+   * its sidecars. A plain value. Changing it replaces the app container and adds or removes the
+   * egress network.
+   */
+  appEgress?: boolean;
   /** The app's memory limit in MB, at least 6, no swap on top. Default 256. Changing it updates the app in place. */
   appMemoryMb?: pulumi.Input<number>;
   /**
-   * Server only: the plain port the app listens on, on 127.0.0.1 inside the shared namespace, 1 to
-   * 65535, neither `port` nor the sidecar's status port 9090. Required for a server. Changing it
-   * replaces the sidecar and the app.
+   * Server only: the plain port the app listens on, on every interface of its container, 1 to
+   * 65535. Required for a server. Changing it replaces the sidecar and the app.
    */
   appPort?: number;
   /**
@@ -150,14 +193,14 @@ export interface MtlsWorkloadArgs {
    */
   revokedSerials?: pulumi.Input<pulumi.Input<string>[]>;
   /**
-   * Server only: publish the mTLS port on the host's 127.0.0.1 (through the owner); `hostPort` left
-   * out lets Docker pick. Default: not published. Changing it replaces the owner and every container.
+   * Server only: publish the sidecar's mTLS port on the host's 127.0.0.1; `hostPort` left out lets
+   * Docker pick. Default: not published. Changing it replaces the sidecar.
    */
   publish?: { hostPort?: pulumi.Input<number> };
   /**
-   * Client only: the servers the app calls, one tunnel sidecar each; at least one, names and local
-   * ports unique. Required for a client. Adding or removing one adds or removes that sidecar;
-   * changing one replaces that sidecar.
+   * Client only: the servers the app calls, one tunnel sidecar each; at least one, names unique.
+   * Required for a client. Adding or removing one adds or removes that sidecar (and replaces the
+   * app, whose environment lists the tunnels); changing one replaces that sidecar.
    */
   calls?: WorkloadCall[];
   /**
@@ -179,11 +222,22 @@ export interface CheckedWorkloadArgs {
   calls: WorkloadCall[];
 }
 
+/** Containers on the workload's private network: the app and its sidecars. */
+export function workloadMembers(role: string, calls: readonly unknown[] | undefined): number {
+  return 1 + (role === "server" ? 1 : (calls?.length ?? 0));
+}
+
 /** Checks the args (before super(): a refused workload registers nothing, not even itself). */
 export function checkWorkloadArgs(name: string, args: MtlsWorkloadArgs): CheckedWorkloadArgs {
   const checks = new ArgChecks(MTLS_WORKLOAD_TYPE, name);
   // The name prefixes every child, and a client's call names become container names too.
   checks.add("name", nameProblem(name));
+  if (typeof name === "string" && name.length > MAX_WORKLOAD_NAME && nameProblem(name) === undefined) {
+    checks.add(
+      "name",
+      `${quote(name)} has ${name.length} characters, more than ${MAX_WORKLOAD_NAME}: the private network's name, <name>-net-<7 hex>, must stay one DNS label`,
+    );
+  }
   if (!(ROLES as readonly string[]).includes(args.role)) {
     checks.add("role", `${quote(args.role)} is not one of ${ROLES.join(", ")}`);
   }
@@ -202,6 +256,7 @@ export function checkWorkloadArgs(name: string, args: MtlsWorkloadArgs): Checked
     appPort: args.appPort,
     protocol: args.protocol,
     port: args.port,
+    aliases: args.aliases,
     allowedClients: args.allowedClients,
     tlsPolicy: args.tlsPolicy,
     revokedSerials: args.revokedSerials,
@@ -224,11 +279,6 @@ export function checkWorkloadArgs(name: string, args: MtlsWorkloadArgs): Checked
       checks.add("appPort", "is missing; a server workload needs the app's port");
     else if (!isPort(args.appPort)) {
       checks.add("appPort", `${quote(args.appPort)} is not a port (a whole number from 1 to 65535)`);
-    } else if (args.appPort === port || args.appPort === SERVER_STATUS_PORT) {
-      checks.add(
-        "appPort",
-        `${args.appPort} is taken in the shared namespace by the sidecar (mTLS ${port}, status ${SERVER_STATUS_PORT}); give the app another port`,
-      );
     }
   }
 
@@ -236,35 +286,56 @@ export function checkWorkloadArgs(name: string, args: MtlsWorkloadArgs): Checked
   if (args.role === "client") {
     if (calls.length === 0) checks.add("calls", "is empty; a client workload calls at least one server");
     const names = new Set<string>();
-    const ports = new Set<number>();
+    const privateNames = new Set([APP_ALIAS, ...calls.map((call) => tunnelAlias(call.name))]);
     calls.forEach((call, index) => {
       const where = `calls[${index}]`;
       const problem = nameProblem(call.name);
       if (problem) checks.add(`${where}.name`, problem);
-      else if (names.has(call.name))
+      else if (call.name.length > MAX_CALL_NAME) {
+        checks.add(
+          `${where}.name`,
+          `${quote(call.name)} has ${call.name.length} characters, more than ${MAX_CALL_NAME}: its tunnel's name, tunnel-<name>, must stay one DNS label`,
+        );
+      } else if (names.has(call.name))
         checks.add(`${where}.name`, `${quote(call.name)} is listed more than once`);
       names.add(call.name);
       if (!URL.canParse(call.serverUrl) || new URL(call.serverUrl).protocol !== "https:") {
         checks.add(`${where}.serverUrl`, `${quote(call.serverUrl)} is not an https:// URL`);
+      } else if (privateNames.has(new URL(call.serverUrl).hostname)) {
+        // The tunnel is on the private network too: that name would resolve to the workload's own
+        // app or tunnel there, not to the server.
+        checks.add(
+          `${where}.serverUrl`,
+          `${quote(call.serverUrl)} names ${quote(new URL(call.serverUrl).hostname)}, a name on the workload's private network (${[...privateNames].join(", ")}); reach the server by another of its names`,
+        );
       }
-      const statusPorts = calls.map((_, i) => tunnelStatusPort(i));
       if (!isPort(call.localPort)) {
         checks.add(
           `${where}.localPort`,
           `${quote(call.localPort)} is not a port (a whole number from 1 to 65535)`,
         );
-      } else if (ports.has(call.localPort)) {
-        checks.add(`${where}.localPort`, `${call.localPort} is already the local port of another call`);
-      } else if (statusPorts.includes(call.localPort)) {
+      } else if (call.localPort === DEFAULT_CLIENT_STATUS_PORT) {
         checks.add(
           `${where}.localPort`,
-          `${call.localPort} is taken by a tunnel's status listener (${statusPorts.join(", ")}); give another port`,
+          `${call.localPort} is the tunnel's status port (127.0.0.1:${DEFAULT_CLIENT_STATUS_PORT}); give another port`,
         );
       }
-      ports.add(call.localPort);
     });
   }
 
+  if (args.subnet !== undefined) {
+    const subnet = parseIpv4Network(args.subnet);
+    if (typeof subnet === "string") checks.add("subnet", subnet);
+    else checks.add("subnet", capacityProblem(subnet, workloadMembers(args.role, args.calls)));
+  }
+  if (args.appEgress !== undefined && typeof args.appEgress !== "boolean") {
+    checks.add("appEgress", `${quote(args.appEgress)} is not true or false (a plain value)`);
+  }
+  if (args.aliases !== undefined) {
+    checks.check("aliases", args.aliases, (names) =>
+      Array.isArray(names) ? names.map(dnsNameProblem).find((p) => p !== undefined) : "is not a list",
+    );
+  }
   const appMemoryMb = checks.check("appMemoryMb", args.appMemoryMb ?? DEFAULT_MEMORY_MB, (value) =>
     Number.isInteger(value) && value >= 6
       ? undefined
@@ -291,7 +362,8 @@ export function appEnvironment(
 ): pulumi.Output<string[]> {
   const own: Record<string, string> = {};
   if (args.role === "server" && args.appPort !== undefined) own[WORKLOAD_ENV.appPort] = String(args.appPort);
-  for (const call of checked.calls) own[tunnelEnvName(call.name)] = `127.0.0.1:${call.localPort}`;
+  for (const call of checked.calls)
+    own[tunnelEnvName(call.name)] = `${tunnelAlias(call.name)}:${call.localPort}`;
   return pulumi.output(args.appEnv ?? {}).apply((extra) =>
     Object.entries({ ...own, ...extra })
       .map(([key, value]) => `${key}=${value}`)

@@ -92,6 +92,34 @@ export function programRelative(dir: string): string {
   return path.relative(process.cwd(), path.resolve(dir)) || ".";
 }
 
+/**
+ * Checks the args (before super(): a refused image registers nothing, not even itself) and returns
+ * them with their defaults.
+ */
+export function checkServiceImageArgs(name: string, args: ServiceImageArgs) {
+  const checks = new ArgChecks(SERVICE_IMAGE_TYPE, name);
+  const nonEmpty = (value: string) =>
+    typeof value === "string" && value.trim() !== "" ? undefined : `${JSON.stringify(value)} is empty`;
+  const imageName = checks.check("imageName", args.imageName ?? DEFAULT_IMAGE_NAME, nonEmpty);
+  const baseImage = checks.check("baseImage", args.baseImage ?? DEFAULT_BASE_IMAGE, nonEmpty);
+  const deliveryImageName = checks.check(
+    "deliveryImageName",
+    args.deliveryImageName ?? DEFAULT_DELIVERY_IMAGE_NAME,
+    nonEmpty,
+  );
+  const platformArg = args.platform ?? hostPlatform();
+  const platform =
+    platformArg === undefined
+      ? undefined
+      : checks.check("platform", platformArg, (value) =>
+          /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(value)
+            ? undefined
+            : `${JSON.stringify(value)} is not a platform like "linux/amd64"`,
+        );
+  checks.done();
+  return { imageName, baseImage, deliveryImageName, platform };
+}
+
 export class ServiceImage extends pulumi.ComponentResource {
   readonly image: docker.Image;
   /** The local image id (`sha256:...`): what containers should run. */
@@ -103,26 +131,7 @@ export class ServiceImage extends pulumi.ComponentResource {
   readonly deliveryRepoDigest: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: ServiceImageArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-    const checks = new ArgChecks(SERVICE_IMAGE_TYPE, name);
-    const nonEmpty = (value: string) =>
-      typeof value === "string" && value.trim() !== "" ? undefined : `${JSON.stringify(value)} is empty`;
-    const imageName = checks.check("imageName", args.imageName ?? DEFAULT_IMAGE_NAME, nonEmpty);
-    const baseImage = checks.check("baseImage", args.baseImage ?? DEFAULT_BASE_IMAGE, nonEmpty);
-    const deliveryImageName = checks.check(
-      "deliveryImageName",
-      args.deliveryImageName ?? DEFAULT_DELIVERY_IMAGE_NAME,
-      nonEmpty,
-    );
-    const platformArg = args.platform ?? hostPlatform();
-    const platform =
-      platformArg === undefined
-        ? undefined
-        : checks.check("platform", platformArg, (value) =>
-            /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(value)
-              ? undefined
-              : `${JSON.stringify(value)} is not a platform like "linux/amd64"`,
-          );
-    checks.done();
+    const { imageName, baseImage, deliveryImageName, platform } = checkServiceImageArgs(name, args);
     super(SERVICE_IMAGE_TYPE, name, {}, opts);
 
     const context = pulumi.output(args.context ?? SERVICES_DIR).apply(programRelative);

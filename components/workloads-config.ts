@@ -9,9 +9,12 @@
  *       role: client
  *       image: my/billing:1
  *       calls: [{ server: orders, localPort: 15001 }]
+ *
+ * Each workload's private network takes a subnet from `mtls-pki:workloadSubnetPool`
+ * (workload-subnets.ts) unless it gives one of its own (`subnet`); config.ts allocates them and
+ * reports a collision in the same report.
  */
-import { DEFAULT_SERVER_PORT, DEFAULTS } from "../services/src/contract.ts";
-import { tunnelStatusPort } from "./mtls-workload-args.ts";
+import { DEFAULT_CLIENT_STATUS_PORT } from "../services/src/contract.ts";
 import { nameProblem } from "./validation.ts";
 
 export const WORKLOADS_KEY = "workloads";
@@ -29,17 +32,38 @@ export interface WorkloadConfig {
   name: string;
   role: "server" | "client";
   image: string;
-  /** Server: the app's plain port on 127.0.0.1. */
+  /** Server: the app's plain port (it listens on every interface of its container). */
   port?: number;
   /** Server: http (reverse proxy, XFCC) or tcp. */
   protocol?: "http" | "tcp";
-  /** Client: the servers it calls and on which local port. */
+  /** Client: the servers it calls and on which port of their tunnels. */
   calls?: WorkloadCallConfig[];
+  /** Further environment of the app. */
+  env?: Record<string, string>;
+  /** The app's user (MtlsWorkload's `appUser`); unset = its default, 10001:10001. */
+  user?: string;
+  /** Read-only root filesystem (MtlsWorkload's `appReadOnly`); unset = its default, true. */
+  readOnly?: boolean;
+  /** The app may reach beyond its private network. */
+  egress?: boolean;
+  /** The private network's subnet of its own, instead of a slot of the pool. */
+  subnet?: string;
 }
 
-const KNOWN_FIELDS = ["name", "role", "image", "port", "protocol", "calls"];
-// Ports the sidecars take inside a workload's namespace (mTLS and status listeners).
-const SERVER_STATUS_PORT = Number(DEFAULTS.statusListen.split(":")[1]);
+const KNOWN_FIELDS = [
+  "name",
+  "role",
+  "image",
+  "port",
+  "protocol",
+  "calls",
+  "env",
+  "user",
+  "readOnly",
+  "egress",
+  "subnet",
+];
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const quote = (value: unknown) => JSON.stringify(value);
 const isPort = (value: unknown) =>
   Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535;
@@ -102,14 +126,11 @@ export function parseWorkloads(
       role: w.role as "server",
       image: w.image as string,
     };
+    parseAppFields(at, w, workload, problems);
     if (w.role === "server") {
       if (w.calls !== undefined) problems.push(`${at}.calls: is for a client workload; this is a server`);
       if (!isPort(w.port)) {
         problems.push(`${at}.port: ${quote(w.port)} is not a port (the app's plain port, 1 to 65535)`);
-      } else if (w.port === DEFAULT_SERVER_PORT || w.port === SERVER_STATUS_PORT) {
-        problems.push(
-          `${at}.port: ${w.port} is taken by the server sidecar in the workload's namespace; choose another`,
-        );
       }
       const protocol = w.protocol ?? "http";
       if (protocol !== "http" && protocol !== "tcp") {
@@ -147,9 +168,7 @@ function parseCalls(at: string, raw: unknown, problems: string[]): WorkloadCallC
     );
     return [];
   }
-  const ports = new Set<number>();
   const servers = new Set<string>();
-  const statusPorts = raw.map((_, i) => tunnelStatusPort(i));
   const calls: WorkloadCallConfig[] = [];
   raw.forEach((entry: unknown, i) => {
     const where = `${at}.calls[${i}]`;
@@ -160,23 +179,59 @@ function parseCalls(at: string, raw: unknown, problems: string[]): WorkloadCallC
     }
     if (servers.has(call.server)) {
       problems.push(
-        `${where}.server: ${quote(call.server)} is called twice; one call (one local port) per server`,
+        `${where}.server: ${quote(call.server)} is called twice; one call (one tunnel) per server`,
       );
     }
     servers.add(call.server);
     if (!isPort(call.localPort)) {
       problems.push(`${where}.localPort: ${quote(call.localPort)} is not a port (1 to 65535)`);
-    } else if (ports.has(call.localPort as number)) {
+    } else if (call.localPort === DEFAULT_CLIENT_STATUS_PORT) {
       problems.push(
-        `${where}.localPort: ${call.localPort} is already the local port of another call of this workload`,
-      );
-    } else if (statusPorts.includes(call.localPort as number)) {
-      problems.push(
-        `${where}.localPort: ${call.localPort} is taken by a tunnel's status listener (${statusPorts.join(", ")}); choose another`,
+        `${where}.localPort: ${call.localPort} is the tunnel's status port (127.0.0.1:${DEFAULT_CLIENT_STATUS_PORT}); choose another`,
       );
     }
-    ports.add(call.localPort as number);
     calls.push({ server: call.server, localPort: call.localPort as number });
   });
   return calls;
+}
+
+/** The fields about the app itself (both roles): env, user, readOnly, egress, subnet. */
+function parseAppFields(
+  at: string,
+  w: Record<string, unknown>,
+  workload: WorkloadConfig,
+  problems: string[],
+): void {
+  if (w.env !== undefined) {
+    const env = w.env;
+    if (env === null || typeof env !== "object" || Array.isArray(env)) {
+      problems.push(`${at}.env: ${quote(env)} is not a map of environment variables (NAME: value)`);
+    } else {
+      const entries = Object.entries(env as Record<string, unknown>);
+      for (const [key, value] of entries) {
+        if (!ENV_NAME.test(key)) problems.push(`${at}.env.${key}: is not an environment variable name`);
+        else if (typeof value !== "string")
+          problems.push(`${at}.env.${key}: ${quote(value)} is not a string; quote it in the stack file`);
+      }
+      workload.env = Object.fromEntries(entries.map(([key, value]) => [key, String(value)]));
+    }
+  }
+  if (w.user !== undefined) {
+    if (typeof w.user !== "string" || !/^[A-Za-z0-9_.-]*(:[A-Za-z0-9_.-]+)?$/.test(w.user)) {
+      problems.push(
+        `${at}.user: ${quote(w.user)} is not a user (uid:gid, a name the image knows, or "" for the image's own)`,
+      );
+    } else workload.user = w.user;
+  }
+  for (const field of ["readOnly", "egress"] as const) {
+    if (w[field] === undefined) continue;
+    if (typeof w[field] !== "boolean")
+      problems.push(`${at}.${field}: ${quote(w[field])} is not true or false`);
+    else workload[field] = w[field];
+  }
+  if (w.subnet !== undefined) {
+    if (typeof w.subnet !== "string") {
+      problems.push(`${at}.subnet: ${quote(w.subnet)} is not an IPv4 network (a.b.c.d/prefix)`);
+    } else workload.subnet = w.subnet;
+  }
 }

@@ -1,6 +1,8 @@
 /**
  * `cleanupRun` finds a run's Docker objects by their run label and removes all of them, even when
- * the run never deleted anything (as after a crash), and leaves other runs' objects alone.
+ * the run never deleted anything (as after a crash), and leaves other runs' objects alone. An
+ * object that will not go does not keep the run's others: they are removed, and the failure is
+ * reported at the end.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { dockerSkipReason, ensureBaseImage } from "../test/support/docker-available.ts";
@@ -12,6 +14,7 @@ import {
   NETWORK_TYPE,
   VOLUME_TYPE,
 } from "./docker/provider.ts";
+import { dockerApi } from "./index.ts";
 
 const skip = await dockerSkipReason();
 
@@ -58,5 +61,47 @@ describe.skipIf(skip)("docker emulation: cleanup of a run", () => {
     expect(count(await cleanupRun(crashed.runId))).toEqual([1, 1, 1, 1]);
     expect(count(await cleanupRun(crashed.runId))).toEqual([0, 0, 0, 0]);
     expect(count(await cleanupRun(bystander.runId))).toEqual([0, 0, 1, 0]);
+  });
+
+  test("removes the rest of a run when one object will not go, then reports that one", async () => {
+    const holder = createDockerProvider();
+    const stuck = createDockerProvider();
+    const image = await ensureBaseImage();
+    try {
+      // The stuck run's volume is held by another run's container, so Docker refuses to remove it.
+      const volume = await stuck.create({ type: VOLUME_TYPE, name: "held", inputs: {}, preview: false });
+      // Images are removed after volumes: the run's image must go all the same.
+      const built = await stuck.create({
+        type: IMAGE_TYPE,
+        name: "image",
+        inputs: {
+          imageName: `mtls-cleanup-stuck:${stuck.runId}`,
+          skipPush: true,
+          build: { context: "components/delivery-image", args: { BASE_IMAGE: image } },
+        },
+        preview: false,
+      });
+      await holder.create({
+        type: CONTAINER_TYPE,
+        name: "holder",
+        inputs: {
+          image,
+          command: ["node", "-e", "setInterval(() => {}, 1000)"],
+          mounts: [{ type: "volume", source: volume.state.name, target: "/data" }],
+        },
+        preview: false,
+      });
+      await expect(cleanupRun(stuck.runId)).rejects.toThrow(
+        new RegExp(`cleanup of ${stuck.runId}: .*volume`),
+      );
+      await expect(dockerApi("GET", `/images/${built.state.repoDigest}/json`)).rejects.toThrow(/404/);
+      // Once the holder is gone, the volume goes too.
+      expect((await cleanupRun(holder.runId)).containers).toHaveLength(1);
+      const rest = await cleanupRun(stuck.runId);
+      expect([rest.volumes, rest.images].map((ids) => ids.length)).toEqual([1, 0]);
+    } finally {
+      await cleanupRun(holder.runId).catch(() => undefined);
+      await cleanupRun(stuck.runId).catch(() => undefined);
+    }
   });
 });

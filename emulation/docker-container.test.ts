@@ -3,6 +3,8 @@
  * hardening inputs, health waiting, in-place updates versus replacements, the mustRun drift signal,
  * validation, and delete.
  */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { dockerSkipReason, ensureBaseImage } from "../test/support/docker-available.ts";
 import { probe } from "../test/support/docker-probe.ts";
@@ -10,6 +12,7 @@ import { dockerApi } from "./docker/engine-api.ts";
 import { CONTAINER_TYPE, cleanupRun, createDockerProvider, NETWORK_TYPE } from "./docker/provider.ts";
 import type { CreateResult, Inputs } from "./engine/provider.ts";
 
+const run = promisify(execFile);
 const skip = await dockerSkipReason();
 
 /** A tiny HTTP server on 9090 and an exec-form healthcheck against it, from the base image alone. */
@@ -34,6 +37,7 @@ interface Inspect {
     ReadonlyRootfs: boolean;
     CapDrop: string[];
     SecurityOpt: string[];
+    Sysctls: Record<string, string> | null;
     Memory: number;
     RestartPolicy: { Name: string };
     LogConfig: { Type: string; Config: Record<string, string> };
@@ -76,6 +80,7 @@ describe.skipIf(skip)("docker emulation: containers", () => {
       readOnly: true,
       capabilities: { drops: ["ALL"] },
       securityOpts: ["no-new-privileges:true"],
+      sysctls: { "net.ipv4.ip_forward": "0" },
       restart: "unless-stopped",
       memory: 128,
       logDriver: "json-file",
@@ -119,6 +124,16 @@ describe.skipIf(skip)("docker emulation: containers", () => {
     expect(info.HostConfig.ReadonlyRootfs).toBe(true);
     expect(info.HostConfig.CapDrop).toEqual(["ALL"]);
     expect(info.HostConfig.SecurityOpt).toEqual(["no-new-privileges:true"]);
+    expect(info.HostConfig.Sysctls).toEqual({ "net.ipv4.ip_forward": "0" });
+    // In the container's own network namespace: it routes nothing between its networks.
+    const { stdout } = await run("docker", [
+      "exec",
+      server.id,
+      "node",
+      "-e",
+      'process.stdout.write(require("fs").readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8"))',
+    ]);
+    expect(stdout.trim()).toBe("0");
     expect(info.HostConfig.Memory).toBe(128 * 1024 * 1024);
     expect(info.HostConfig.RestartPolicy.Name).toBe("unless-stopped");
     expect(info.HostConfig.LogConfig).toEqual({
@@ -140,6 +155,14 @@ describe.skipIf(skip)("docker emulation: containers", () => {
     expect(diff("server", serverInputs, { ...serverInputs, envs: ["A=2"] }, server)).toEqual({
       kind: "replace",
       changed: ["envs"],
+      deleteBeforeReplace: true,
+    });
+  });
+
+  test("other sysctls replace the container", () => {
+    expect(diff("server", serverInputs, { ...serverInputs, sysctls: {} }, server)).toEqual({
+      kind: "replace",
+      changed: ["sysctls"],
       deleteBeforeReplace: true,
     });
   });

@@ -35,6 +35,9 @@ import {
 } from "./verify/swarm.ts";
 import { compareSwarm } from "./verify/swarm-findings.ts";
 import type { SwarmServiceInStack } from "./verify/swarm-stack.ts";
+import { inspectMember, inspectNetwork } from "./verify/workload-docker.ts";
+import { compareWorkload } from "./verify/workload-findings.ts";
+import type { WorkloadInStack } from "./verify/workload-stack.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const EXIT = { ok: 0, drift: 1, usage: 2, engine: 3, repairFailed: 4, notSwarmManager: 5 } as const;
@@ -86,6 +89,26 @@ async function findingsFor(stack: string, service: ServiceInStack, afterRepair: 
   return compare(stack, service, { container, delivery, volume, files });
 }
 
+/** A workload's wiring: its networks and every member's networks and state (the app's settled). */
+async function workloadFindingsFor(
+  stack: string,
+  workload: WorkloadInStack,
+  afterRepair: boolean,
+): Promise<Finding[]> {
+  const [network, egress, members] = await Promise.all([
+    inspectNetwork(workload.network.name),
+    workload.egress ? inspectNetwork(workload.egress.name) : Promise.resolve(undefined),
+    Promise.all(
+      workload.members.map(async (member) => {
+        // After a repair the app may still be in its restart policy's back-off.
+        if (member.role === "app" && afterRepair) await settledContainer(member.name, true);
+        return [member.name, await inspectMember(member.name)] as const;
+      }),
+    ),
+  ]);
+  return compareWorkload(stack, workload, { network, egress, members: new Map(members) });
+}
+
 /**
  * Inspects a swarm service, waiting while Swarm is still converging it: an update or rollback in
  * progress, or fewer running tasks than its own spec asks for (a task just replaced, or still
@@ -126,11 +149,19 @@ async function verify(stack: string, afterRepair = false): Promise<Finding[]> {
       "swarm services at their replicas with every task running and healthy, no paused or rolled-back update, exactly the declared secrets mounted, certificate secrets matching the stack's chains";
   } else {
     findings = (await Promise.all(deployed.services.map((s) => findingsFor(stack, s, afterRepair)))).flat();
+    findings.push(
+      ...(
+        await Promise.all(deployed.workloads.map((w) => workloadFindingsFor(stack, w, afterRepair)))
+      ).flat(),
+    );
     scope = "containers running and healthy, identity files matching, delivery containers present";
+    if (deployed.workloads.length > 0)
+      scope +=
+        "; workloads wired as declared: private networks internal without host address, only the app and its sidecars on them, every member on its networks with its aliases, apps running";
   }
   if (findings.length === 0) {
     say(
-      `verify: stack ${stack}: ${deployed.services.map((s) => s.name).join(", ")} deployed as the stack says (${scope})`,
+      `verify: stack ${stack}: ${[...deployed.services.map((s) => s.name), ...(deployed.runtime === "docker" ? deployed.workloads.map((w) => `workload ${w.name}`) : [])].join(", ")} deployed as the stack says (${scope})`,
     );
   }
   for (const finding of findings)

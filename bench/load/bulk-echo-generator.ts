@@ -8,13 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { ROUTES } from "../../services/src/contract.ts";
-import { type ReadResponse, ResponseReader } from "./http-response-reader.ts";
-import { connectMtls, type GeneratorTarget } from "./mtls-connect.ts";
-
-export interface BulkEchoOptions extends GeneratorTarget {
-  bodyBytes: number;
-  seconds: number;
-}
+import { type GeneratorTarget, mtlsPool } from "./mtls-connect.ts";
 
 export interface BulkEchoResult {
   requests: number;
@@ -23,48 +17,38 @@ export interface BulkEchoResult {
   seconds: number;
 }
 
-export async function runBulkEcho(options: BulkEchoOptions): Promise<BulkEchoResult> {
-  const socket = await connectMtls(options);
+async function runBulkEcho(options: GeneratorTarget & { bodyBytes: number; seconds: number }) {
+  const pool = mtlsPool(options);
   const body = randomBytes(options.bodyBytes);
-  const head = Buffer.from(
-    `POST ${ROUTES.echo} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n`,
-  );
-  const reader = new ResponseReader();
-  let waiting: { resolve: (response: ReadResponse) => void; reject: (error: Error) => void } | undefined;
-  socket.on("data", (chunk: Buffer) => {
-    for (const response of reader.feed(chunk)) waiting?.resolve(response);
-  });
-  socket.on("error", (error) => waiting?.reject(error));
-  socket.on("close", () => waiting?.reject(new Error("the server closed the connection")));
-  const roundTrip = async () => {
-    const response = await new Promise<ReadResponse>((resolve, reject) => {
-      waiting = { resolve, reject };
-      socket.write(head);
-      socket.write(body);
-    });
-    if (response.status !== 200) throw new Error(`POST ${ROUTES.echo} answered ${response.status}`);
-    if (response.bodyBytes !== body.length)
-      throw new Error(`echoed ${response.bodyBytes} of ${body.length} bytes`);
-    return response;
+  const headers = { "content-type": "application/octet-stream" };
+  const roundTrip = async (keep: boolean) => {
+    const answer = await pool.request({ method: "POST", path: ROUTES.echo, body, headers });
+    if (answer.statusCode !== 200) throw new Error(`POST ${ROUTES.echo} answered ${answer.statusCode}`);
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for await (const chunk of answer.body) {
+      bytes += chunk.length;
+      if (keep) chunks.push(chunk);
+    }
+    if (bytes !== body.length) throw new Error(`echoed ${bytes} of ${body.length} bytes`);
+    return keep ? Buffer.concat(chunks) : undefined;
   };
-
-  reader.keepBody = true;
-  const first = await roundTrip();
-  if (!first.body?.equals(body)) throw new Error("the echo differs from the body that was sent");
-  reader.keepBody = false;
+  if (!(await roundTrip(true))!.equals(body)) throw new Error("the echo differs from the body that was sent");
   const started = performance.now();
-  const until = started + options.seconds * 1000;
   let requests = 0;
-  while (performance.now() < until) {
-    await roundTrip();
+  while (performance.now() < started + options.seconds * 1000) {
+    await roundTrip(false);
     requests++;
   }
   const seconds = (performance.now() - started) / 1000;
-  socket.destroy();
-  return { requests, seconds, megabytesPerSecond: (requests * body.length) / seconds / 1e6 };
+  await pool.destroy();
+  const result: BulkEchoResult = {
+    requests,
+    seconds,
+    megabytesPerSecond: (requests * body.length) / seconds / 1e6,
+  };
+  return result;
 }
 
-if (import.meta.main) {
-  const result = await runBulkEcho(JSON.parse(process.argv[2]!) as BulkEchoOptions);
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-}
+if (import.meta.main)
+  process.stdout.write(`${JSON.stringify(await runBulkEcho(JSON.parse(process.argv[2]!)))}\n`);

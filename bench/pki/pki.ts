@@ -3,7 +3,7 @@
  * under the tls provider emulation) into bench/.work/pki/<algorithm>/.
  */
 import { join } from "node:path";
-import { expectSuccess, runPinned } from "../system/processes.ts";
+import { runPinned } from "../system/processes.ts";
 
 export const KEY_ALGORITHMS = ["ECDSA-P256", "RSA-2048"] as const;
 export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
@@ -36,9 +36,11 @@ export function pkiFiles(workDir: string, keyAlgorithm: KeyAlgorithm): PkiFiles 
 export async function issuePki(workDir: string, keyAlgorithm: KeyAlgorithm, core: number): Promise<PkiFiles> {
   const files = pkiFiles(workDir, keyAlgorithm);
   const script = new URL("./issue-pki.ts", import.meta.url).pathname;
-  expectSuccess(
+  await runPinned(
+    core,
+    process.execPath,
+    [script, keyAlgorithm, join(workDir, "pki", keyAlgorithm)],
     `issuing the ${keyAlgorithm} PKI (bench/pki/issue-pki.ts)`,
-    await runPinned(core, process.execPath, [script, keyAlgorithm, join(workDir, "pki", keyAlgorithm)]),
   );
   return files;
 }

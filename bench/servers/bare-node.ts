@@ -1,41 +1,124 @@
-/** Starts bare-node-server.ts pinned to the server core (see that file for what it is for). */
+/**
+ * The reference points for "how fast can Node itself go", with the same certificate, CA, TLS
+ * policy and client-certificate requirement as our server, and nothing else (no routing, identity,
+ * metrics, logs, timeouts): the gap between one and nginx is Node's, the gap between it and our
+ * server is our code's. Modes:
+ *
+ * - `server`: `https.createServer` streaming `POST` bodies back and answering anything else with
+ *   the fixed whoami body, with our server's work-around for Node's paused-parser reset
+ *   (services/src/server/pausable-reads.ts);
+ * - `http-proxy`: the same server forwarding to the upstream over a keep-alive `http.Agent`,
+ *   dropping only Connection/Keep-Alive: what a user writes by hand;
+ * - `tcp-proxy`: `tls.createServer` piped to a TCP connection to the upstream;
+ * - `tcp-echo`: the tunnels' upstream, plain TCP, every byte sent back (no TLS).
+ *
+ *   node bench/servers/bare-node.ts '<json options>'   (startBareNode starts it pinned)
+ */
+import { readFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { connect, createServer as createTcpServer } from "node:net";
+import { pipeline } from "node:stream";
+import { createServer as createTlsServer } from "node:tls";
 import type { TlsPolicy } from "../../services/src/contract.ts";
+import { keepReadsPausable } from "../../services/src/server/pausable-reads.ts";
+import { tlsPolicyOptions } from "../../services/src/tls-policy.ts";
 import type { PkiFiles } from "../pki/pki.ts";
-import { freePort, waitForPort } from "../system/ports.ts";
-import { spawnPinned, stopProcess } from "../system/processes.ts";
-import type { BareNodeOptions } from "./bare-node-server.ts";
-import type { ServerUnderTest } from "./server-under-test.ts";
+import { freePort } from "../system/ports.ts";
+import { type ServerUnderTest, startPinnedServer } from "./server-under-test.ts";
 
-export async function startBareNode(options: {
-  pki: PkiFiles;
+type Mode = "server" | "http-proxy" | "tcp-proxy" | "tcp-echo";
+interface Options {
+  mode: Mode;
+  port: number;
+  tls: { cert: string; key: string; ca: string };
   policy: TlsPolicy;
-  core: number;
-  body: string;
-}): Promise<ServerUnderTest> {
-  const port = await freePort();
-  const args: BareNodeOptions = {
-    port,
-    cert: options.pki.serverCert,
-    key: options.pki.serverKey,
-    ca: options.pki.ca,
-    policy: options.policy,
-    body: options.body,
-  };
-  const script = new URL("./bare-node-server.ts", import.meta.url).pathname;
-  const child = spawnPinned(options.core, process.execPath, [script, JSON.stringify(args)], {
-    stdio: "ignore",
-  });
-  const exited = new Promise<never>((_, reject) =>
-    child.once("exit", (code) => reject(new Error(`the bare Node server exited with ${code}`))),
-  );
-  await Promise.race([waitForPort(port, 10_000, "the bare Node server"), exited]);
-  exited.catch(() => {});
-  return {
-    kind: "node-bare",
-    keyAlgorithm: options.pki.keyAlgorithm,
-    policy: options.policy,
-    port,
-    pids: () => [child.pid!],
-    stop: () => stopProcess(child),
-  };
+  /** `server`: what it answers; the proxies: their upstream's port. */
+  body?: string;
+  upstreamPort?: number;
 }
+
+export async function startBareNode(
+  mode: Mode,
+  pki: PkiFiles,
+  core: number,
+  more: { policy?: TlsPolicy; body?: string; upstreamPort?: number } = {},
+): Promise<ServerUnderTest> {
+  const port = await freePort();
+  const policy = more.policy ?? "modern";
+  const tls = { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca };
+  const options: Options = { mode, port, tls, policy, ...more };
+  const args = [new URL(import.meta.url).pathname, JSON.stringify(options)];
+  const { keyAlgorithm } = pki;
+  return startPinnedServer({
+    kind: "node-bare",
+    what: `bare Node (${mode})`,
+    port,
+    keyAlgorithm,
+    policy,
+    core,
+    command: process.execPath,
+    args,
+  });
+}
+
+const withoutHopByHop = (headers: Record<string, string | string[] | undefined>) => {
+  const { connection: _connection, "keep-alive": _keepAlive, ...rest } = headers;
+  return rest;
+};
+
+function serve(options: Options): void {
+  const files = options.tls;
+  const tls = {
+    ...{ cert: readFileSync(files.cert), key: readFileSync(files.key), ca: readFileSync(files.ca) },
+    ...tlsPolicyOptions(options.policy),
+    requestCert: true,
+    rejectUnauthorized: true,
+  };
+  const target = { host: "127.0.0.1", port: options.upstreamPort! };
+  if (options.mode === "tcp-echo") {
+    createTcpServer((socket) => {
+      socket.setNoDelay(true);
+      socket.on("error", () => socket.destroy());
+      socket.pipe(socket);
+    }).listen(options.port, "127.0.0.1");
+  } else if (options.mode === "tcp-proxy") {
+    createTlsServer(tls, (socket) => {
+      const upstream = connect(target.port, target.host).setNoDelay(true);
+      socket.setNoDelay(true);
+      pipeline(socket, upstream, () => socket.destroy());
+      pipeline(upstream, socket, () => upstream.destroy());
+    }).listen(options.port, "127.0.0.1");
+  } else {
+    const body = Buffer.from(options.body ?? "");
+    const agent = new Agent({ keepAlive: true, maxFreeSockets: 64 });
+    const server = createHttpsServer({ ...tls, keepAliveTimeout: 65_000 }, (req, res) => {
+      if (options.mode === "server") {
+        const length = req.headers["content-length"];
+        if (req.method !== "POST")
+          res.writeHead(200, { "content-type": "application/json", "content-length": body.length }).end(body);
+        else
+          pipeline(
+            req,
+            res.writeHead(200, { "content-type": "application/octet-stream", "content-length": length }),
+            () => {},
+          );
+        return;
+      }
+      const headers = withoutHopByHop(req.headers);
+      const upstream = request({ ...target, method: req.method, path: req.url, headers, agent }, (answer) => {
+        if (res.destroyed) return void answer.resume(); // ab closes its connections when its time is up
+        res.writeHead(answer.statusCode ?? 502, withoutHopByHop(answer.headers));
+        answer.pipe(res);
+      });
+      upstream.once("error", () => (res.headersSent ? res : res.writeHead(502)).end());
+      req.pipe(upstream);
+      res.once("close", () => res.writableFinished || upstream.destroy());
+    });
+    keepReadsPausable(server);
+    server.listen(options.port, "127.0.0.1");
+  }
+  process.once("SIGTERM", () => process.exit(0));
+}
+
+if (import.meta.main) serve(JSON.parse(process.argv[2]!) as Options);

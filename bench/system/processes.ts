@@ -1,6 +1,6 @@
 /**
  * Child processes pinned to one core with taskset, so the server under test and the load generator
- * never share a core. Every child is tracked, so the run can stop whatever is still running when it
+ * never share a core. Every child is tracked, so the run can stop what is still running when it
  * ends or fails (by pid, only processes this run started).
  */
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
@@ -23,42 +23,31 @@ export function spawnPinned(
 
 export interface Completed {
   code: number | null;
-  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
   wallSeconds: number;
 }
 
-/** Runs a command pinned to `core` to its end and returns its output and wall time. */
+/** Runs a command pinned to `core` to its end; throws with its own words unless it exits 0. */
 export async function runPinned(
   core: number,
   command: string,
   args: readonly string[],
-  options: SpawnOptions = {},
+  what: string,
 ): Promise<Completed> {
   const started = performance.now();
-  const child = spawnPinned(core, command, args, options);
+  const child = spawnPinned(core, command, args);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout?.on("data", (chunk: Buffer) => out.push(chunk));
   child.stderr?.on("data", (chunk: Buffer) => err.push(chunk));
   const [code, signal] = (await once(child, "close")) as [number | null, NodeJS.Signals | null];
-  return {
-    code,
-    signal,
-    stdout: Buffer.concat(out).toString(),
-    stderr: Buffer.concat(err).toString(),
-    wallSeconds: (performance.now() - started) / 1000,
-  };
-}
-
-/** Throws with the command's own words when it did not exit 0. */
-export function expectSuccess(what: string, result: Completed): Completed {
-  if (result.code !== 0) {
+  const result = { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+  if (code !== 0) {
     const said = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-5).join("\n");
-    throw new Error(`${what} exited with ${result.code ?? result.signal}:\n${said}`);
+    throw new Error(`${what} exited with ${code ?? signal}:\n${said}`);
   }
-  return result;
+  return { ...result, wallSeconds: (performance.now() - started) / 1000 };
 }
 
 /** Sends `signal` and waits for the exit; SIGKILL after `graceMs`. */
@@ -71,10 +60,7 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
   clearTimeout(timer);
 }
 
-/**
- * Stops what this run started and is still running (on failure or interruption): SIGTERM first, so
- * that nginx's master takes its worker down with it, then SIGKILL for whatever is left after 3 s.
- */
+/** Stops what this run started and is still running (nginx's master takes its worker along). */
 export async function stopAllStarted(): Promise<void> {
   await Promise.all([...running].map((child) => stopProcess(child, "SIGTERM", 3000)));
 }

@@ -29,6 +29,7 @@ export const CONTAINER_RULES: PropertyRules = {
   readOnly: FN,
   capabilities: FN_SET,
   securityOpts: FN_COMPUTED_SET,
+  sysctls: FN,
   mounts: FN_SET,
   networkMode: FN,
   networksAdvanced: FN_SET,

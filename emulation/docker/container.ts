@@ -125,6 +125,7 @@ function createBody(inputs: Inputs, runId: string): Record<string, unknown> {
       CapAdd: capabilities?.adds,
       CapDrop: capabilities?.drops,
       SecurityOpt: inputs.securityOpts,
+      Sysctls: inputs.sysctls,
       Memory: ((inputs.memory as number | undefined) ?? 0) * MB,
       // The provider passes -1 (unlimited) as is and megabytes otherwise.
       MemorySwap: memorySwap !== undefined && memorySwap > 0 ? memorySwap * MB : memorySwap,

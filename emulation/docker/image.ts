@@ -1,6 +1,6 @@
 /**
  * docker.Image (pulumi-docker's native resource, provider/image.go), emulated by building for real
- * with the docker CLI (its default builder).
+ * on the engine with BuildKit, the provider's default builder.
  *
  * - Check: `build.context` defaults to ".", `build.dockerfile` to `<context>/Dockerfile`,
  *   `build.platform` to the host's `linux/<arch>`; an explicit
@@ -17,17 +17,14 @@
  * than the host's own (no cross-platform builds), and build options other than context, dockerfile,
  * args and platform.
  */
-import { execFile } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
 import type { CreateResult, DiffRequest, DiffResult, Inputs } from "../engine/provider.ts";
 import { containsUnknown } from "../engine/values.ts";
-import { hashBuildContext } from "./build-context.ts";
+import { contextTar, hashBuildContext } from "./build-context.ts";
 import { canonical } from "./diff.ts";
+import { dockerApi } from "./engine-api.ts";
 import { RUN_LABEL } from "./naming.ts";
-
-const run = promisify(execFile);
 
 export const IMAGE_TYPE = "docker:index/image:Image";
 
@@ -101,36 +98,63 @@ export function diffImage(req: DiffRequest): DiffResult {
   return changed.length === 0 ? { kind: "none" } : { kind: "update", changed };
 }
 
+/** One line of the build endpoint's JSON stream. */
+interface BuildMessage {
+  id?: string;
+  aux?: { ID?: string };
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+/**
+ * Builds with BuildKit, as the provider does by default (`builderVersion` "BuilderBuildKit"):
+ * POST /build?version=2 with the context as a tar. BuildKit keeps its cache to itself, so a build
+ * leaves no untagged intermediate or stage images on the engine (the legacy builder leaves one per
+ * stage and a parent chain behind every image), and the run's labelled image is all there is to
+ * remove. The engine's own BuildKit needs no buildx.
+ */
 async function build(checked: Inputs, runId: string): Promise<string> {
   const b = checked.build as CheckedBuild;
   const imageName = checked.imageName as string;
-  // The docker CLI builds for the host; the host's platform, spelled out, changes nothing.
+  // The engine builds for the host; the host's platform, spelled out, changes nothing.
   if (b.platform !== undefined && b.platform !== HOST_PLATFORM)
     notEmulated([
       `build.platform ${JSON.stringify(b.platform)} (builds only for the host's ${HOST_PLATFORM})`,
     ]);
-  const args = [
-    "build",
-    "--quiet",
-    "--file",
-    b.dockerfile,
-    "--tag",
-    imageName,
-    "--label",
-    `${RUN_LABEL}=${runId}`,
-  ];
-  for (const [key, value] of Object.entries(b.args ?? {})) {
-    // The provider drops build args whose value is not known.
-    if (typeof value === "string") args.push("--build-arg", `${key}=${value}`);
-  }
+  // The provider drops build args whose value is not known.
+  const buildArgs = Object.fromEntries(
+    Object.entries(b.args ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === "string"),
+  );
+  const { archive, dockerfile } = contextTar(b.context, b.dockerfile);
+  const failed = (reason: string) => new Error(`${IMAGE_TYPE} "${imageName}": build failed: ${reason}`);
+  let stream: string;
   try {
-    await run("docker", [...args, b.context], { maxBuffer: 64 * 1024 * 1024 });
+    const response = await dockerApi("POST", "/build", {
+      query: {
+        version: "2",
+        t: imageName,
+        dockerfile,
+        buildargs: JSON.stringify(buildArgs),
+        labels: JSON.stringify({ [RUN_LABEL]: runId }),
+      },
+      raw: archive,
+      contentType: "application/x-tar",
+      // A first BuildKit build on an engine sets up its cache: allow for it.
+      timeoutMs: 600_000,
+    });
+    stream = typeof response.body === "string" ? response.body : JSON.stringify(response.body);
   } catch (error) {
-    const stderr = String((error as { stderr?: string }).stderr ?? "").trim();
-    throw new Error(`${IMAGE_TYPE} "${imageName}": build failed: ${stderr || (error as Error).message}`);
+    throw failed((error as Error).message);
   }
-  const { stdout } = await run("docker", ["image", "inspect", "--format", "{{.Id}}", imageName]);
-  return stdout.trim();
+  const messages = stream
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as BuildMessage);
+  const error = messages.find((m) => m.error !== undefined || m.errorDetail !== undefined);
+  if (error) throw failed(error.errorDetail?.message ?? error.error ?? "unknown error");
+  const id = messages.find((m) => m.id === "moby.image.id")?.aux?.ID;
+  if (!id) throw failed("the engine reported no image id");
+  return id;
 }
 
 export async function applyImage(inputs: Inputs, preview: boolean, runId: string): Promise<CreateResult> {

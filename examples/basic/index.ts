@@ -29,16 +29,21 @@ const server = new MtlsService("ledger", {
   allowedClients: clientNames,
 });
 
+// Each client starts once the server is up and healthy, so its first round finds it.
 const clients = clientNames.map((name) => {
   const identity = pki.issueClient(name);
-  const service = new MtlsService(name, {
-    image: image.repoDigest,
-    deliveryImage: image.deliveryRepoDigest,
-    role: "client",
-    identity,
-    networkName: network.name,
-    serverUrl: "https://ledger:8443",
-  });
+  const service = new MtlsService(
+    name,
+    {
+      image: image.repoDigest,
+      deliveryImage: image.deliveryRepoDigest,
+      role: "client",
+      identity,
+      networkName: network.name,
+      serverUrl: "https://ledger:8443",
+    },
+    { dependsOn: [server] },
+  );
   return { name, identity, service };
 });
 

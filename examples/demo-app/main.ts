@@ -1,11 +1,14 @@
 /**
  * The demo app of Pulumi.sidecar.yaml, a stand-in for a user's own service. It knows nothing of TLS:
  *
- * - with MTLS_APP_PORT (a server workload), it serves plain HTTP on 127.0.0.1:<port> and answers every
- *   request with JSON holding the `x-forwarded-client-cert` header it received: the caller's
- *   identity as the server sidecar verified it;
- * - with MTLS_TUNNEL_<NAME>=127.0.0.1:<port> (a client workload), it calls each tunnel every
- *   DEMO_INTERVAL_MS (default 2000) with a plain `GET /hello` and logs one JSON line per call.
+ * - with MTLS_APP_PORT (a server workload), it serves plain HTTP on 0.0.0.0:<port> (every interface
+ *   of its container: its only network is the workload's private one, shared only with the server
+ *   sidecar) and answers every request with JSON holding the `x-forwarded-client-cert` header it
+ *   received: the caller's identity as the server sidecar verified it;
+ * - with MTLS_TUNNEL_<NAME>=<host>:<port> (a client workload: `tunnel-<name>:<port>`, its tunnel
+ *   sidecar on the private network), it calls each tunnel every DEMO_INTERVAL_MS (default 2000)
+ *   with a plain `GET /hello` on a new connection (so every call also makes the tunnel's mTLS
+ *   connection) and logs one JSON line per call, failures included (5 s timeout).
  *
  * Both exit at once on SIGTERM (as PID 1, Node would otherwise ignore it).
  */
@@ -26,14 +29,14 @@ if (port !== undefined) {
     log("request", { path: request.url, xfcc });
     response.writeHead(200, { "content-type": "application/json" }).end(body);
   });
-  // Loopback only: inside the shared namespace only the sidecar reaches it.
-  server.listen(Number(port), "127.0.0.1", () => log("listening", { address: `127.0.0.1:${port}` }));
+  // Every interface of its own container: on the private network only the sidecar reaches it.
+  server.listen(Number(port), "0.0.0.0", () => log("listening", { address: `0.0.0.0:${port}` }));
 } else if (tunnels.length > 0) {
   const intervalMs = Number(process.env.DEMO_INTERVAL_MS ?? 2000);
   const call = (name: string, address: string) => {
     const started = Date.now();
     http
-      .get(`http://${address}/hello`, (response) => {
+      .get(`http://${address}/hello`, { agent: false, timeout: 5000 }, (response) => {
         let body = "";
         response.setEncoding("utf8");
         response.on("data", (chunk: string) => {
@@ -43,7 +46,12 @@ if (port !== undefined) {
           log("call", { tunnel: name, status: response.statusCode, durationMs: Date.now() - started, body }),
         );
       })
-      .on("error", (error) => log("call", { tunnel: name, error: error.message }));
+      .on("timeout", function (this: http.ClientRequest) {
+        this.destroy(new Error("timed out after 5000 ms"));
+      })
+      .on("error", (error) =>
+        log("call", { tunnel: name, error: error.message, durationMs: Date.now() - started }),
+      );
   };
   for (const [key, address] of tunnels) {
     const name = key.slice("MTLS_TUNNEL_".length).toLowerCase();

@@ -10,6 +10,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { nameOf, StackProblem, type StackResource, text } from "./state.ts";
 import { describeSwarmServices, MTLS_SWARM_SERVICE_TYPE, type SwarmServiceInStack } from "./swarm-stack.ts";
+import { describeWorkloads, type WorkloadInStack } from "./workload-stack.ts";
 
 export { StackProblem, type StackResource } from "./state.ts";
 
@@ -72,7 +73,7 @@ async function pulumi(root: string, args: string[]): Promise<string> {
 
 /** The stack's runtime, told by the components in its state (mtls-pki:runtime docker or swarm). */
 export type DeployedStack =
-  | { runtime: "docker"; services: ServiceInStack[] }
+  | { runtime: "docker"; services: ServiceInStack[]; workloads: WorkloadInStack[] }
   | { runtime: "swarm"; services: SwarmServiceInStack[] };
 
 export async function readStack(root: string, stack: string): Promise<DeployedStack> {
@@ -100,6 +101,7 @@ export async function readStack(root: string, stack: string): Promise<DeployedSt
   return {
     runtime: "docker",
     services: components.map((component) => describeService(component, resources, stack)),
+    workloads: describeWorkloads(resources, stack),
   };
 }
 

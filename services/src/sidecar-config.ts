@@ -6,6 +6,7 @@
  * each naming the variable (ConfigError, exit 2), and nothing starts half-way.
  */
 import { isIP } from "node:net";
+import { type SourceNetworks, sourceNetworksOrProblem } from "./client/source-networks.ts";
 import { DEFAULTS, ENV } from "./contract.ts";
 import { type EnvReader, type ListenAddress, listenAddressOrProblem } from "./env-reader.ts";
 
@@ -25,11 +26,19 @@ export interface ProxyConfig {
   idleTimeoutMs: number;
   /** http://: add RFC 9440 Client-Cert too. */
   clientCertHeader: boolean;
+  /** tcp://: a tunnel whose peer is newly refused or expired is closed this long after. */
+  closeGraceMs: number;
 }
 
 export interface TunnelConfig {
   listen: ListenAddress;
   idleTimeoutMs: number;
+  /** Local connections open at once; a new one beyond is closed at accept. */
+  maxConnections: number;
+  /** After an identity reload, tunnels of the old identity are closed this long after. */
+  closeGraceMs: number;
+  /** MTLS_LOCAL_ALLOW_FROM: the only networks served; undefined = anyone who reaches the listener. */
+  allowFrom: SourceNetworks | undefined;
 }
 
 // The sidecar variables keep their own wording for numbers and flags (documented in
@@ -126,12 +135,13 @@ export function readProxyConfig(reader: EnvReader, listen: ListenAddress): Proxy
   const timeoutMs = integer(reader, ENV.upstreamTimeoutMs, DEFAULTS.upstreamTimeoutMs, 1);
   const idleTimeoutMs = integer(reader, ENV.tunnelIdleTimeoutMs, DEFAULTS.tunnelIdleTimeoutMs, 0);
   const clientCertHeader = flag(reader, ENV.upstreamClientCert, DEFAULTS.upstreamClientCert);
+  const closeGraceMs = integer(reader, ENV.tunnelCloseGraceMs, DEFAULTS.tunnelCloseGraceMs, 1);
   const upstream = upstreamOrProblem(raw, listen);
   if (typeof upstream === "string") {
     reader.problem(upstream);
     return undefined;
   }
-  return { upstream, timeoutMs, idleTimeoutMs, clientCertHeader };
+  return { upstream, timeoutMs, idleTimeoutMs, clientCertHeader, closeGraceMs };
 }
 
 /**
@@ -141,8 +151,20 @@ export function readProxyConfig(reader: EnvReader, listen: ListenAddress): Proxy
 export function readTunnelConfig(reader: EnvReader, once: boolean): TunnelConfig | undefined {
   const raw = reader.text(ENV.localListen);
   const any = flag(reader, ENV.localListenAny, "off");
+  const allowFromRaw = reader.text(ENV.localAllowFrom);
   if (raw === undefined) return undefined;
   const idleTimeoutMs = integer(reader, ENV.tunnelIdleTimeoutMs, DEFAULTS.tunnelIdleTimeoutMs, 0);
+  const maxConnections = integer(reader, ENV.localMaxConnections, DEFAULTS.localMaxConnections, 1);
+  const closeGraceMs = integer(reader, ENV.tunnelCloseGraceMs, DEFAULTS.tunnelCloseGraceMs, 1);
+  let allowFrom: SourceNetworks | undefined;
+  if (allowFromRaw !== undefined) {
+    const parsed = sourceNetworksOrProblem(ENV.localAllowFrom, allowFromRaw);
+    if (typeof parsed === "string") {
+      reader.problem(parsed);
+      return undefined;
+    }
+    allowFrom = parsed;
+  }
   if (once) {
     reader.problem(`${ENV.localListen} runs a tunnel and cannot be combined with --once`);
     return undefined;
@@ -158,13 +180,15 @@ export function readTunnelConfig(reader: EnvReader, once: boolean): TunnelConfig
     reader.problem(listen);
     return undefined;
   }
-  if (!any && !isLoopback(listen.host)) {
+  // Beyond loopback, something must say who may use the tunnel: the networks allowed, or the
+  // operator's explicit "anyone" (MTLS_LOCAL_LISTEN_ANY=1).
+  if (!any && allowFrom === undefined && !isLoopback(listen.host)) {
     reader.problem(
       `${ENV.localListen}=${JSON.stringify(raw)} is not a loopback address: the tunnel carries plain TCP to an ` +
-        `authenticated connection, so anyone who reaches it calls as this client; bind 127.0.0.1 (the default ` +
-        `inside a shared network namespace) or set ${ENV.localListenAny}=1 to allow it`,
+        `authenticated connection, so anyone who reaches it calls as this client; bind 127.0.0.1, or set ` +
+        `${ENV.localAllowFrom} to the networks that may use it (e.g. 172.16.3.16/28), or set ${ENV.localListenAny}=1 to allow it`,
     );
     return undefined;
   }
-  return { listen, idleTimeoutMs };
+  return { listen, idleTimeoutMs, maxConnections, closeGraceMs, allowFrom };
 }

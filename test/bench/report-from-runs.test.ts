@@ -1,18 +1,18 @@
 /**
  * The published benchmark figures are the recorded data's: docs/BENCHMARKS.md, docs/benchmarks.svg
  * and the README's Performance paragraph must be exactly what the report renders from the run files
- * in bench/runs/ (regenerate with `node bench/report/from-results.ts` after changing the report).
+ * in bench/runs/ (regenerate with `node bench/report/from-results.ts` after changing the report's template or
+ * its slots).
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
-import { renderMarkdown } from "../../bench/report/markdown.ts";
 import {
   performanceParagraphOf,
   renderPerformanceParagraph,
 } from "../../bench/report/performance-paragraph.ts";
 import { readRunFiles } from "../../bench/report/run-files.ts";
-import { markerOf, targets } from "../../bench/report/summary.ts";
-import { chartRows, renderChartOf } from "../../bench/report/write-report.ts";
+import { markerOf, targets } from "../../bench/report/targets.ts";
+import { chartRows, renderChartOf, renderReport } from "../../bench/report/write-report.ts";
 
 const runs = readRunFiles("bench/runs");
 const latest = runs.at(-1);
@@ -28,7 +28,7 @@ describe("benchmark report from the recorded runs", () => {
   });
 
   test("docs/BENCHMARKS.md is the report rendered from the latest run file", () => {
-    expect(readFileSync("docs/BENCHMARKS.md", "utf8")).toBe(renderMarkdown(latest!, "benchmarks.svg", runs));
+    expect(readFileSync("docs/BENCHMARKS.md", "utf8")).toBe(renderReport(latest!, "benchmarks.svg", runs));
   });
 
   test("docs/benchmarks.svg is the chart rendered from the latest run file", () => {
@@ -45,10 +45,12 @@ describe("benchmark report from the recorded runs", () => {
     expect(rows.every((row) => Number.isFinite(row.target) && row.target > 0)).toBe(true);
   });
 
-  test("peak RSS is judged as shipped, in MiB, against 100 MiB", () => {
+  test("peak RSS is judged as shipped, in MiB, against 150 MiB", () => {
     const rss = targets(latest!).find((goal) => goal.id === "rss")!;
-    expect(rss.ours).toBe(latest!.peakRss.handshakes.ours! / 2 ** 20);
-    expect(rss.met).toBe(rss.ours <= 100);
+    const shipped = latest!.memory?.variants.find((variant) => variant.shipped);
+    const bytes = shipped ? shipped.peakAfterResumedBytes : latest!.peakRss!.handshakes.ours!;
+    expect(rss.ours).toBe(bytes / 2 ** 20);
+    expect(rss.met).toBe(rss.ours <= 150);
   });
 
   test("run files hold no path of the checkout they ran in", () => {

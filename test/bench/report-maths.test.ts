@@ -4,9 +4,9 @@
  */
 import { describe, expect, test } from "vitest";
 import { type ChartRow, COLOURS, layoutRow, renderChart, xOf } from "../../bench/report/chart.ts";
-import { keyVerdict } from "../../bench/report/markdown.ts";
 import { chooseAxis, formatRange, isMet, rangeOf } from "../../bench/report/maths.ts";
 import { runFileName } from "../../bench/report/run-files.ts";
+import { keyVerdict } from "../../bench/report/slots.ts";
 
 describe("target met or missed", () => {
   test("higher is better: met at the threshold and above, missed just below", () => {

@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { note } from "../support/run-notes.ts";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -22,27 +23,33 @@ const ENGINE_SCRIPT = path.join(ROOT, "scripts/docker-engine.sh");
 /** The private engine's networks come from this pool; override it where it clashes with a route of the host. */
 const ADDRESS_POOL = process.env.MTLS_CRASH_ADDRESS_POOL ?? "base=10.213.0.0/16,size=24";
 const POOL_SUBNET = /base=([^,]+)/.exec(ADDRESS_POOL)?.[1] ?? "10.213.0.0/16";
+/**
+ * The pool the sidecar stack's workloads take their private subnets from on this engine (the
+ * stack config's workloadSubnetPool), outside the engine's own pool.
+ */
+export const WORKLOAD_POOL = process.env.MTLS_CRASH_WORKLOAD_POOL ?? "10.215.0.0/20";
 /** The private engine's default bridge gets this address, outside the pool its networks come from. */
 const BRIDGE_ADDRESS = process.env.MTLS_CRASH_BRIDGE_ADDRESS ?? "10.214.0.1/24";
 /**
  * Without iptables rules of its own, traffic between the private engine's containers crosses the
- * host's FORWARD chain, whose policy the machine's engine sets to DROP. One rule in DOCKER-USER (the
- * chain Docker leaves to its users and never flushes) lets the pool's traffic through; it is removed
- * again on dispose. Where there is no DOCKER-USER chain, the machine's engine added no DROP policy.
+ * host's FORWARD chain, whose policy the machine's engine sets to DROP (bridged traffic too, with
+ * br_netfilter). One rule per pool in DOCKER-USER (the chain Docker leaves to its users and never
+ * flushes) lets the pool's traffic through within itself; they are removed again on dispose. Where
+ * there is no DOCKER-USER chain, the machine's engine added no DROP policy.
  */
-const FORWARD_RULE = [
+const FORWARD_RULES = [POOL_SUBNET, WORKLOAD_POOL].map((subnet) => [
   "DOCKER-USER",
   "-s",
-  POOL_SUBNET,
+  subnet,
   "-d",
-  POOL_SUBNET,
+  subnet,
   "-j",
   "ACCEPT",
   "-m",
   "comment",
   "--comment",
   "mtls-pki daemon-crash test",
-];
+]);
 
 async function hasDockerUserChain(): Promise<boolean> {
   try {
@@ -95,7 +102,7 @@ export async function privateEngineSkipReason(): Promise<string | undefined> {
   if (process.env.CI === "true")
     throw new Error(`CI=true, so the daemon-crash test must run, but ${problem}`);
   const reason = `daemon-crash test skipped: ${problem}`;
-  console.warn(reason);
+  note(reason);
   return reason;
 }
 
@@ -150,7 +157,7 @@ export function createPrivateEngine(): PrivateEngine {
         await run("ip", ["link", "set", bridge, "up"]);
       }
       if (!forwardRuleAdded && (await hasDockerUserChain())) {
-        await run("iptables", ["-I", ...FORWARD_RULE]);
+        for (const rule of FORWARD_RULES) await run("iptables", ["-I", ...rule]);
         forwardRuleAdded = true;
       }
       try {
@@ -183,7 +190,7 @@ export function createPrivateEngine(): PrivateEngine {
     },
     async dispose() {
       if (existsSync(pidFile) && !gone(pid())) await this.stop();
-      if (forwardRuleAdded) await run("iptables", ["-D", ...FORWARD_RULE]);
+      if (forwardRuleAdded) for (const rule of FORWARD_RULES) await run("iptables", ["-D", ...rule]);
       if (existsSync(`/sys/class/net/${bridge}`)) await run("ip", ["link", "del", bridge]);
       // dockerd bind-mounts its data root onto itself and leaves that mount behind when it stops.
       const mounts = readFileSync("/proc/mounts", "utf8").split("\n");

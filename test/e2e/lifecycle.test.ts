@@ -1,5 +1,5 @@
 /**
- * End to end on a real Docker engine, the lifecycle beyond leaf rotation (issue 10): revoking a
+ * End to end on a real Docker engine, the lifecycle beyond leaf rotation: revoking a
  * client, changing the allow-list and rotating the CA in stages, each while callers on the host
  * make new connections continuously. The dev stack with two clients, deployed through the program
  * and the provider emulation; the steps run in order and share one deployment.
@@ -96,7 +96,8 @@ describe.skipIf(skip)("the dev stack's lifecycle on a real Docker engine", () =>
       const written = `serial=${serial.toLowerCase().match(/../g)!.join(":")}`;
       // With a serial that matches no certificate of the stack: a warning, not a failure.
       // The program's warnings go through the SDK's log, which `pulumi up` shows as warnings.
-      const warn = vi.spyOn(pulumi.log, "warn");
+      // This one is expected: recorded and checked here, not printed as a warning of the run.
+      const warn = vi.spyOn(pulumi.log, "warn").mockImplementation(() => Promise.resolve());
       let warnings: string[];
       try {
         await apply({ revokedSerials: JSON.stringify([written, "0BADC0DE"]) });
@@ -123,8 +124,9 @@ describe.skipIf(skip)("the dev stack's lifecycle on a real Docker engine", () =>
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }
+    // The other client called before the change and after the first refusal (the awaits above),
+    // every call answered: a count of calls would measure the machine's speed, not the policy.
     expect(a.failures).toEqual([]);
-    expect(a.calls).toBeGreaterThan(10);
     expect(await containerId(outputs.containerNames.server)).toBe(serverId);
     const metricsAfter = await statusEndpoint(outputs.containerNames.server, "/metrics");
     const sample = 'mtls_access_refusals_total{reason="revoked"}';

@@ -4,7 +4,15 @@
  * two server replicas serve behind one name, a leaf rotation rolls the tasks with zero failed calls
  * from a continuous caller, no old secret is left behind, and destroy removes every swarm object
  * (not the swarm itself). Key material never appears in a plaintext input, output or service spec.
+ * A caller outside the stack, the services image's own client in one-shot mode on the overlay
+ * network with a client's credentials mounted (the README's call, which needs no registry), is
+ * answered.
  */
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerApi, RUN_LABEL } from "../../emulation/index.ts";
 import { type Deployment, deploy, newStack, type Stack } from "../program/deploy.ts";
@@ -21,6 +29,7 @@ interface Outputs {
   clientCredentials: Record<string, { certPem: string; keyPem: string; caPem: string }>;
 }
 
+const run = promisify(execFile);
 const SECRET = "docker:index/secret:Secret";
 const SERVICE = "docker:index/service:Service";
 const skip = await swarmSkipReason();
@@ -74,6 +83,49 @@ describe.skipIf(skip)("the swarm stack on a real single-node swarm", () => {
     expect(new Set(ok.map((c) => c.servedBy)).size).toBe(2);
     await caller.stop();
     caller = undefined;
+  });
+
+  it("answers the README's one-shot call from the services image's client on the overlay network", async () => {
+    // As scripts/client-credentials.sh writes them: 0600 files in a 0700 directory, the caller's own.
+    const dir = mkdtempSync(path.join(tmpdir(), "mtls-swarm-creds-"));
+    try {
+      const credentials = outputs.clientCredentials["client-a"]!;
+      for (const [file, pem] of [
+        ["tls.crt", credentials.certPem],
+        ["tls.key", credentials.keyPem],
+        ["ca.crt", credentials.caPem],
+      ] as const) {
+        writeFileSync(path.join(dir, file), pem, { mode: 0o600 });
+      }
+      // The stack's own image by id: the README names its tag, mtls-service:local, which another
+      // build on this engine may have taken meanwhile.
+      const image = String(
+        stack.engine.resource("docker:index/image:Image", "services-image")!.outputs.repoDigest,
+      );
+      const user = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
+      const { stdout } = await run("docker", [
+        "run",
+        "--rm",
+        "--label",
+        `${RUN_LABEL}=${stack.docker.runId}`,
+        "--network",
+        outputs.networkName,
+        "--user",
+        user,
+        "-v",
+        `${dir}:/etc/mtls:ro`,
+        image,
+        "client",
+        "--once",
+      ]);
+      const lines = stdout.trim().split("\n");
+      expect(lines).toHaveLength(1);
+      const line = JSON.parse(lines[0]!) as { result: string; identity: { commonName?: string } };
+      expect(line.result).toBe("ok");
+      expect(JSON.stringify(line.identity)).toContain("client-a");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("runs the server as a replicated service with its identity as three swarm secrets and its policy file as a fourth", async () => {

@@ -4,10 +4,16 @@
  * under `strict` against the installed declarations (skipLibCheck off), loaded by plain Node from
  * their node_modules, and previewed under the emulated engine with the tls and docker emulations.
  *
- * Two consumers: the README's program (the first ```ts block of "Use it in your own Pulumi
- * program", written verbatim as index.ts and compiled to JavaScript) and examples/basic (copied
- * as it is, run as TypeScript by Node's type stripping as its Pulumi.yaml says). Neither loads
- * anything from this repository but the tarball.
+ * Two consumers: the README's project (the section "Use it in your own Pulumi program": its
+ * ```ts block written verbatim as index.ts, its ```yaml block as Pulumi.yaml and its ```json block
+ * as tsconfig.json; its install lines checked against the tarball and the versions tested here)
+ * and examples/basic (copied as it is). Both run as TypeScript by Node's type stripping, as their
+ * Pulumi.yaml says; the README's program is also compiled to JavaScript, to load with type
+ * stripping off. Run with plain `node`, outside Pulumi, each stops with the library's one line.
+ * Neither loads anything from this repository but the tarball.
+ *
+ * The same tarball, installed, is also started as a Pulumi plugin from node_modules, as
+ * `pulumi package add ./node_modules/mtls-pki` would, and must serve the package's schema.
  *
  * A preview needs no Docker engine: the docker emulation creates nothing under preview, but checks
  * what the provider checks at preview, among it that the image's Dockerfile exists at the path the
@@ -27,6 +33,9 @@ import {
   runProgram,
   TlsProvider,
 } from "../../emulation/index.ts";
+import { markdownLinks } from "../docs/markdown-links.ts";
+import { startPlugin } from "../plugin/support/plugin-process.ts";
+import { note } from "../support/run-notes.ts";
 import {
   consumerDependencies,
   copyProject,
@@ -37,46 +46,61 @@ import {
   RegistryUnreachable,
   ROOT,
   removeDir,
+  runWithoutEngine,
   tempDir,
   typeCheck,
   writeJson,
 } from "./support/consumer-project.ts";
-import { exportedNames, firstTsBlock } from "./support/readme-snippet.ts";
+import { exportedNames, onlyBlock, sectionBlocks } from "./support/readme-snippet.ts";
 
 const README_SECTION = "Use it in your own Pulumi program";
 /** The installed package and its services' build context, seen from the consumer's directory. */
 const INSTALLED_PACKAGE = "node_modules/mtls-pki";
 const INSTALLED_SERVICES = `${INSTALLED_PACKAGE}/services`;
 
-/** The compiler settings the README tells a consumer to use, plus JavaScript output. */
-const CONSUMER_TSCONFIG = {
-  compilerOptions: {
-    target: "ES2023",
-    lib: ["ES2023"],
-    module: "nodenext",
-    moduleResolution: "nodenext",
-    types: ["node"],
-    strict: true,
-    // Our declarations are checked as strictly as the consumer's own code.
-    skipLibCheck: false,
-    outDir: "bin",
-  },
-  include: ["index.ts"],
-};
+/** What the README's section gives a user to copy. */
+interface ReadmeProject {
+  /** index.ts */
+  program: string;
+  /** Pulumi.yaml */
+  pulumiYaml: string;
+  /** tsconfig.json */
+  tsconfig: string;
+  /** The shell lines that pack and install the library. */
+  install: string;
+}
+
+/** The one line a program run outside Pulumi prints, for its first component. */
+const OUTSIDE_PULUMI = (first: string) =>
+  `${first}: declared outside a Pulumi engine; run this program with the Pulumi CLI (pulumi preview, pulumi up), not with node`;
 
 let work: string | undefined;
 let library: PackedLibrary;
-let readmeProgram: string;
+let readme: ReadmeProject;
 let readmeConsumer: string;
 let exampleConsumer: string;
 let skipReason: string | undefined;
 
+async function readmeProject(): Promise<ReadmeProject> {
+  const blocks = await sectionBlocks(path.join(ROOT, "README.md"), README_SECTION);
+  const install = blocks.find((block) => block.lang === "sh" && block.text.includes("npm pack"));
+  if (!install) throw new Error(`the README's "${README_SECTION}" has no sh block that runs npm pack`);
+  return {
+    program: onlyBlock(blocks, "ts", README_SECTION),
+    pulumiYaml: onlyBlock(blocks, "yaml", README_SECTION),
+    tsconfig: onlyBlock(blocks, "json", README_SECTION),
+    install: install.text,
+  };
+}
+
 beforeAll(async () => {
-  readmeProgram = await firstTsBlock(path.join(ROOT, "README.md"), README_SECTION);
+  readme = await readmeProject();
   work = await tempDir("mtls-pki-package");
   library = await packLibrary(work);
   const { dependencies, devDependencies } = await consumerDependencies();
 
+  // The README's project, its files verbatim; its dependencies at the versions installed here
+  // (the README's ranges, checked below, include them), so the install can come from npm's cache.
   readmeConsumer = path.join(work, "readme-consumer");
   await mkdir(readmeConsumer);
   await writeJson(path.join(readmeConsumer, "package.json"), {
@@ -87,8 +111,9 @@ beforeAll(async () => {
     dependencies,
     devDependencies,
   });
-  await writeJson(path.join(readmeConsumer, "tsconfig.json"), CONSUMER_TSCONFIG);
-  await writeFile(path.join(readmeConsumer, "index.ts"), readmeProgram);
+  await writeFile(path.join(readmeConsumer, "tsconfig.json"), readme.tsconfig);
+  await writeFile(path.join(readmeConsumer, "Pulumi.yaml"), readme.pulumiYaml);
+  await writeFile(path.join(readmeConsumer, "index.ts"), readme.program);
 
   // The example as committed, with the tarball in place of its file:../.. dependency and its
   // other dependencies at this project's versions (what the tests here ran against).
@@ -107,7 +132,7 @@ beforeAll(async () => {
   } catch (error) {
     if (!(error instanceof RegistryUnreachable)) throw error;
     skipReason = `package tests skipped: a fresh install needs the npm registry, or an npm cache filled by one run that reached it (${error.message.split("\n")[0]})`;
-    console.warn(skipReason);
+    note(skipReason);
   }
 }, 600_000);
 
@@ -146,6 +171,16 @@ function ofType(run: ProgramRun, type: string): Registration[] {
 
 function childrenOf(run: ProgramRun, parent: Registration): Registration[] {
   return run.registrations.filter((r) => r.parent === parent.urn);
+}
+
+/** Whether the client service component waits for the server's: `dependsOn` names it (or its children). */
+function waitsFor(run: ProgramRun, client: string, server: string): boolean {
+  const services = run.registrations.filter((r) => r.type.endsWith(":MtlsService"));
+  const serverService = services.find((r) => r.name === server);
+  const clientService = services.find((r) => r.name === client);
+  if (!serverService || !clientService) throw new Error(`no MtlsService "${client}" or "${server}"`);
+  const serverUrns = new Set([serverService.urn, ...childrenOf(run, serverService).map((r) => r.urn)]);
+  return clientService.options.dependencies.some((urn) => serverUrns.has(urn));
 }
 
 /** What every consumer's preview must show: the PKI, the image from the package, the services. */
@@ -199,6 +234,9 @@ describe("the packed tarball", () => {
       import: "./dist/components/index.js",
     });
     expect(manifest.private).toBeUndefined();
+    // "main" is the package as a Pulumi plugin (provider.js, beside PulumiPlugin.yaml): Node uses it
+    // only to load the package directory by path, as Pulumi's plugin runner does; by name, exports.
+    expect(manifest.main).toBe("./provider.js");
     // Pulumi runs package.json's exports["."] only when Pulumi.yaml names no main (run.js).
     expect(project.main).toBe("index.ts");
   });
@@ -225,6 +263,7 @@ describe("the packed tarball", () => {
       "services/src/server.ts",
       "services/src/client.ts",
       "services/src/healthcheck.ts",
+      "services/vendor/undici/lib/dispatcher/pool.js",
     ]) {
       expect(files).toContain(file);
     }
@@ -235,12 +274,42 @@ describe("the packed tarball", () => {
       "services/Dockerfile",
       "services/.dockerignore",
       "services/build/strip-types.ts",
+      // The package as a Pulumi plugin: its manifest and entry, and what the schema analyzer reads
+      // (the TypeScript sources of the components it serves, and the tsconfig it compiles them with).
+      "PulumiPlugin.yaml",
+      "provider.js",
+      "provider.ts",
+      "tsconfig.json",
+      "plugin/schema.json",
+      // What the README links to, so that its links work in the installed package too.
+      "examples/basic/README.md",
+      "examples/basic/Pulumi.yaml",
+      "examples/basic/index.ts",
+      "examples/basic/package.json",
+      "examples/basic/tsconfig.json",
+      "examples/demo-app/Dockerfile",
+      "examples/demo-app/.dockerignore",
+      "examples/demo-app/main.ts",
+      "examples/yaml/Pulumi.yaml",
+      "examples/yaml/README.md",
+      "examples/python/Pulumi.yaml",
+      "examples/python/README.md",
+      "examples/python/__main__.py",
+      "examples/python/requirements.txt",
     ];
+    for (const file of shipped) expect(files).toContain(file);
+    expect(files).toContain("dist/plugin/host.js");
     const unexpected = files.filter(
       (f) =>
         ![...shipped, ...assets].includes(f) &&
+        // A component asset also ships as its source, beside the component.
+        !assets.includes(`dist/${f}`) &&
         !/^dist\/.*\.(js|d\.ts)$/.test(f) &&
-        !/^services\/src\/.*\.ts$/.test(f),
+        // The library's sources (the README's API table links them), the plugin's, and the docs.
+        !/^(services\/src|components|plugin)\/.*\.ts$/.test(f) &&
+        !/^docs\/[^/]+\.(md|svg)$/.test(f) &&
+        // The reverse proxy's vendored connection pool (test/build/vendored-undici.test.ts).
+        !/^services\/vendor\/undici\/(package\.json|LICENSE|lib\/.+)$/.test(f),
     );
     expect(unexpected).toEqual([]);
     // Every module in dist/ comes with its declarations.
@@ -251,22 +320,96 @@ describe("the packed tarball", () => {
       `mtls-pki tarball: ${library.files.length} files, ${library.size} bytes (${library.unpackedSize} unpacked)`,
     );
   });
+
+  it("holds every file its README links to, so the links work in node_modules/mtls-pki too", async () => {
+    const readmeText = await readFile(path.join(ROOT, "README.md"), "utf8");
+    const targets = markdownLinks(readmeText)
+      .map((link) => link.target.split("#")[0]!)
+      .filter((target) => target !== "" && !/^[a-z][a-z0-9+.-]*:/i.test(target));
+    expect(targets.length).toBeGreaterThan(10);
+    const packed = (target: string) =>
+      library.files.includes(target) ||
+      library.files.some((f) => f.startsWith(`${target.replace(/\/$/, "")}/`));
+    expect(targets.filter((target) => !packed(target))).toEqual([]);
+  });
+
+  it("was built by a build that said in one line what it wrote", () => {
+    expect(library.buildOutput).toHaveLength(1);
+    expect(library.buildOutput[0]).toMatch(
+      /^build-library: wrote dist\/ \(\d+ JavaScript modules with their \.d\.ts declarations; entry dist\/components\/index\.js\)$/,
+    );
+  });
+});
+
+/** The package specs of an `npm install` line: `name@range`, the tarball path kept as it is. */
+function installSpecs(block: string, marker: RegExp): string[] {
+  const line = block.split("\n").find((l) => marker.test(l));
+  if (!line) throw new Error(`no line matching ${marker} in:\n${block}`);
+  return line
+    .replace(/#.*/, "")
+    .trim()
+    .split(/\s+/)
+    .filter((word) => !/^(npm|install|--save-dev)$/.test(word));
+}
+
+describe("the README's set-up lines", () => {
+  it("pack the checkout by its path and install the very tarball that makes, by its file name", () => {
+    expect(readme.install).toMatch(/^npm pack \/path\/to\/mtls-pki\b/m);
+    const [tarball] = installSpecs(readme.install, /^npm install \.\//);
+    expect(tarball).toBe(`./${path.basename(library.tarball)}`);
+  });
+
+  it("install the SDKs with the library's own ranges, and the compiler and Node types this repository tests with", async () => {
+    const manifest = JSON.parse(await readFile(path.join(ROOT, "package.json"), "utf8"));
+    const [, ...sdks] = installSpecs(readme.install, /^npm install \.\//);
+    expect(sdks.sort()).toEqual(
+      Object.entries(manifest.dependencies)
+        .map(([name, range]) => `${name}@${range}`)
+        .sort(),
+    );
+    const devs = installSpecs(readme.install, /^npm install --save-dev /);
+    expect(devs).toEqual(
+      ["typescript", "@types/node"].map((name) => `${name}@${manifest.devDependencies[name]}`),
+    );
+  });
+
+  it("give a Pulumi.yaml that runs index.ts by Node's type stripping", () => {
+    expect(parse(readme.pulumiYaml)).toMatchObject({
+      runtime: { name: "nodejs", options: { typescript: false } },
+      main: "index.ts",
+    });
+  });
+});
+
+describe("the tarball installed in a fresh project, started as a Pulumi plugin from node_modules", () => {
+  it("serves the checked-in schema (the compiled host in dist/, the analyzer reading the shipped sources)", async (ctx) => {
+    if (skipReason) ctx.skip(skipReason);
+    const plugin = await startPlugin(path.join(readmeConsumer, INSTALLED_PACKAGE), readmeConsumer);
+    try {
+      const checkedIn = JSON.parse(await readFile(path.join(ROOT, "plugin/schema.json"), "utf8"));
+      expect(await plugin.schema()).toEqual(checkedIn);
+      expect(plugin.stderr()).toBe("");
+    } finally {
+      await plugin.stop();
+    }
+  }, 180_000);
 });
 
 describe("the README's program, in a fresh project that installed the tarball", () => {
   let compiled: Promise<string> | undefined;
+  /** The README's tsconfig.json as it is, plus JavaScript output into bin/. */
   const compile = () => {
-    compiled ??= typeCheck(readmeConsumer, ["--listFiles"]);
+    compiled ??= typeCheck(readmeConsumer, ["--listFiles", "--noEmit", "false", "--outDir", "bin"]);
     return compiled;
   };
 
   it("is a complete program that imports the package by name and declares a PKI and services", () => {
-    expect(readmeProgram).toMatch(/from "mtls-pki";/);
-    expect(readmeProgram).toMatch(/new MtlsPki\(/);
-    expect(readmeProgram).toMatch(/\.issueServer\(/);
-    expect(readmeProgram).toMatch(/\.issueClient\(/);
-    expect(readmeProgram).toMatch(/new MtlsService\(/);
-    expect(exportedNames(readmeProgram).length).toBeGreaterThan(0);
+    expect(readme.program).toMatch(/from "mtls-pki";/);
+    expect(readme.program).toMatch(/new MtlsPki\(/);
+    expect(readme.program).toMatch(/\.issueServer\(/);
+    expect(readme.program).toMatch(/\.issueClient\(/);
+    expect(readme.program).toMatch(/new MtlsService\(/);
+    expect(exportedNames(readme.program).length).toBeGreaterThan(0);
   });
 
   it("type-checks under strict against the installed declarations", async (ctx) => {
@@ -278,16 +421,24 @@ describe("the README's program, in a fresh project that installed the tarball", 
     if (skipReason) ctx.skip(skipReason);
     await compile();
     const loaded = await loadWithPlainNode(readmeConsumer, "bin/index.js", ["--no-experimental-strip-types"]);
-    expect(loaded.exports).toEqual(exportedNames(readmeProgram));
+    expect(loaded.exports).toEqual(exportedNames(readme.program));
     expect(loaded.stderr).not.toMatch(/ERR_|SyntaxError|ExperimentalWarning/);
   });
 
-  it("previews under the emulation: a CA, one identity per service, the image from the installed package", async (ctx) => {
+  it("previews under the emulation as its Pulumi.yaml runs it: a CA, one identity per service, the image from the installed package, the client after the server", async (ctx) => {
     if (skipReason) ctx.skip(skipReason);
-    await compile();
-    const run = await previewConsumer(readmeConsumer, "readme-consumer", "bin/index.js");
+    const project = parse(readme.pulumiYaml) as { name: string; main: string };
+    const run = await previewConsumer(readmeConsumer, project.name, project.main);
     expectConsumerGraph(run, { services: 2, deliveryImage: false });
-    expect(Object.keys(run.exports).sort()).toEqual(exportedNames(readmeProgram));
+    expect(Object.keys(run.exports).sort()).toEqual(exportedNames(readme.program));
+    expect(waitsFor(run, "worker", "api")).toBe(true);
+  });
+
+  it("run with plain node, outside Pulumi, stops with one line saying to run it with pulumi", async (ctx) => {
+    if (skipReason) ctx.skip(skipReason);
+    const result = await runWithoutEngine(readmeConsumer, "index.ts");
+    expect(result.stderr.trim().split("\n")).toEqual([OUTSIDE_PULUMI('mtls:pki:MtlsPki "pki"')]);
+    expect(result.code).toBe(1);
   });
 });
 
@@ -326,5 +477,13 @@ describe("examples/basic, with the tarball installed in place of its file:../.. 
     const run = await previewConsumer(exampleConsumer, "mtls-pki-example", "index.ts");
     // The server and the two default clients (billing, reports), delivered from the delivery image.
     expectConsumerGraph(run, { services: 3, deliveryImage: true });
+    for (const client of ["billing", "reports"]) expect(waitsFor(run, client, "ledger"), client).toBe(true);
+  });
+
+  it("run with plain node, outside Pulumi, stops with one line saying to run it with pulumi", async (ctx) => {
+    if (skipReason) ctx.skip(skipReason);
+    const result = await runWithoutEngine(exampleConsumer, "index.ts");
+    expect(result.stderr.trim().split("\n")).toEqual([OUTSIDE_PULUMI('mtls:pki:MtlsPki "pki"')]);
+    expect(result.code).toBe(1);
   });
 });

@@ -49,7 +49,7 @@ describe("runtime configuration", () => {
   it("refuses workloads on a swarm, and takes them on docker", () => {
     const workloads = JSON.stringify([{ name: "hello", role: "server", image: "demo", port: 8080 }]);
     expect(problemsOf({ runtime: "swarm", workloads })).toEqual([
-      "workloads: cannot be used with runtime swarm yet: a workload shares its sidecars' network namespace, which a swarm task cannot join; use runtime docker for workloads",
+      "workloads: cannot be used with runtime swarm yet: workloads run as containers on one Docker engine; use runtime docker for workloads",
     ]);
     expect(parse({ runtime: "docker", workloads }).workloads).toHaveLength(1);
   });

@@ -3,8 +3,9 @@
  * emulation (real certificates, real containers): the issued identities verify against the CA
  * bundle and complete real mTLS handshakes between in-process endpoints (the containers' own
  * traffic is checked by test/e2e and test/components), the outputs describe them, and private keys
- * exist only as secrets. Two deviations from the stack file, for a machine without a registry and with
- * parallel test files: the base image is the local one, and a published port is a free one.
+ * exist only as secrets. Deviations from the stack file, for a machine without a registry and with
+ * parallel test files: the base image is the local one, a published port is a free one, and the
+ * workloads' subnet pool is one no network of the engine overlaps.
  */
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { freePort } from "../support/free-port.ts";
 import { stackConfig, stackNames } from "../support/stack-files.ts";
+import { freeSubnetPool } from "../support/subnet-pool.ts";
 import { swarmSkipReason } from "../support/swarm-available.ts";
 import { mtlsHandshake } from "../support/tls-handshake.ts";
 import { type Deployment, deploy } from "./deploy.ts";
@@ -66,7 +68,11 @@ function stackSuite(stack: string): void {
   beforeAll(async () => {
     const baseImage = await ensureBaseImage();
     const publishPort = config.publishPort ? String(await freePort()) : "0";
-    deployment = await deploy(stack, { ...config, baseImage, publishPort });
+    // Workloads' private networks: a subnet pool no other run on this engine uses.
+    const pool: Record<string, string> = config.workloads
+      ? { workloadSubnetPool: await freeSubnetPool() }
+      : {};
+    deployment = await deploy(stack, { ...config, baseImage, publishPort, ...pool });
   });
   afterAll(async () => {
     await deployment?.destroy();

@@ -4,7 +4,7 @@
  * current program runs on the same (emulated) engine state. Everything must be `same` (no create,
  * update, replace or delete: the PKI included, so CA generation "1" is today's CA) except two
  * deliberate changes:
- * - the server's two containers, replaced once: since issue 10 the server's access policy travels
+ * - the server's two containers, replaced once: since the policy file, the server's access policy travels
  *   in policy.json through its delivery container (a new upload) instead of the server container's
  *   environment (which loses MTLS_ALLOWED_CLIENTS and MTLS_TLS_POLICY and gains MTLS_POLICY_FILE);
  * - the clients' restart policy, updated in place: "always" now, so that the services come back
@@ -35,6 +35,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HEALTHCHECK_COMMAND } from "../../components/mtls-service.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { freePort } from "../support/free-port.ts";
+import { note } from "../support/run-notes.ts";
 import { stackConfig, stackNames } from "../support/stack-files.ts";
 import { deploy, newStack, wholeProgram } from "./deploy.ts";
 
@@ -51,7 +52,7 @@ function missingHistory(): string | undefined {
   } catch {
     const reason = `the upgrade test needs commit ${OLD_COMMIT} in the git history (run \`git fetch --unshallow\`)`;
     if (process.env.CI === "true") throw new Error(`CI=true, so ${reason}`);
-    console.warn(`Upgrade test skipped: ${reason}`);
+    note(`Upgrade test skipped: ${reason}`);
     return reason;
   }
 }
@@ -80,7 +81,7 @@ function oldProgramTree(): string {
       source,
       text
         .replaceAll("../services/src/contract.ts", "../old-contract/contract.ts")
-        // The image both runs build ships the services as JavaScript (since issue 11), and its
+        // The image both runs build ships the services as JavaScript (type-stripped at build), and its
         // health check with them; the old program named the TypeScript one its image had. Pointed
         // at the image's own, the old program's containers get healthy, and the test stays about
         // the program (a real upgrade replaces the service containers for the new image anyway).

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseSerial } from "../../services/src/server/serial.ts";
 import { type IdentityFiles, removeDir, writeIdentity } from "../support/pki-fixtures/files.ts";
 import { createTestPki, issueLeaf, type Leaf, type TestPki } from "../support/pki-fixtures/pki.ts";
+import { note } from "../support/run-notes.ts";
 import { afterPolicyReload, policyPath, writePolicy } from "./support/policy.ts";
 import { type RunningServer, startServer, stopAllServices } from "./support/service-process.ts";
 import { type Caller, callServer } from "./support/tls-client.ts";
@@ -35,7 +36,7 @@ function opensslSerial(certFile: string): string | undefined {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     if (process.env.CI === "true")
       throw new Error("CI=true, but openssl is not installed (apt-get install openssl)");
-    console.log("skipping the openssl-output case: openssl is not installed (apt-get install openssl)");
+    note("skipping the openssl-output case: openssl is not installed (apt-get install openssl)");
     return undefined;
   }
 }

@@ -122,9 +122,10 @@ describe("bad MTLS_LOCAL_LISTEN", () => {
     expect(await client({ MTLS_LOCAL_LISTEN: ":15001" })).toContain("is not a listen address");
   });
 
-  it("not loopback without MTLS_LOCAL_LISTEN_ANY=1", async () => {
+  it("not loopback without MTLS_LOCAL_ALLOW_FROM or MTLS_LOCAL_LISTEN_ANY=1", async () => {
     const message = await client({ MTLS_LOCAL_LISTEN: "0.0.0.0:15001" });
     expect(message).toMatch(/^MTLS_LOCAL_LISTEN="0.0.0.0:15001" is not a loopback address: /);
+    expect(message).toContain("set MTLS_LOCAL_ALLOW_FROM to the networks that may use it");
     expect(message).toContain("set MTLS_LOCAL_LISTEN_ANY=1 to allow it");
     expect(await client({ MTLS_LOCAL_LISTEN: "[::]:15001" })).toContain("is not a loopback address");
   });
@@ -135,6 +136,17 @@ describe("bad MTLS_LOCAL_LISTEN", () => {
     );
     expect(await client({ MTLS_LOCAL_LISTEN: "127.0.0.1:15001", MTLS_LOCAL_LISTEN_ANY: "maybe" })).toBe(
       'MTLS_LOCAL_LISTEN_ANY="maybe" is not valid: expected on or off (1 or 0)',
+    );
+  });
+
+  it.each([
+    ["a prefix too long", "10.0.0.0/33", "10.0.0.0/33"],
+    ["a name", "app", "app"],
+    ["an empty entry", "10.0.0.0/8,", ""],
+    ["two prefixes", "10.0.0.0/8/9", "10.0.0.0/8/9"],
+  ])("a bad MTLS_LOCAL_ALLOW_FROM: %s", async (_what, value, entry) => {
+    expect(await client({ MTLS_LOCAL_LISTEN: "0.0.0.0:15001", MTLS_LOCAL_ALLOW_FROM: value })).toBe(
+      `MTLS_LOCAL_ALLOW_FROM=${JSON.stringify(value)} has ${JSON.stringify(entry)}, which is not a network: expected comma-separated CIDRs or addresses, e.g. 172.16.3.16/28`,
     );
   });
 

@@ -4,7 +4,9 @@
  * - With CI=true a missing engine is a failure: `dockerSkipReason()` throws, naming the fix, so CI
  *   can never pass by skipping the Docker half.
  * - On a developer machine without Docker it returns one line saying why, for `describe.skipIf`,
- *   and prints that line once.
+ *   and notes that line for the run (printed once, test/support/run-notes.ts).
+ *
+ * - Under `npm run test:quick` it throws: that run leaves out every file that needs Docker.
  *
  *   const skip = await dockerSkipReason();
  *   describe.skipIf(skip)("...", () => { ... });
@@ -14,6 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { dockerApi } from "../../emulation/index.ts";
+import { note } from "./run-notes.ts";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -30,18 +33,27 @@ async function pingEngine(): Promise<string | undefined> {
   }
 }
 
-let announced = false;
+/**
+ * Under `npm run test:quick` (MTLS_TEST_QUICK=1) no file that needs Docker should run: one that
+ * does was left off vitest.quick.config.ts's list, and fails saying so instead of skipping.
+ */
+export function refuseDockerInQuickRun(): void {
+  if (process.env.MTLS_TEST_QUICK === "1")
+    throw new Error(
+      "npm run test:quick runs no test that needs Docker, but this file does: add it to DOCKER_TEST_FILES in vitest.quick.config.ts",
+    );
+}
 
 /** undefined when Docker tests can run; else the reason (only outside CI). */
 export async function dockerSkipReason(): Promise<string | undefined> {
+  refuseDockerInQuickRun();
   const problem = await pingEngine();
   if (problem === undefined) return undefined;
   if (process.env.CI === "true") {
     throw new Error(`CI=true, so the Docker tests must run, but no Docker engine answers: ${problem}`);
   }
   const reason = `Docker tests skipped: no Docker engine (${problem})`;
-  if (!announced) console.warn(reason);
-  announced = true;
+  note(reason);
   return reason;
 }
 
@@ -50,6 +62,7 @@ export async function dockerSkipReason(): Promise<string | undefined> {
  * running the tests. Returns its name.
  */
 export async function ensureBaseImage(): Promise<string> {
+  refuseDockerInQuickRun();
   try {
     const { stdout } = await run(path.join(ROOT, "scripts/build-base-image.sh"), [], {
       env: { ...process.env, NODE_BIN: process.execPath },

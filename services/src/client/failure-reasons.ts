@@ -11,7 +11,7 @@ export const ROUND_FAILURE_REASONS = [
   "name_mismatch",
   "server_certificate_invalid",
   "refused_by_server",
-  /** HTTP 403 with code `revoked`: the server's policy file revokes our certificate (issue 10). */
+  /** HTTP 403 with code `revoked`: the server's policy file revokes our certificate. */
   "revoked",
   "protocol_mismatch",
   "connection_refused",

@@ -9,6 +9,7 @@ export interface TunnelMetrics {
   open: Gauge;
   bytes: Counter<"direction">;
   resumed: Counter;
+  refused: Counter;
   reloads: Counter<"result">;
 }
 
@@ -19,10 +20,10 @@ export function createTunnelMetrics(
   const registry = new Registry();
   const connections = registry.counter(
     "mtls_tunnel_connections_total",
-    "Local connections by result: success (carried over mTLS) or failure (the mTLS connection could not be made).",
+    "Local connections by result: success (carried over mTLS), failure (the mTLS connection could not be made), over_limit (closed at accept: MTLS_LOCAL_MAX_CONNECTIONS were open).",
     ["result"],
   );
-  for (const result of ["success", "failure"]) connections.touch({ result });
+  for (const result of ["success", "failure", "over_limit"]) connections.touch({ result });
   const failures = registry.counter(
     "mtls_tunnel_failures_total",
     "Local connections not carried, by reason.",
@@ -44,6 +45,11 @@ export function createTunnelMetrics(
     "mTLS connections of the tunnel that resumed a TLS session (no full handshake).",
   );
   resumed.touch({});
+  const refused = registry.counter(
+    "mtls_tunnel_refused_connections_total",
+    "Local connections reset unread because their source is outside MTLS_LOCAL_ALLOW_FROM.",
+  );
+  refused.touch({});
   const reloads = registerIdentityMetrics(registry, certificateNotAfter, ready);
-  return { registry, connections, failures, open, bytes, resumed, reloads };
+  return { registry, connections, failures, open, bytes, resumed, refused, reloads };
 }

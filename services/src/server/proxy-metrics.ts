@@ -27,10 +27,14 @@ export function upstreamErrorReason(error: unknown): UpstreamErrorReason {
       return "unreachable";
     case "ETIMEDOUT":
     case "ERR_MTLS_UPSTREAM_TIMEOUT":
+    case "UND_ERR_CONNECT_TIMEOUT":
+    case "UND_ERR_HEADERS_TIMEOUT":
+    case "UND_ERR_BODY_TIMEOUT":
       return "timeout";
     case "ECONNRESET":
     case "EPIPE":
     case "ECONNABORTED":
+    case "UND_ERR_SOCKET": // undici: the upstream closed the connection ("other side closed")
       return "reset";
     default:
       return "other";
@@ -40,6 +44,11 @@ export function upstreamErrorReason(error: unknown): UpstreamErrorReason {
 export class UpstreamTimeoutError extends Error {
   override name = "UpstreamTimeoutError";
   readonly code = "ERR_MTLS_UPSTREAM_TIMEOUT";
+}
+
+/** The upstream closed or reset the connection before any answer: a pooled one it had let go. */
+export function upstreamGaveNoAnswer(error: unknown): boolean {
+  return upstreamErrorReason(error) === "reset";
 }
 
 export interface ProxyMetrics {

@@ -5,13 +5,14 @@
  * - with CI=true a missing tool is a failure: `peerSkipReason()` throws, naming the package, so CI
  *   can never pass by skipping an interop peer;
  * - elsewhere it returns one line naming what is missing and how to get it, for
- *   `describe.skipIf`, and prints that line once.
+ *   `describe.skipIf`, and notes that line for the run (printed once: test/support/run-notes.ts).
  *
  *   const skip = peerSkipReason("gnutls-cli");
  *   describe.skipIf(skip)("...", () => { ... });
  */
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
+import { note } from "../../support/run-notes.ts";
 
 /** Each tool and the Debian/Ubuntu package that provides it. */
 export const PEERS = {
@@ -37,8 +38,6 @@ export function findOnPath(tool: string, path = process.env.PATH ?? ""): string 
   return undefined;
 }
 
-const announced = new Set<string>();
-
 /** undefined when every named tool is on PATH; else the reason to skip (outside CI only). */
 export function peerSkipReason(...tools: Peer[]): string | undefined {
   const missing = tools.filter((tool) => findOnPath(tool) === undefined);
@@ -50,7 +49,6 @@ export function peerSkipReason(...tools: Peer[]): string | undefined {
     );
   }
   const reason = `interop tests skipped: ${missing.join(", ")} not on PATH (${install})`;
-  if (!announced.has(reason)) console.warn(reason);
-  announced.add(reason);
+  note(reason);
   return reason;
 }

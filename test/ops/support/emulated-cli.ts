@@ -4,8 +4,8 @@
  * - `stack export`: the state as the CLI prints it without --show-secrets (secret values as
  *   ciphertext objects), from the engine's resources and components' registered outputs;
  * - `refresh --target URN...`: what the provider's Read does for an object Docker no longer has
- *   (a container or volume by name, a swarm service or secret by id): the engine drops it from
- *   the state;
+ *   (a container or volume by name, a network, swarm service or secret by id): the engine drops it
+ *   from the state;
  * - `up [--target URN | --target-replace URN]...`: the program runs again (the emulation runs the
  *   whole program; nothing else differs, so every other resource is `same`), with the
  *   `--target-replace` URNs replaced.
@@ -53,12 +53,16 @@ export function emulatedCli(options: {
     return { version: 3, deployment: { manifest: {}, resources } };
   };
 
-  /** Swarm objects are looked up by id (as the provider's Read does), containers and volumes by name. */
+  /**
+   * Networks and swarm objects are looked up by id (as the provider's Read does: a network made
+   * again by hand under the same name is another network), containers and volumes by name.
+   */
   const dockerHas = async (type: string, name: string, id: string | undefined) => {
-    const kind = ["volume", "secret", "service"].find((k) => type.includes(`/${k}:`)) ?? "container";
-    const swarm = kind === "secret" || kind === "service";
+    const kind =
+      ["volume", "secret", "service", "network"].find((k) => type.includes(`/${k}:`)) ?? "container";
+    const byId = kind === "secret" || kind === "service" || kind === "network";
     try {
-      await run("docker", [kind, "inspect", swarm && id ? id : name]);
+      await run("docker", [kind, "inspect", byId && id ? id : name]);
       return true;
     } catch {
       return false;

@@ -1,8 +1,9 @@
 /**
- * The package as a stranger gets it: `npm pack` of this repository (which runs `prepack`, i.e. the
- * library build), then a fresh consumer project in a temporary directory that installs the tarball
- * from the file, the way `npm install ./mtls-pki-<version>.tgz` does, type-checks its program with
- * its own tsc and runs it from its own node_modules.
+ * The package as a stranger gets it: `npm pack <checkout>` run in a fresh directory, as the README
+ * says (it runs the checkout's `prepack`, i.e. the library build, and writes the tarball there),
+ * then a fresh consumer project in a temporary directory that installs the tarball from the file,
+ * the way `npm install ./mtls-pki-<version>.tgz` does, type-checks its program with its own tsc and
+ * runs it from its own node_modules.
  *
  * npm runs with `--prefer-offline` (the npm cache from `npm ci` serves every tarball; only
  * missing metadata is asked of the registry) and `--ignore-scripts` (no install script of any
@@ -57,11 +58,13 @@ export interface PackedLibrary {
   /** Size of the tarball in bytes. */
   size: number;
   unpackedSize: number;
+  /** What the library build said while packing (its stderr lines). */
+  buildOutput: string[];
 }
 
-/** `npm pack` of the repository into `destination` (prepack builds dist/ first). */
+/** `npm pack <repository>` run in `destination`, which receives the tarball (prepack builds dist/ first). */
 export async function packLibrary(destination: string): Promise<PackedLibrary> {
-  const { stdout } = await npm(["pack", "--json", "--pack-destination", destination], ROOT);
+  const { stdout, stderr } = await npm(["pack", "--json", ROOT], destination);
   // Lifecycle scripts (prepack -> build) print to stdout before the JSON report.
   const report = JSON.parse(stdout.slice(stdout.indexOf("[")))[0] as {
     filename: string;
@@ -78,6 +81,7 @@ export async function packLibrary(destination: string): Promise<PackedLibrary> {
     files: report.files.map((f) => f.path).sort(),
     size: report.size,
     unpackedSize: report.unpackedSize,
+    buildOutput: stderr.split("\n").filter((line) => line.startsWith("build-library:")),
   };
 }
 
@@ -174,4 +178,19 @@ export async function loadWithPlainNode(
     { cwd: dir, env: CHILD_ENV },
   );
   return { exports: JSON.parse(stdout.trim().split("\n").at(-1)!) as string[], stderr };
+}
+
+/**
+ * Runs `entry` with plain Node in `dir`, as `node index.ts` would outside Pulumi: no engine and no
+ * mocks. Resolves with its exit status and output, whatever the status.
+ */
+export function runWithoutEngine(
+  dir: string,
+  entry: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [entry], { cwd: dir, env: CHILD_ENV }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
 }

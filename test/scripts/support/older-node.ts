@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { note } from "../../support/run-notes.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -75,8 +76,6 @@ export function findOlderNode(): OlderNode | undefined {
   return undefined;
 }
 
-let announced = false;
-
 /** The older Node, or the reason the tests needing one skip (outside CI only). */
 export function olderNodeOrSkip(): { older?: OlderNode; skip?: string } {
   const older = findOlderNode();
@@ -88,7 +87,6 @@ export function olderNodeOrSkip(): { older?: OlderNode; skip?: string } {
     );
   }
   const skip = `older-Node tests skipped: no Node older than ${floor} on this machine (set MTLS_OLDER_NODE=/path/to/node, or apt-get install nodejs npm)`;
-  if (!announced) console.warn(skip);
-  announced = true;
+  note(skip);
   return { skip };
 }

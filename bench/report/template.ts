@@ -1,0 +1,54 @@
+/**
+ * The report's Markdown templates (benchmarks.md, performance-paragraph.md beside this file) with
+ * named slots, Mustache-like: `{{name}}` is replaced by the slot's text, `{{#name}}…{{/name}}` is
+ * kept only when the slot is true (or non-empty text), `{{^name}}…{{/name}}` only when it is not.
+ * A section tag alone on its line takes no line of its own, and a dropped section that filled
+ * whole lines (a table row `{{#x}}| … |{{/x}}`) leaves no empty line. A slot the template names but the
+ * filler does not provide is an error naming both, so no figure can silently go missing.
+ */
+import { readFileSync } from "node:fs";
+
+export type SlotValue = string | number | boolean | undefined;
+export type Slots = Record<string, SlotValue>;
+
+const SECTION = /\{\{([#^])([\w.-]+)\}\}([\s\S]*?)\{\{\/\2\}\}(\n?)/;
+
+/**
+ * `absent(name)`: the value of a slot the filler did not provide but knows by the shape of its name
+ * (a figure of a measurement the run did not make), or undefined to make it an error.
+ */
+export function fillTemplate(
+  template: string,
+  slots: Slots,
+  where: string,
+  absent: (name: string) => SlotValue | undefined = () => undefined,
+): string {
+  const lookup = (name: string): SlotValue => {
+    if (name in slots) return slots[name];
+    const fallback = absent(name);
+    if (fallback === undefined)
+      throw new Error(`${where}: the template names {{${name}}}, which no slot fills`);
+    return fallback;
+  };
+  let text = template.replace(/^[ \t]*(\{\{[#^/][\w.-]+\}\})[ \t]*\n/gm, "$1");
+  for (let match = SECTION.exec(text); match; match = SECTION.exec(text)) {
+    const [whole, kind, name, body, newline] = match;
+    const kept = (kind === "#") === Boolean(lookup(name!));
+    // A section that fills whole lines takes its line break with it when it is dropped.
+    const wholeLines = match.index === 0 || text[match.index - 1] === "\n";
+    text =
+      text.slice(0, match.index) +
+      (kept ? body! + newline : wholeLines ? "" : newline) +
+      text.slice(match.index + whole.length);
+  }
+  return text.replace(/\{\{([\w.-]+)\}\}/g, (_, name: string) => {
+    const value = lookup(name);
+    if (value === undefined || typeof value === "boolean")
+      throw new Error(`${where}: the slot {{${name}}} has no text`);
+    return String(value);
+  });
+}
+
+export function readTemplate(name: string): string {
+  return readFileSync(new URL(`./${name}`, import.meta.url), "utf8");
+}

@@ -1,0 +1,104 @@
+/**
+ * The suite as a list of scenarios, each measuring one thing against its peers and adding its own
+ * keys to the run file; `BENCH_ONLY=key,...` runs a selection (a trial: no run file). A scenario's
+ * figures reach the report through slots: the template (report/benchmarks.md) names them, and
+ * `slots` fills them from a run file (report/slots.ts fills the built-in scenarios'). A new scenario
+ * is a folder of its own with a Scenario here, a section in the template and, if it has targets,
+ * entries in report/targets.ts.
+ */
+import { join } from "node:path";
+import type { TlsPolicy } from "../services/src/contract.ts";
+import { floodsScenario } from "./floods/scenario.ts";
+import { type Cores, repeat } from "./measure.ts";
+import type { KeyAlgorithm, PkiFiles } from "./pki/pki.ts";
+import { proxyScenario } from "./proxy/proxy-suite.ts";
+import type { Slots } from "./report/template.ts";
+import type { BenchResults, PerServer } from "./results.ts";
+import { keyAlgorithmsScenario } from "./scenarios/key-algorithms.ts";
+import { memoryScenario } from "./scenarios/memory.ts";
+import { serverScenario } from "./scenarios/server.ts";
+import { type OurServer, type OurServerOptions, startOurServer } from "./servers/ours.ts";
+import type { ServerUnderTest } from "./servers/server-under-test.ts";
+import type { BenchSettings } from "./settings.ts";
+
+export interface ScenarioContext {
+  settings: BenchSettings;
+  pkis: Record<KeyAlgorithm, PkiFiles>;
+  /** services/src as the image ships it (servers/ours.ts, shipServices). */
+  shippedDir: string;
+  cores: Cores;
+  log: (line: string) => void;
+  /** measure.ts's repeat with this run's repetitions (`runs` to override). */
+  repeat<T>(
+    what: string,
+    servers: ServerUnderTest[],
+    load: (server: ServerUnderTest, seconds: number | undefined) => Promise<T>,
+    describe: (result: T) => string,
+    runs?: number,
+  ): Promise<PerServer<T>>;
+  /** Our server as shipped, on the server core; stopped when the scenario ends. */
+  ours(pki: PkiFiles, policy: TlsPolicy, extra?: Partial<OurServerOptions>): Promise<OurServer>;
+  /** Stops `server` when the scenario ends (if it has not been stopped before). */
+  track<S extends ServerUnderTest>(server: S): S;
+}
+
+export interface Scenario {
+  /** Its BENCH_ONLY name, and the run file key(s) it fills. */
+  key: string;
+  run(context: ScenarioContext): Promise<Partial<BenchResults>>;
+  /** Slots of its own for the report's template, filled from a run file (absent keys: not measured). */
+  slots?(run: BenchResults): Slots;
+}
+
+export const SCENARIOS: Scenario[] = [
+  serverScenario,
+  keyAlgorithmsScenario,
+  memoryScenario,
+  proxyScenario,
+  floodsScenario,
+];
+
+export function selectScenarios(only: string[]): Scenario[] {
+  const unknown = only.filter((key) => !SCENARIOS.some((scenario) => scenario.key === key));
+  if (unknown.length > 0)
+    throw new Error(
+      `BENCH_ONLY names ${unknown.join(", ")}: the scenarios are ${SCENARIOS.map((s) => s.key).join(", ")}`,
+    );
+  return only.length === 0 ? SCENARIOS : SCENARIOS.filter((scenario) => only.includes(scenario.key));
+}
+
+export async function runScenario(
+  scenario: Scenario,
+  base: Omit<ScenarioContext, "repeat" | "ours" | "track">,
+): Promise<Partial<BenchResults>> {
+  const started: ServerUnderTest[] = [];
+  const track = <S extends ServerUnderTest>(server: S): S => {
+    started.push(server);
+    return server;
+  };
+  const { settings, cores, log } = base;
+  const context: ScenarioContext = {
+    ...base,
+    track,
+    repeat: (what, servers, load, describe, runs = settings.runs) =>
+      repeat({ runs, cores, log }, what, servers, load, describe),
+    ours: async (pki, policy, extra = {}) =>
+      track(
+        await startOurServer({
+          pki,
+          policy,
+          core: settings.serverCore,
+          repoRoot: settings.repoRoot,
+          logDir: join(settings.workDir, "logs"),
+          maxBodyBytes: settings.bulkBodyBytes,
+          shippedDir: base.shippedDir,
+          ...extra,
+        }),
+      ),
+  };
+  try {
+    return await scenario.run(context);
+  } finally {
+    for (const server of started) await server.stop();
+  }
+}
