@@ -279,7 +279,7 @@ export async function deleteContainer(req: DeleteRequest): Promise<void> {
     // state: the old container's own value) for it to exit after its stop signal, else not at all.
     const grace = Number(req.state.destroyGraceSeconds ?? 0);
     await dockerApi("POST", `/containers/${req.id}/stop`, {
-      query: { t: grace > 0 ? grace : 0 },
+      query: { t: Math.max(grace, 0) },
       accept: [304, 404],
     });
     await dockerApi("DELETE", `/containers/${req.id}`, { query: { v: true, force: true }, accept: [404] });
