@@ -27,10 +27,15 @@ import { DEFAULT_RESTART_POLICY } from "./mtls-service-args.ts";
 export const FRONT_ENV = { listen: "MTLS_FRONT_LISTEN", target: "MTLS_FRONT_TARGET" } as const;
 
 /**
- * The front's program (CommonJS, Node built-ins only). Each accepted connection is paused until its
- * upstream connection is open, then piped both ways with half-close; an error or close on either side
- * closes both. One JSON log line at start, one per burst of upstream failures, one at shutdown. On
- * SIGTERM it stops accepting, lets open connections finish for up to 5 s, and exits.
+ * The front's program (CommonJS, Node built-ins only). Each accepted connection is forwarded to the
+ * target; until the upstream has sent its first byte, the front keeps what the caller sent (a TLS
+ * ClientHello; past 64 KiB it stops keeping and streams) and, should the upstream fail before
+ * answering anything (a server container stopped at that moment, say), replays it to a new upstream
+ * connection, up to three times: nothing has been exchanged yet, so the caller cannot tell. From the first byte on, bytes go
+ * both ways as they are, with half-close; an error on either side closes both, a close of one ends
+ * the other once it has written what it holds. One JSON log line at start, one per burst of
+ * upstream failures, one at shutdown. On SIGTERM it stops accepting, lets open connections finish
+ * for up to 5 s, and exits.
  */
 export const FRONT_SCRIPT = `
 const net = require("node:net");
@@ -38,29 +43,72 @@ const split = (v) => { const i = v.lastIndexOf(":"); return [v.slice(0, i), Numb
 const [listenHost, listenPort] = split(process.env.${FRONT_ENV.listen});
 const [targetHost, targetPort] = split(process.env.${FRONT_ENV.target});
 const log = (event, extra) => console.log(JSON.stringify({ time: new Date().toISOString(), service: "mtls-front", event, ...extra }));
+const REPLAY_LIMIT = 64 * 1024, TRIES = 4;
 const open = new Set();
 let failed = 0, lastFailureLog = 0;
-const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (caller) => {
+const failure = (error) => {
+  failed++;
+  if (Date.now() - lastFailureLog > 10000) { lastFailureLog = Date.now(); log("upstream_failed", { target: process.env.${FRONT_ENV.target}, code: error && error.code, failed }); }
+};
+const server = net.createServer({ allowHalfOpen: true }, (caller) => {
   open.add(caller);
-  const upstream = net.connect({ host: targetHost, port: targetPort, allowHalfOpen: true });
-  const close = () => { caller.destroy(); upstream.destroy(); open.delete(caller); };
-  upstream.once("connect", () => { caller.pipe(upstream); upstream.pipe(caller); caller.resume(); });
-  upstream.on("error", (error) => {
-    failed++;
-    if (Date.now() - lastFailureLog > 10000) { lastFailureLog = Date.now(); log("upstream_failed", { target: process.env.${FRONT_ENV.target}, code: error.code, failed }); }
-    close();
-  });
-  caller.on("error", close);
-  caller.on("close", close);
-  upstream.on("close", close);
+  // "committed": no more replays, the caller's bytes go straight through (an answer came, or the
+  // caller sent more than a handshake's worth before any answer).
+  let upstream, tries = 0, committed = false, callerEnded = false, earlyBytes = 0;
+  let early = [];
+  const destroyBoth = () => { caller.destroy(); if (upstream) upstream.destroy(); };
+  const connected = () => upstream && !upstream.connecting && !upstream.destroyed;
+  const commit = () => {
+    committed = true;
+    caller.off("data", keep);
+    if (!connected()) return void caller.pause(); // the connect handler writes what was kept, then pipes
+    early = [];
+    if (!callerEnded) caller.pipe(upstream);
+  };
+  const keep = (chunk) => {
+    early.push(chunk);
+    earlyBytes += chunk.length;
+    if (connected()) upstream.write(chunk);
+    if (earlyBytes > REPLAY_LIMIT) commit();
+  };
+  caller.on("data", keep);
+  caller.on("end", () => { callerEnded = true; if (!committed && connected()) upstream.end(); });
+  caller.on("error", destroyBoth);
+  caller.on("close", () => { open.delete(caller); if (upstream) upstream.end(); });
+  const connect = () => {
+    tries++;
+    const attempt = net.connect({ host: targetHost, port: targetPort, allowHalfOpen: true });
+    upstream = attempt;
+    attempt.once("connect", () => {
+      for (const chunk of early) attempt.write(chunk);
+      if (committed) early = [];
+      if (callerEnded) attempt.end();
+      else if (committed) caller.pipe(attempt);
+    });
+    attempt.once("data", (first) => {
+      caller.write(first);
+      attempt.pipe(caller);
+      if (!committed) commit();
+    });
+    attempt.on("error", (error) => {
+      failure(error);
+      // Before anything was committed, its close (below) tries again.
+      if (committed && attempt === upstream) destroyBoth();
+    });
+    attempt.on("close", () => {
+      if (attempt !== upstream) return;
+      if (!committed && tries < TRIES && !caller.destroyed) return void setTimeout(connect, 50 * tries);
+      caller.end();
+    });
+  };
+  connect();
 });
 server.listen(listenPort, listenHost, () => log("listening", { port: server.address().port, target: process.env.${FRONT_ENV.target} }));
 for (const signal of ["SIGTERM", "SIGINT"]) process.on(signal, () => {
   log("draining", { open: open.size });
   server.close();
   const deadline = Date.now() + 5000;
-  const wait = setInterval(() => { if (open.size === 0 || Date.now() > deadline) process.exit(0); }, 50);
-  wait.unref?.();
+  setInterval(() => { if (open.size === 0 || Date.now() > deadline) process.exit(0); }, 50);
 });
 `;
 

@@ -1,6 +1,7 @@
 /**
  * The front's program (components/tcp-front.ts) on real sockets, run exactly as its container runs it
- * (`node -e FRONT_SCRIPT` with its two variables): bytes both ways with half-close, a refused
+ * (`node -e FRONT_SCRIPT` with its two variables): bytes both ways with half-close, a replay to a new
+ * upstream connection when one closes before answering, a refused
  * upstream closing the caller's connection and logged, and a drain on SIGTERM.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -77,6 +78,25 @@ describe("the front of a published server", () => {
     payload.write("first bytes");
     const answer = await exchange(front.port, payload);
     expect(answer.equals(payload)).toBe(true);
+    upstream.close();
+  });
+
+  it("replays what the caller sent to a new upstream connection when the first ones close before answering a byte", async () => {
+    let accepted = 0;
+    // The first two connections are dropped unanswered, as by a server container stopped just then.
+    const upstream = net.createServer({ allowHalfOpen: true }, (socket) => {
+      accepted++;
+      if (accepted <= 2) return void socket.destroy();
+      const chunks: Buffer[] = [];
+      socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+      socket.on("end", () => socket.end(Buffer.concat(chunks)));
+    });
+    upstream.listen(0, "127.0.0.1");
+    await once(upstream, "listening");
+    const front = await startFront(`127.0.0.1:${(upstream.address() as net.AddressInfo).port}`);
+    const answer = await exchange(front.port, Buffer.from("client hello"));
+    expect(answer.toString()).toBe("client hello");
+    expect(accepted).toBe(3);
     upstream.close();
   });
 
