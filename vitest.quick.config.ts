@@ -22,6 +22,7 @@ export const DOCKER_TEST_FILES = [
 
   "test/program/stacks.test.ts",
   "test/program/upgrade.test.ts",
+  "test/services/server-floods.test.ts",
 ];
 
 export default mergeConfig(

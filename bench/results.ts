@@ -7,6 +7,7 @@
  * report says "not measured" there.
  */
 import type { TlsPolicy } from "../services/src/contract.ts";
+import type { FloodResults } from "./floods/scenario.ts";
 import type { AbResult } from "./load/ab.ts";
 import type { BulkEchoResult } from "./load/bulk-echo-generator.ts";
 import type { ClientLoopResult } from "./load/client-loop.ts";
@@ -101,4 +102,6 @@ export interface BenchResults {
   keyAlgorithms?: Record<KeyAlgorithm, Sample<STimeResult>[]>;
   proxy?: ProxyResults;
   memory?: MemoryResults;
+  /** The flood scenario (floods/scenario.ts). */
+  floods?: FloodResults;
 }

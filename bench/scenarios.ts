@@ -8,6 +8,7 @@
  */
 import { join } from "node:path";
 import type { TlsPolicy } from "../services/src/contract.ts";
+import { floodsScenario } from "./floods/scenario.ts";
 import { type Cores, repeat } from "./measure.ts";
 import type { KeyAlgorithm, PkiFiles } from "./pki/pki.ts";
 import { proxyScenario } from "./proxy/proxy-suite.ts";
@@ -49,7 +50,13 @@ export interface Scenario {
   slots?(run: BenchResults): Slots;
 }
 
-export const SCENARIOS: Scenario[] = [serverScenario, keyAlgorithmsScenario, memoryScenario, proxyScenario];
+export const SCENARIOS: Scenario[] = [
+  serverScenario,
+  keyAlgorithmsScenario,
+  memoryScenario,
+  proxyScenario,
+  floodsScenario,
+];
 
 export function selectScenarios(only: string[]): Scenario[] {
   const unknown = only.filter((key) => !SCENARIOS.some((scenario) => scenario.key === key));

@@ -14,6 +14,8 @@ import { EmulatedEngine, runProgram, TlsProvider } from "../../emulation/index.t
 
 export const SERVER_NAME = "mtls-server";
 export const CLIENT_NAME = "bench-client";
+/** A second client identity: the flood scenario's hoarder (bench/floods/), another identity than the caller's. */
+export const OTHER_CLIENT_NAME = "bench-client-b";
 
 const [keyAlgorithm, outDir] = process.argv.slice(2);
 if (!keyAlgorithm || !outDir) {
@@ -32,23 +34,24 @@ const run = await runProgram({
   engine,
   project: "mtls-pki",
   stack: "bench",
-  config: { keyAlgorithm, clients: [CLIENT_NAME], serverName: SERVER_NAME },
+  config: { keyAlgorithm, clients: [CLIENT_NAME, OTHER_CLIENT_NAME], serverName: SERVER_NAME },
   program: async () => {
     const config = loadConfig();
     const pki = new MtlsPki("pki", pkiArgs(config));
     const server = pki.issueServer(config.server.name);
     const client = pki.issueClient(CLIENT_NAME);
+    const otherClient = pki.issueClient(OTHER_CLIENT_NAME);
     const files = (id: typeof server) => ({
       chainPem: id.chainPem,
       privateKeyPem: id.privateKeyPem,
       caBundlePem: id.caBundlePem,
     });
-    return { server: files(server), client: files(client) };
+    return { server: files(server), client: files(client), "client-b": files(otherClient) };
   },
 });
 try {
   mkdirSync(outDir, { recursive: true });
-  for (const role of ["server", "client"] as const) {
+  for (const role of ["server", "client", "client-b"] as const) {
     const identity = run.exports[role] as IdentityFiles;
     writeFileSync(join(outDir, `${role}.crt`), identity.chainPem);
     writeFileSync(join(outDir, `${role}.key`), identity.privateKeyPem, { mode: 0o600 });

@@ -130,13 +130,16 @@ export async function runLoop(config: ClientConfig, log: Logger): Promise<void> 
 
   let agent = createAgent(identity, config.tlsPolicy, config.serverName);
   const retired: Agent[] = [];
+  let roundInFlight = false;
   const stopReloading = startHotReload({
     config,
     purpose: "client",
     initial: identity,
     apply: (next) => {
-      // New connections use the new identity; the old agent is closed between rounds.
-      retired.push(agent);
+      // New connections use the new identity. The old agent's kept-alive connection, which still
+      // carries the old certificate, is closed now, or after the round in flight on it.
+      if (roundInFlight) retired.push(agent);
+      else agent.destroy();
       agent = createAgent(next, config.tlsPolicy, config.serverName);
       identity = next;
     },
@@ -148,8 +151,10 @@ export async function runLoop(config: ClientConfig, log: Logger): Promise<void> 
   const rounds = (async () => {
     let consecutiveFailures = 0;
     for (let round = 1; !shutdown.signal.aborted; round++) {
-      for (const old of retired.splice(0)) old.destroy();
+      roundInFlight = true;
       const outcome = await oneRound(config, agent, round);
+      roundInFlight = false;
+      for (const old of retired.splice(0)) old.destroy();
       let pause = config.intervalMs;
       if (outcome.ok) {
         succeeded = true;

@@ -8,7 +8,14 @@
  * clash, an order) is checked after both are read, with `reader.problem(...)`. Each parse ends
  * with `reader.throwIfAny()`.
  */
-import { DEFAULTS, ENV, IDENTITY_DIR, TLS_POLICIES, type TlsPolicy } from "./contract.ts";
+import {
+  DEFAULTS,
+  defaultConnectionBudgets,
+  ENV,
+  IDENTITY_DIR,
+  TLS_POLICIES,
+  type TlsPolicy,
+} from "./contract.ts";
 import {
   ConfigError,
   type Env,
@@ -46,7 +53,13 @@ export interface ServerConfig extends CommonConfig {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** Every connection of the mTLS listener: the unauthenticated and the verified budget together. */
   maxConnections: number;
+  /** Connections not yet admitted (handshake pending, or refused and being told why). */
+  maxUnauthenticatedConnections: number;
+  /** Connections one client identity may hold. */
+  maxConnectionsPerClient: number;
+  maxConnectionAgeMs: number;
   maxBodyBytes: number;
   accessLog: boolean;
   /** Sidecar mode (MTLS_UPSTREAM): undefined serves the built-in endpoints. */
@@ -145,7 +158,8 @@ export function parseServerConfig(env: Env): ServerConfig {
     headersTimeoutMs: reader.integer(ENV.headersTimeoutMs, DEFAULTS.headersTimeoutMs, 1),
     requestTimeoutMs: reader.integer(ENV.requestTimeoutMs, DEFAULTS.requestTimeoutMs, 1),
     keepAliveTimeoutMs: reader.integer(ENV.keepAliveTimeoutMs, DEFAULTS.keepAliveTimeoutMs, 1),
-    maxConnections: reader.integer(ENV.maxConnections, DEFAULTS.maxConnections, 1),
+    ...connectionBudgets(reader),
+    maxConnectionAgeMs: reader.integer(ENV.maxConnectionAgeMs, DEFAULTS.maxConnectionAgeMs, 1),
     maxBodyBytes: reader.integer(ENV.maxBodyBytes, DEFAULTS.maxBodyBytes, 0),
     accessLog: reader.onOff(ENV.accessLog, DEFAULTS.accessLog),
   };
@@ -160,6 +174,47 @@ export function parseServerConfig(env: Env): ServerConfig {
   }
   reader.throwIfAny();
   return config;
+}
+
+/**
+ * MTLS_MAX_CONNECTIONS and the two budgets within it. The unauthenticated budget must leave room
+ * for verified connections, and a per-client quota above what verified connections can hold at all
+ * would be no quota.
+ */
+function connectionBudgets(
+  reader: EnvReader,
+): Pick<ServerConfig, "maxConnections" | "maxUnauthenticatedConnections" | "maxConnectionsPerClient"> {
+  const maxConnections = reader.integer(ENV.maxConnections, DEFAULTS.maxConnections, 1);
+  const defaults = defaultConnectionBudgets(maxConnections);
+  const unauthenticatedSet = reader.isSet(ENV.maxUnauthenticatedConnections);
+  const maxUnauthenticatedConnections = reader.integer(
+    ENV.maxUnauthenticatedConnections,
+    defaults.maxUnauthenticatedConnections,
+    1,
+  );
+  const verified = maxConnections - maxUnauthenticatedConnections;
+  // The default quota never exceeds what verified callers can hold; a quota given does, as an error.
+  const maxConnectionsPerClient = reader.integer(
+    ENV.maxConnectionsPerClient,
+    Math.max(1, Math.min(defaults.maxConnectionsPerClient, verified)),
+    1,
+  );
+  if (verified < 1) {
+    reader.problem(
+      unauthenticatedSet
+        ? `${ENV.maxUnauthenticatedConnections}=${maxUnauthenticatedConnections} is not below ${ENV.maxConnections}=${maxConnections}: ` +
+            `verified callers get the rest of the cap; expected at most ${maxConnections - 1}`
+        : `${ENV.maxConnections}=${maxConnections} leaves no connection for verified callers beside the ` +
+            `${maxUnauthenticatedConnections} for handshakes (${ENV.maxUnauthenticatedConnections}): expected at least 2`,
+    );
+  } else if (maxConnectionsPerClient > verified) {
+    reader.problem(
+      `${ENV.maxConnectionsPerClient}=${maxConnectionsPerClient} is larger than the ${verified} connections verified callers can hold ` +
+        `(${ENV.maxConnections}=${maxConnections} minus ${ENV.maxUnauthenticatedConnections}=${maxUnauthenticatedConnections}): ` +
+        `expected at most ${verified}`,
+    );
+  }
+  return { maxConnections, maxUnauthenticatedConnections, maxConnectionsPerClient };
 }
 
 function formatListen(address: ListenAddress): string {

@@ -64,7 +64,21 @@ const VARIABLES = {
   requestTimeoutMs: { name: "MTLS_REQUEST_TIMEOUT_MS", default: 30_000, clientDefault: 10_000 },
   /** Above the client's default interval, so its keep-alive connection is reused between rounds. */
   keepAliveTimeoutMs: { name: "MTLS_KEEPALIVE_TIMEOUT_MS", default: 65_000 },
+  /** Server: every connection of the mTLS listener, split into the two budgets below. */
   maxConnections: { name: "MTLS_MAX_CONNECTIONS", default: 1024 },
+  /**
+   * Server: connections not yet admitted (handshake pending, or refused and waiting to be told
+   * why), a share of MTLS_MAX_CONNECTIONS; verified callers get the rest. Default: see
+   * defaultConnectionBudgets.
+   */
+  maxUnauthenticatedConnections: { name: "MTLS_MAX_UNAUTHENTICATED_CONNECTIONS" },
+  /** Server: connections one client identity may hold. Default: see defaultConnectionBudgets. */
+  maxConnectionsPerClient: { name: "MTLS_MAX_CONNECTIONS_PER_CLIENT" },
+  /**
+   * Server, HTTP: a connection this old is closed after the response in flight (Connection: close),
+   * so a rotated-out client certificate stops being used; 1 h, as nginx's keepalive_time.
+   */
+  maxConnectionAgeMs: { name: "MTLS_MAX_CONNECTION_AGE_MS", default: 3_600_000 },
   maxBodyBytes: { name: "MTLS_MAX_BODY_BYTES", default: 1024 * 1024 },
   shutdownTimeoutMs: { name: "MTLS_SHUTDOWN_TIMEOUT_MS", default: 10_000 },
   /** How long to wait for identity files that are absent at start before giving up (0 = do not wait). */
@@ -89,6 +103,18 @@ const VARIABLES = {
   localListen: { name: "MTLS_LOCAL_LISTEN" },
   /** Client: `1` allows MTLS_LOCAL_LISTEN on an address other than loopback. */
   localListenAny: { name: "MTLS_LOCAL_LISTEN_ANY" },
+  /**
+   * Client tunnel: local connections open at once; beyond, a new one is closed at accept. Half the
+   * server's default per-client quota, so the tunnel refuses (at once, locally, counted) before the
+   * server would, also while closes are still on their way and with two replicas of one identity.
+   */
+  localMaxConnections: { name: "MTLS_LOCAL_MAX_CONNECTIONS", default: 128 },
+  /**
+   * Server tcp:// and client tunnel: a tunnel whose certificate no longer holds is closed this long
+   * after that is seen (server: the peer newly refused by the policy, or its certificate expired;
+   * client: its own identity was replaced by a reload), so work in flight can finish.
+   */
+  tunnelCloseGraceMs: { name: "MTLS_TUNNEL_CLOSE_GRACE_MS", default: 10_000 },
   /**
    * Client: comma-separated networks (CIDRs) whose hosts may use the tunnel; a connection from
    * anywhere else is reset unread. Set, it allows MTLS_LOCAL_LISTEN beyond loopback. Unset = anyone
@@ -122,6 +148,21 @@ export const DEFAULTS = {
   clientStatusListen: VARIABLES.statusListen.clientDefault,
   clientRequestTimeoutMs: VARIABLES.requestTimeoutMs.clientDefault,
 } as const;
+
+/**
+ * The defaults of the two budgets that depend on MTLS_MAX_CONNECTIONS: a quarter of it each, at
+ * least 1. Unauthenticated connections get a quarter so that verified callers keep three quarters
+ * however many connections strangers open; one client identity may hold a quarter, so that it
+ * takes three identities at their quota to fill the verified budget, and idle connections are
+ * reclaimed for the others before that.
+ */
+export function defaultConnectionBudgets(maxConnections: number): {
+  maxUnauthenticatedConnections: number;
+  maxConnectionsPerClient: number;
+} {
+  const quarter = Math.max(1, Math.floor(maxConnections / 4));
+  return { maxUnauthenticatedConnections: quarter, maxConnectionsPerClient: quarter };
+}
 
 /** mTLS endpoints of the server. */
 export const ROUTES = {

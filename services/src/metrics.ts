@@ -109,6 +109,31 @@ export class Gauge implements Metric {
   }
 }
 
+/** A gauge with labels, computed at each scrape: one sample per label set `collect` returns. */
+export class GaugeFamily<L extends string = string> implements Metric {
+  readonly name: string;
+  readonly help: string;
+  readonly #collect: () => ReadonlyArray<{ labels: Record<L, string>; value: number }>;
+
+  constructor(
+    name: string,
+    help: string,
+    collect: () => ReadonlyArray<{ labels: Record<L, string>; value: number }>,
+  ) {
+    this.name = name;
+    this.help = help;
+    this.#collect = collect;
+  }
+
+  render(): string {
+    let text = header(this.name, this.help, "gauge");
+    for (const { labels, value } of this.#collect()) {
+      text += `${this.name}${labelText(labels)} ${formatValue(value)}\n`;
+    }
+    return text;
+  }
+}
+
 export class Registry {
   readonly #metrics: Metric[] = [];
 
@@ -120,6 +145,16 @@ export class Registry {
 
   gauge(name: string, help: string, collect?: () => number | undefined): Gauge {
     const metric = new Gauge(name, help, collect);
+    this.#metrics.push(metric);
+    return metric;
+  }
+
+  gaugeFamily<L extends string>(
+    name: string,
+    help: string,
+    collect: () => ReadonlyArray<{ labels: Record<L, string>; value: number }>,
+  ): GaugeFamily<L> {
+    const metric = new GaugeFamily<L>(name, help, collect);
     this.#metrics.push(metric);
     return metric;
   }

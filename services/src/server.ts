@@ -7,6 +7,7 @@
  * drain and exit 0.
  */
 import { createServer, Server as HttpsServer, type ServerOptions } from "node:https";
+import { createServer as createNetServer } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import { ConfigError, parseServerConfig, type ServerConfig } from "./config.ts";
 import { ENV, type TlsPolicy } from "./contract.ts";
@@ -15,6 +16,7 @@ import { startHotReload } from "./identity/lifecycle.ts";
 import type { Identity } from "./identity/validate.ts";
 import { EXIT, exitWithError, formatAddress, isEntryPoint, listen, onShutdownSignal } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { type Admission, installAdmission } from "./server/admission.ts";
 import { keepRejectedConnectionsOpen } from "./server/certificate-required.ts";
 import { installConnectionGate } from "./server/connection-gate.ts";
 import { drainServer } from "./server/drain.ts";
@@ -57,6 +59,7 @@ export async function runServer(config: ServerConfig, log: Logger, proxy?: Proxy
     registry: metrics.registry,
   });
   let policyStarted = false;
+  let admission: Admission | undefined;
 
   const started = await startService({
     purpose: "server",
@@ -83,6 +86,7 @@ export async function runServer(config: ServerConfig, log: Logger, proxy?: Proxy
       details: {
         identityFiles: filesCheck.status(),
         ...(policyStarted ? { policy: policy.status() } : {}),
+        ...(admission ? { connections: admission.status() } : {}),
       },
     }),
   });
@@ -114,17 +118,37 @@ export async function runServer(config: ServerConfig, log: Logger, proxy?: Proxy
           keepAliveTimeout: config.keepAliveTimeoutMs,
           connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
         });
-  server.maxConnections = config.maxConnections;
+  // The listener: plain TCP, handing each connection to `server` once its handshake begins
+  // (admission.ts), with the socket options the TLS server's own listener would give it.
+  const tcp = proxy?.upstream.protocol === "tcp";
+  const listener = createNetServer({ allowHalfOpen: tcp, noDelay: !tcp });
+  // A backstop only: admission keeps the table within MTLS_MAX_CONNECTIONS, and counts a connection
+  // it closed as gone at once, while Node counts it until its close event a moment later.
+  listener.maxConnections = 2 * config.maxConnections;
   keepRejectedConnectionsOpen(server);
   // A tlsPolicy change in the policy file reaches new handshakes without a restart.
   policy.applyTls = (tlsPolicy) => {
     if (identity) server.setSecureContext(secureContextOptions(identity, tlsPolicy));
   };
-  const gate = installConnectionGate({
+  // The connection budgets, per-client quota, idle reclaim, maximum age and peer expiry.
+  admission = installAdmission({
+    listener,
     server,
-    metrics,
+    limits: {
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
+      maxConnections: config.maxConnections,
+      maxUnauthenticatedConnections: config.maxUnauthenticatedConnections,
+      maxConnectionsPerClient: config.maxConnectionsPerClient,
+      maxConnectionAgeMs: config.maxConnectionAgeMs,
+      refusedDeadlineMs: config.headersTimeoutMs,
+    },
+    mode: tcp ? "tcp" : "http",
+    metrics: metrics.connections,
+    registry: metrics.registry,
     log,
+    onSilentTimeout: (peer) => gate.handshakeTimedOut(peer),
   });
+  const gate = installConnectionGate({ server, metrics, log, admission });
   // Sidecar hooks: the proxy modes' metrics and forwarders (sidecar-config.ts, server/proxy-*.ts).
   const proxyMetrics = proxy ? registerProxyMetrics(metrics.registry) : undefined;
   const forwarder =
@@ -136,11 +160,13 @@ export async function runServer(config: ServerConfig, log: Logger, proxy?: Proxy
           ownUri: () => identity && firstUri(identity.leaf),
         })
       : undefined;
+  let tcpForwarder: { stop(): void } | undefined;
   if (proxy?.upstream.protocol === "tcp" && proxyMetrics) {
-    installTcpForwarder({
+    tcpForwarder = installTcpForwarder({
       server,
       gate,
-      authorize: policy.authorize, // the same access check as every HTTP request, per connection
+      admission,
+      authorize: policy.authorize, // the same access check as every HTTP request, at connection and after
       config: proxy,
       metrics: proxyMetrics,
       log,
@@ -151,19 +177,25 @@ export async function runServer(config: ServerConfig, log: Logger, proxy?: Proxy
       stateOf: (socket) => gate.stateOf(socket),
       authorize: policy.authorize, // the one per-request access check
       refusalOf: (socket) => gate.refusalOf(socket),
+      admissionRefusalOf: (socket) => gate.admissionRefusalOf(socket),
       maxBodyBytes: config.maxBodyBytes,
       metrics,
       log,
       accessLog: config.accessLog,
       forward: forwarder?.forward,
     });
+    admission.trackRequests(server);
     server.on("request", routes.handle);
     server.on("checkContinue", routes.checkContinue);
     if (forwarder) server.on("upgrade", refuseUpgrade);
     keepReadsPausable(server);
   }
 
-  const address = await listen(server, config.listen, ENV.listen);
+  const address = await listen(listener, config.listen, ENV.listen);
+  // The HTTPS server starts enforcing MTLS_HEADERS_TIMEOUT_MS and MTLS_REQUEST_TIMEOUT_MS (its
+  // connection checks) on its 'listening' event; it does not listen itself, so it is told here.
+  // The limits tests fail if a Node release starts them some other way.
+  server.emit("listening");
   listening = true;
   log.info("listening", { address: formatAddress(address) });
 
@@ -192,7 +224,9 @@ export async function runServer(config: ServerConfig, log: Logger, proxy?: Proxy
   });
   stopReloading();
   policy.stop();
-  const { forced, waitedMs } = await drainServer(server, gate, config.shutdownTimeoutMs);
+  admission.stop();
+  tcpForwarder?.stop();
+  const { forced, waitedMs } = await drainServer(server, gate, config.shutdownTimeoutMs, listener);
   forwarder?.close();
   await status.close();
   log.info("stopped", { signal: received, waitedMs, closedForcibly: forced });

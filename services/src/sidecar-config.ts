@@ -26,11 +26,17 @@ export interface ProxyConfig {
   idleTimeoutMs: number;
   /** http://: add RFC 9440 Client-Cert too. */
   clientCertHeader: boolean;
+  /** tcp://: a tunnel whose peer is newly refused or expired is closed this long after. */
+  closeGraceMs: number;
 }
 
 export interface TunnelConfig {
   listen: ListenAddress;
   idleTimeoutMs: number;
+  /** Local connections open at once; a new one beyond is closed at accept. */
+  maxConnections: number;
+  /** After an identity reload, tunnels of the old identity are closed this long after. */
+  closeGraceMs: number;
   /** MTLS_LOCAL_ALLOW_FROM: the only networks served; undefined = anyone who reaches the listener. */
   allowFrom: SourceNetworks | undefined;
 }
@@ -129,12 +135,13 @@ export function readProxyConfig(reader: EnvReader, listen: ListenAddress): Proxy
   const timeoutMs = integer(reader, ENV.upstreamTimeoutMs, DEFAULTS.upstreamTimeoutMs, 1);
   const idleTimeoutMs = integer(reader, ENV.tunnelIdleTimeoutMs, DEFAULTS.tunnelIdleTimeoutMs, 0);
   const clientCertHeader = flag(reader, ENV.upstreamClientCert, DEFAULTS.upstreamClientCert);
+  const closeGraceMs = integer(reader, ENV.tunnelCloseGraceMs, DEFAULTS.tunnelCloseGraceMs, 1);
   const upstream = upstreamOrProblem(raw, listen);
   if (typeof upstream === "string") {
     reader.problem(upstream);
     return undefined;
   }
-  return { upstream, timeoutMs, idleTimeoutMs, clientCertHeader };
+  return { upstream, timeoutMs, idleTimeoutMs, clientCertHeader, closeGraceMs };
 }
 
 /**
@@ -147,6 +154,8 @@ export function readTunnelConfig(reader: EnvReader, once: boolean): TunnelConfig
   const allowFromRaw = reader.text(ENV.localAllowFrom);
   if (raw === undefined) return undefined;
   const idleTimeoutMs = integer(reader, ENV.tunnelIdleTimeoutMs, DEFAULTS.tunnelIdleTimeoutMs, 0);
+  const maxConnections = integer(reader, ENV.localMaxConnections, DEFAULTS.localMaxConnections, 1);
+  const closeGraceMs = integer(reader, ENV.tunnelCloseGraceMs, DEFAULTS.tunnelCloseGraceMs, 1);
   let allowFrom: SourceNetworks | undefined;
   if (allowFromRaw !== undefined) {
     const parsed = sourceNetworksOrProblem(ENV.localAllowFrom, allowFromRaw);
@@ -181,5 +190,5 @@ export function readTunnelConfig(reader: EnvReader, once: boolean): TunnelConfig
     );
     return undefined;
   }
-  return { listen, idleTimeoutMs, allowFrom };
+  return { listen, idleTimeoutMs, maxConnections, closeGraceMs, allowFrom };
 }

@@ -70,9 +70,9 @@ describe("memory targets", () => {
 describe("scenario selection", () => {
   test("BENCH_ONLY names scenarios; an unknown one is refused with the list of known ones", () => {
     expect(selectScenarios(["proxy", "memory"]).map((s) => s.key)).toEqual(["memory", "proxy"]);
-    expect(selectScenarios([]).map((s) => s.key)).toEqual(["server", "keys", "memory", "proxy"]);
+    expect(selectScenarios([]).map((s) => s.key)).toEqual(["server", "keys", "memory", "proxy", "floods"]);
     expect(() => selectScenarios(["flood"])).toThrow(
-      "BENCH_ONLY names flood: the scenarios are server, keys, memory, proxy",
+      "BENCH_ONLY names flood: the scenarios are server, keys, memory, proxy, floods",
     );
   });
 });

@@ -2,7 +2,8 @@
  * The client's loop mode: while the server is away (its port proxy resets connections) it backs off
  * (capped, jittered) and says why, with its status listener reporting not ready; once the server
  * is up it makes a round every interval over one kept-alive connection; it reloads its own
- * identity when the files change; and SIGTERM stops it with exit 0. The client's port is held by
+ * identity when the files change, closing the kept-alive connection of the old one at once (not at
+ * its next round); and SIGTERM stops it with exit 0. The client's port is held by
  * the test's forwarder from the start and the server binds its own port 0: no port is freed and
  * bound again.
  */
@@ -103,4 +104,32 @@ it("backs off while the server is away, then rounds over a kept-alive connection
   expect(client.lines.at(-1)).toMatchObject({ event: "stopped", signal: "SIGTERM" });
   expect((await server.stop()).code).toBe(0);
   await proxy.close();
+});
+
+it("closes the connection of its old identity at the reload, not only at its next round", async () => {
+  const files = await writeIdentity({ cert: pki.client.chainPem, key: pki.client.keyPem, ca: pki.caPem });
+  const server = await startServer({ identity: serverFiles });
+  const client = spawnService(CLIENT_ENTRY, [], files, {
+    MTLS_SERVER_URL: `https://localhost:${server.port}`,
+    MTLS_STATUS_LISTEN: "127.0.0.1:0",
+    MTLS_INTERVAL_MS: "4000",
+    MTLS_RELOAD_DEBOUNCE_MS: "100",
+  });
+  await client.waitForLine((line) => line.event === "round" && line.result === "ok");
+  const verified = () => metric(server.statusUrl, "mtls_connections_in_use", { budget: "verified" });
+  expect(await verified()).toBe(1); // its kept-alive connection, between rounds
+
+  const renewed = await issueLeaf(pki.issuing, { commonName: "client-a", purpose: "client" });
+  await writeIdentity({ cert: renewed.chainPem, key: renewed.keyPem }, files.dir);
+  await client.waitForLine((line) => line.event === "reload" && line.result === "success");
+  await eventually(verified, (count) => count === 0);
+  // Closed before the next round, which then connects anew with the new certificate.
+  expect(rounds(client.lines)).toHaveLength(1);
+  await client.waitForLine(() => rounds(client.lines).length === 2);
+  const next = rounds(client.lines)[1]!;
+  expect((next.identity as { serialNumber?: string }).serialNumber).toBe(renewed.serial);
+  expect(await metric(server.statusUrl, "mtls_handshakes_total", { result: "success" })).toBe(2);
+  await client.stop();
+  await server.stop();
+  await removeDir(files.dir);
 });

@@ -1,5 +1,6 @@
 /**
- * Limits and shutdown: connections beyond MTLS_MAX_CONNECTIONS are dropped and counted; a request
+ * Limits and shutdown: silent connections beyond the unauthenticated budget make room for newcomers
+ * (the oldest is closed, see server-admission.test.ts for the verified budget); a request
  * whose headers never complete is closed after MTLS_HEADERS_TIMEOUT_MS; SIGTERM stops accepting,
  * lets the request in flight finish and exits 0, or closes what is left at the shutdown deadline.
  */
@@ -60,28 +61,31 @@ function stalledRequest(
 }
 
 describe("limits", () => {
-  it("drops connections beyond MTLS_MAX_CONNECTIONS and counts them", async () => {
+  it("keeps at most MTLS_MAX_UNAUTHENTICATED_CONNECTIONS silent connections, closing the oldest for a newcomer", async () => {
     const server = await startServer({
       identity: files,
-      env: { MTLS_MAX_CONNECTIONS: "3", MTLS_HANDSHAKE_TIMEOUT_MS: "5000" },
+      env: { MTLS_MAX_CONNECTIONS: "3", MTLS_HANDSHAKE_TIMEOUT_MS: "5000" }, // 1 of the 3 for handshakes
     });
-    const held = await Promise.all([openRaw(server.port), openRaw(server.port), openRaw(server.port)]);
+    const first = await openRaw(server.port);
     await eventually(
-      () => metric(server.statusUrl, "mtls_open_connections"),
-      (open) => open === 3,
+      () => metric(server.statusUrl, "mtls_connections_in_use", { budget: "unauthenticated" }),
+      (open) => open === 1,
     );
-    const extra = await openRaw(server.port);
-    await extra.closed; // the server closes it at once (the 5 s handshake timeout would be the other way)
-    await eventually(
-      () => metric(server.statusUrl, "mtls_connections_dropped_total"),
-      (dropped) => dropped === 1,
-    );
-    for (const { socket } of held) socket.destroy();
+    const second = await openRaw(server.port);
+    await first.closed; // the server closes the oldest at once (the 5 s handshake timeout would be the other way)
+    // A verified caller takes the slot of the second one in turn.
+    expect((await callServer({ port: server.port, caller: good })).status).toBe(200);
+    await second.closed;
+    expect(
+      await metric(server.statusUrl, "mtls_connections_closed_total", {
+        budget: "unauthenticated",
+        reason: "evicted",
+      }),
+    ).toBe(2);
     await eventually(
       () => metric(server.statusUrl, "mtls_open_connections"),
       (open) => open === 0,
     );
-    expect((await callServer({ port: server.port, caller: good })).status).toBe(200);
     await server.stop();
   });
 

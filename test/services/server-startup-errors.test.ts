@@ -229,6 +229,25 @@ describe("every problem at once, one line each", () => {
     ]);
   });
 
+  it("for the connection limits: each bad one, and a budget larger than the cap (exit 2)", async () => {
+    const { lines } = await startupFailures(
+      good,
+      2,
+      {
+        MTLS_MAX_CONNECTIONS: "64",
+        MTLS_MAX_UNAUTHENTICATED_CONNECTIONS: "64",
+        MTLS_MAX_CONNECTIONS_PER_CLIENT: "x",
+        MTLS_MAX_CONNECTION_AGE_MS: "0",
+      },
+      3,
+    );
+    expect(lines.map((line) => line.message)).toEqual([
+      'MTLS_MAX_CONNECTIONS_PER_CLIENT="x" is not a whole number',
+      "MTLS_MAX_UNAUTHENTICATED_CONNECTIONS=64 is not below MTLS_MAX_CONNECTIONS=64: verified callers get the rest of the cap; expected at most 63",
+      "MTLS_MAX_CONNECTION_AGE_MS=0 is too small: expected a whole number of at least 1",
+    ]);
+  });
+
   it("for certificate, key and CA bundle all missing (exit 3)", async () => {
     const { lines, files } = await startupFailures({}, 3, {}, 3);
     expect(lines.map((line) => [line.event, line.kind, line.message])).toEqual([

@@ -20,10 +20,10 @@ export function createTunnelMetrics(
   const registry = new Registry();
   const connections = registry.counter(
     "mtls_tunnel_connections_total",
-    "Local connections by result: success (carried over mTLS) or failure (the mTLS connection could not be made).",
+    "Local connections by result: success (carried over mTLS), failure (the mTLS connection could not be made), over_limit (closed at accept: MTLS_LOCAL_MAX_CONNECTIONS were open).",
     ["result"],
   );
-  for (const result of ["success", "failure"]) connections.touch({ result });
+  for (const result of ["success", "failure", "over_limit"]) connections.touch({ result });
   const failures = registry.counter(
     "mtls_tunnel_failures_total",
     "Local connections not carried, by reason.",

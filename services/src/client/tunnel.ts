@@ -7,6 +7,12 @@
  * up. An application speaks its own protocol through it: HTTP to a server with
  * MTLS_UPSTREAM=http://..., anything on TCP to one with tcp://.
  *
+ * At most MTLS_LOCAL_MAX_CONNECTIONS local connections are open at once: a misbehaving application
+ * cannot exhaust the tunnel (nor its identity's quota on the server); one beyond is closed at once,
+ * counted and logged once per burst. After an identity reload, new tunnels use the new identity and
+ * the ones opened with the old one are closed MTLS_TUNNEL_CLOSE_GRACE_MS later, so a rotated-out
+ * certificate stops being used within that bound.
+ *
  * With MTLS_LOCAL_ALLOW_FROM, a local connection from outside those networks is reset before a
  * byte of it is read and before any mTLS connection is made for it (counted, and logged once per
  * burst): a tunnel listening beyond loopback (MtlsWorkload's, on the workload's private network)
@@ -97,7 +103,17 @@ export async function runTunnel(config: ClientConfig, tunnel: TunnelConfig, log:
   /** The last session ticket the server gave; offered by the next connection. */
   let session: Buffer | undefined;
   const burst = createBurstLog(log, { failure: "tunnel_failure", recovered: "tunnel_recovered" });
+  const limitBurst = createBurstLog(log, {
+    failure: "tunnel_local_limit",
+    recovered: "tunnel_local_limit_recovered",
+  });
   const open = new Set<Socket>();
+  /** Open tunnels by the identity generation they were made with (bumped by every reload). */
+  let generation = 0;
+  const tunnels = new Map<{ local: Socket; remote: TLSSocket }, number>();
+  /** Set on a tunnel the rotation closed, for its log line. */
+  const replaced = new WeakSet<Socket>();
+
   // Never marked as ended: the first refusal is logged, then one summary a minute while they go on.
   const refusals = createBurstLog(log, { failure: "tunnel_refused", recovered: "tunnel_refused_ended" });
 
@@ -112,6 +128,7 @@ export async function runTunnel(config: ClientConfig, tunnel: TunnelConfig, log:
       local.resetAndDestroy();
       return;
     }
+    limitBurst.success();
     open.add(local);
     local.once("close", () => open.delete(local));
     local.on("error", () => {});
@@ -128,6 +145,9 @@ export async function runTunnel(config: ClientConfig, tunnel: TunnelConfig, log:
     });
     open.add(remote);
     remote.once("close", () => open.delete(remote));
+    const pair = { local, remote };
+    tunnels.set(pair, generation);
+    local.once("close", () => tunnels.delete(pair));
     remote.on("session", (ticket: Buffer) => (session = ticket));
     remote.setTimeout(config.requestTimeoutMs, () => remote.destroy(new RoundTimeoutError()));
     let handshakeDone = false;
@@ -171,7 +191,7 @@ export async function runTunnel(config: ClientConfig, tunnel: TunnelConfig, log:
           sessionReused: resumed,
           bytesSent: ends.aToB,
           bytesReceived: ends.bToA,
-          end: ends.end,
+          end: replaced.has(local) ? "identity_replaced" : ends.end,
           durationMs: Date.now() - started,
         });
       });
@@ -179,6 +199,26 @@ export async function runTunnel(config: ClientConfig, tunnel: TunnelConfig, log:
   };
 
   const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, carry);
+  // Node closes a connection beyond the limit as it is accepted, and counts it until its close.
+  server.maxConnections = tunnel.maxConnections;
+  metrics.registry.gauge(
+    "mtls_tunnel_local_connections",
+    "Local connections open (carried, or waiting for their mTLS connection).",
+    () => tunnels.size,
+  );
+  metrics.registry.gauge(
+    "mtls_tunnel_local_connections_limit",
+    "MTLS_LOCAL_MAX_CONNECTIONS: local connections beyond it are closed at accept.",
+    () => tunnel.maxConnections,
+  );
+  server.on("drop", (data?: { remoteAddress?: string; remotePort?: number }) => {
+    metrics.connections.inc({ result: "over_limit" });
+    limitBurst.failure("local_max_connections", {
+      limit: tunnel.maxConnections,
+      local: data?.remoteAddress === undefined ? undefined : `${data.remoteAddress}:${data.remotePort}`,
+      why: `${ENV.localMaxConnections} local connections are open`,
+    });
+  });
   const address = await listen(server, tunnel.listen, ENV.localListen);
   listening = true;
   log.info("tunnel_listening", { address: formatAddress(address), url: config.serverUrl.origin });
@@ -188,10 +228,24 @@ export async function runTunnel(config: ClientConfig, tunnel: TunnelConfig, log:
     purpose: "client",
     initial: identity,
     apply: (next) => {
-      // New tunnels use the new identity; open ones keep theirs. A session of the old one is not offered.
+      // New tunnels use the new identity; a session of the old one is not offered. Open ones keep
+      // theirs for the grace period, then they are closed: the old certificate stops being used.
       context = contextOf(next, config);
       session = undefined;
       identity = next;
+      const old = generation++;
+      const stale = [...tunnels].filter(([, made]) => made <= old).map(([pair]) => pair);
+      if (stale.length === 0) return;
+      log.info("tunnels_rotating", { open: stale.length, closeInMs: tunnel.closeGraceMs });
+      setTimeout(() => {
+        const left = stale.filter(({ local }) => !local.destroyed);
+        for (const { local, remote } of left) {
+          replaced.add(local);
+          local.destroy();
+          remote.destroy();
+        }
+        log.info("tunnels_rotated", { closed: left.length });
+      }, tunnel.closeGraceMs).unref();
     },
     log,
     reloads: metrics.reloads,

@@ -1,18 +1,22 @@
 /**
  * Everything that happens to a connection before HTTP sees it:
  *
- * - counts open connections and connections dropped at MTLS_MAX_CONNECTIONS (a peer that never
- *   completes its handshake is released by Node's `handshakeTimeout`, counted here as `timeout`;
- *   encrypted bytes trickled during the handshake do not restart that timer, see the refusal tests);
+ * - counts a peer that never completes its handshake as `timeout`: released by Node's
+ *   `handshakeTimeout` (encrypted bytes trickled during the handshake do not restart that timer, see
+ *   the refusal tests), or by admission when it sent nothing at all in that time. Admission also
+ *   closes unauthenticated connections when its budget is full (counted there, not here);
  * - decides, once per connection, whether the client certificate verified and who the peer is,
  *   and counts and logs the handshake result with its reason. A caller without a certificate never
  *   gets here (the handshake refuses it, see certificate-required.ts). A connection whose
  *   certificate failed verification is kept only to be told why: it gets a `CertificateRefusal`
- *   (`refusalOf`), and no connection state, so no request of it can reach a handler.
+ *   (`refusalOf`), and no connection state, so no request of it can reach a handler;
+ * - asks admission whether a verified connection may take a slot: one that may not (its client
+ *   is at its quota, every slot is busy) gets an `AdmissionRefusal` instead of a state.
  */
 import type { Socket } from "node:net";
 import type { Server, TLSSocket } from "node:tls";
 import type { Logger } from "../log.ts";
+import type { Admission, AdmissionRefusal } from "./admission.ts";
 import { type CertificateRefusal, certificateRefusal } from "./certificate-refusal.ts";
 import {
   type HandshakeFailureReason,
@@ -32,10 +36,17 @@ export interface ConnectionState {
 }
 
 export interface ConnectionGate {
+  /** Counts and logs a connection closed by admission for sending nothing in time. */
+  handshakeTimedOut(peer: string | undefined): void;
   /** The authenticated peer of a connection; undefined for a refused one. */
   stateOf(socket: Socket): ConnectionState | undefined;
-  /** Why the connection's client certificate was rejected (answer 400 / close), if it was. */
+  /**
+   * Why the connection's client certificate was rejected (answer 400 / close), if it was, or
+   * expired since the handshake.
+   */
   refusalOf(socket: Socket): CertificateRefusal | undefined;
+  /** Why a verified connection was not admitted (answer 429 or 503 / close), if it was not. */
+  admissionRefusalOf(socket: Socket): AdmissionRefusal | undefined;
   openConnections(): number;
   /** Destroys every open connection (end of the shutdown deadline). */
   destroyAll(): void;
@@ -45,6 +56,7 @@ export interface ConnectionGateOptions {
   server: Server;
   metrics: ServerMetrics;
   log: Logger;
+  admission: Admission;
 }
 
 const LOG_LINES_PER_SECOND = 20;
@@ -57,28 +69,15 @@ function peerAddress(socket: TLSSocket): string | undefined {
 }
 
 export function installConnectionGate(options: ConnectionGateOptions): ConnectionGate {
-  const { server, metrics, log } = options;
+  const { server, metrics, log, admission } = options;
   const states = new WeakMap<Socket, ConnectionState>();
   const refusals = new WeakMap<Socket, CertificateRefusal>();
-  const open = new Set<Socket>();
+  const admissionRefusals = new WeakMap<Socket, AdmissionRefusal>();
   const failureLog = rateLimited(log);
 
+  // Connections come from admission's listener once their handshake begins (admission.ts).
   server.on("connection", (raw: Socket) => {
-    open.add(raw);
-    metrics.openConnections.inc();
     void raw.remoteAddress; // caches the peer address, so failure logs have it after the socket closed
-    raw.once("close", () => {
-      open.delete(raw);
-      metrics.openConnections.dec();
-    });
-  });
-
-  server.on("drop", (data?: { remoteAddress?: string; remotePort?: number }) => {
-    metrics.droppedConnections.inc();
-    failureLog("connection_dropped", {
-      reason: "max_connections",
-      peer: data?.remoteAddress === undefined ? undefined : `${data.remoteAddress}:${data.remotePort}`,
-    });
   });
 
   const fail = (reason: HandshakeFailureReason, fields: Record<string, unknown>) => {
@@ -88,6 +87,8 @@ export function installConnectionGate(options: ConnectionGateOptions): Connectio
   };
 
   server.on("tlsClientError", (error: Error & { code?: string }, socket: TLSSocket) => {
+    // Closed by admission to make room (counted there): not the peer's failure.
+    if (admission.closedByServer(socket)) return;
     // A socket Node destroyed for its certificate (see certificate-required.ts) ends here with a
     // bare "socket hang up"; its verification result says why.
     const verifyCode = socket.authorizationError ? String(socket.authorizationError) : undefined;
@@ -108,11 +109,18 @@ export function installConnectionGate(options: ConnectionGateOptions): Connectio
         peer: peerAddress(socket),
         subject: peer?.commonName ?? undefined,
       });
-      if (peer) refusals.set(socket, certificateRefusal(reason));
-      else socket.destroy(); // no certificate (only a resumed session can still get here)
+      if (peer) {
+        refusals.set(socket, certificateRefusal(reason));
+        admission.certificateRejected(socket);
+      } else socket.destroy(); // no certificate (only a resumed session can still get here)
       return;
     }
     metrics.handshakes.inc({ result: "success" });
+    const refusal = admission.admit(socket, peer);
+    if (refusal) {
+      admissionRefusals.set(socket, refusal);
+      return;
+    }
     states.set(socket, {
       peer,
       protocol: socket.getProtocol() ?? "unknown",
@@ -123,12 +131,13 @@ export function installConnectionGate(options: ConnectionGateOptions): Connectio
   });
 
   return {
+    handshakeTimedOut: (peer) =>
+      fail("timeout", { code: "ERR_TLS_HANDSHAKE_TIMEOUT", message: "sent nothing", peer }),
     stateOf: (socket) => states.get(socket),
-    refusalOf: (socket) => refusals.get(socket),
-    openConnections: () => open.size,
-    destroyAll: () => {
-      for (const socket of open) socket.destroy();
-    },
+    refusalOf: (socket) => refusals.get(socket) ?? admission.expiredRefusal(socket),
+    admissionRefusalOf: (socket) => admissionRefusals.get(socket),
+    openConnections: () => admission.openConnections(),
+    destroyAll: () => admission.destroyAll(),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * The HTTP API behind the mTLS listener: GET /v1/whoami, POST /v1/echo, and JSON errors for
- * everything else (403 for a peer the access policy refuses, 404, 405, 413). Every request is counted
+ * everything else (403 for a peer the access policy refuses, 404, 405, 413; 429/503 for a connection
+ * admission did not admit, see admission.ts). Every request is counted
  * by route and status and, unless the access log is off, logged with the peer's identity.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -10,6 +11,7 @@ import { pipeline } from "node:stream";
 import { ROUTES } from "../contract.ts";
 import type { Logger } from "../log.ts";
 import type { AccessRefusal } from "./access-policy.ts";
+import type { AdmissionRefusal } from "./admission.ts";
 import { answerRefusal, type CertificateRefusal } from "./certificate-refusal.ts";
 import type { ConnectionState } from "./connection-gate.ts";
 import type { ServerMetrics } from "./metrics.ts";
@@ -20,6 +22,8 @@ export interface RouteOptions {
   /** The access policy's per-request check (server/policy.ts); undefined = may proceed. */
   authorize: (peer: PeerIdentity) => AccessRefusal | undefined;
   refusalOf: (socket: IncomingMessage["socket"]) => CertificateRefusal | undefined;
+  /** A verified connection admission did not admit (client at its quota, every slot busy). */
+  admissionRefusalOf?: (socket: IncomingMessage["socket"]) => AdmissionRefusal | undefined;
   maxBodyBytes: number;
   metrics: ServerMetrics;
   log: Logger;
@@ -132,6 +136,15 @@ export function createRequestHandler(options: RouteOptions) {
     if (refusal) {
       // Rejected client certificate: say why and close; counted and logged as a handshake failure.
       answerRefusal(res, refusal);
+      return;
+    }
+    const notAdmitted = options.admissionRefusalOf?.(req.socket);
+    if (notAdmitted) {
+      // Counted and logged (once per burst) by admission, not as a request.
+      sendError(res, notAdmitted.status, notAdmitted.code, notAdmitted.message, {
+        connection: "close",
+        "retry-after": "1",
+      });
       return;
     }
     const state = options.stateOf(req.socket);

@@ -1,7 +1,16 @@
 /** The server's metrics (names documented in docs/SERVICES.md). */
 import { type Counter, type Gauge, Registry, registerIdentityMetrics } from "../metrics.ts";
 import { ACCESS_REFUSAL_REASONS } from "./access-policy.ts";
+import { ADMISSION_REFUSAL_REASONS, CONNECTION_CLOSE_REASONS } from "./admission.ts";
 import { HANDSHAKE_FAILURE_REASONS } from "./handshake-failures.ts";
+
+/** What admission (admission.ts) counts: connections refused, and connections the server closed, by budget and reason. */
+export interface ConnectionMetrics {
+  openConnections: Gauge;
+  droppedConnections: Counter;
+  refused: Counter<"budget" | "reason">;
+  closed: Counter<"budget" | "reason">;
+}
 
 export interface ServerMetrics {
   registry: Registry;
@@ -10,8 +19,7 @@ export interface ServerMetrics {
   requests: Counter<"route" | "status">;
   /** Requests refused by the access policy (revoked, not on the allow-list). */
   accessRefusals: Counter<"reason">;
-  openConnections: Gauge;
-  droppedConnections: Counter;
+  connections: ConnectionMetrics;
   reloads: Counter<"result">;
 }
 
@@ -49,9 +57,23 @@ export function createServerMetrics(
   );
   const droppedConnections = registry.counter(
     "mtls_connections_dropped_total",
-    "Connections refused because MTLS_MAX_CONNECTIONS were already open.",
+    "Connections refused by the listener's hard limit (twice MTLS_MAX_CONNECTIONS: a backstop; the budgets act first).",
   );
   droppedConnections.touch({});
+  const refused = registry.counter(
+    "mtls_connections_refused_total",
+    "Verified connections not admitted, by budget and reason (per_client_quota, verified_full).",
+    ["budget", "reason"],
+  );
+  for (const reason of ADMISSION_REFUSAL_REASONS) refused.touch({ budget: "verified", reason });
+  const closed = registry.counter(
+    "mtls_connections_closed_total",
+    "Connections the server closed of its own accord, by budget and reason (eviction, reclaim, age, expiry, policy).",
+    ["budget", "reason"],
+  );
+  for (const [budget, reasons] of Object.entries(CONNECTION_CLOSE_REASONS)) {
+    for (const reason of reasons) closed.touch({ budget, reason });
+  }
   const reloads = registerIdentityMetrics(registry, certificateNotAfter, ready);
   return {
     registry,
@@ -59,8 +81,7 @@ export function createServerMetrics(
     handshakeFailures,
     requests,
     accessRefusals,
-    openConnections,
-    droppedConnections,
+    connections: { openConnections, droppedConnections, refused, closed },
     reloads,
   };
 }

@@ -141,3 +141,72 @@ describe("waiting for identity files", () => {
     expect(parseServerConfig({ MTLS_IDENTITY_WAIT_MS: "0" }).identityWaitMs).toBe(0);
   });
 });
+
+describe("connection budgets and bounds", () => {
+  it("splits MTLS_MAX_CONNECTIONS into a quarter for handshakes, and a quarter per client, by default", () => {
+    expect(parseServerConfig({})).toMatchObject({
+      maxConnections: 1024,
+      maxUnauthenticatedConnections: 256,
+      maxConnectionsPerClient: 256,
+      maxConnectionAgeMs: 3_600_000,
+    });
+    expect(parseServerConfig({ MTLS_MAX_CONNECTIONS: "100" })).toMatchObject({
+      maxUnauthenticatedConnections: 25,
+      maxConnectionsPerClient: 25,
+    });
+    expect(parseServerConfig({ MTLS_MAX_CONNECTIONS: "2" })).toMatchObject({
+      maxUnauthenticatedConnections: 1,
+      maxConnectionsPerClient: 1,
+    });
+    // A default quota never exceeds what verified callers can hold.
+    expect(
+      parseServerConfig({ MTLS_MAX_CONNECTIONS: "8", MTLS_MAX_UNAUTHENTICATED_CONNECTIONS: "7" })
+        .maxConnectionsPerClient,
+    ).toBe(1);
+  });
+
+  it("refuses each new variable that is not a whole number, or below 1, with one line each", () => {
+    expect(
+      server({
+        MTLS_MAX_UNAUTHENTICATED_CONNECTIONS: "lots",
+        MTLS_MAX_CONNECTIONS_PER_CLIENT: "0",
+        MTLS_MAX_CONNECTION_AGE_MS: "1h",
+      }),
+    ).toEqual([
+      'MTLS_MAX_UNAUTHENTICATED_CONNECTIONS="lots" is not a whole number',
+      "MTLS_MAX_CONNECTIONS_PER_CLIENT=0 is too small: expected a whole number of at least 1",
+      'MTLS_MAX_CONNECTION_AGE_MS="1h" is not a whole number',
+    ]);
+    expect(server({ MTLS_MAX_UNAUTHENTICATED_CONNECTIONS: "-3" })).toEqual([
+      "MTLS_MAX_UNAUTHENTICATED_CONNECTIONS=-3 is too small: expected a whole number of at least 1",
+    ]);
+    expect(server({ MTLS_UPSTREAM: "tcp://127.0.0.1:5432", MTLS_TUNNEL_CLOSE_GRACE_MS: "0" })).toEqual([
+      "MTLS_TUNNEL_CLOSE_GRACE_MS=0 is out of range: expected 1 or more",
+    ]);
+    expect(
+      client({
+        MTLS_LOCAL_LISTEN: "127.0.0.1:15001",
+        MTLS_LOCAL_MAX_CONNECTIONS: "many",
+        MTLS_TUNNEL_CLOSE_GRACE_MS: "-1",
+      }),
+    ).toEqual([
+      'MTLS_LOCAL_MAX_CONNECTIONS="many" is not a whole number',
+      'MTLS_TUNNEL_CLOSE_GRACE_MS="-1" is not a whole number',
+    ]);
+  });
+
+  it("refuses an unauthenticated budget or a per-client quota that does not fit in the cap", () => {
+    expect(server({ MTLS_MAX_CONNECTIONS: "100", MTLS_MAX_UNAUTHENTICATED_CONNECTIONS: "100" })).toEqual([
+      "MTLS_MAX_UNAUTHENTICATED_CONNECTIONS=100 is not below MTLS_MAX_CONNECTIONS=100: " +
+        "verified callers get the rest of the cap; expected at most 99",
+    ]);
+    expect(server({ MTLS_MAX_CONNECTIONS_PER_CLIENT: "1000" })).toEqual([
+      "MTLS_MAX_CONNECTIONS_PER_CLIENT=1000 is larger than the 768 connections verified callers can hold " +
+        "(MTLS_MAX_CONNECTIONS=1024 minus MTLS_MAX_UNAUTHENTICATED_CONNECTIONS=256): expected at most 768",
+    ]);
+    expect(server({ MTLS_MAX_CONNECTIONS: "1" })).toEqual([
+      "MTLS_MAX_CONNECTIONS=1 leaves no connection for verified callers beside the 1 for handshakes " +
+        "(MTLS_MAX_UNAUTHENTICATED_CONNECTIONS): expected at least 2",
+    ]);
+  });
+});
