@@ -24,7 +24,7 @@ import { eventually } from "../support/eventually.ts";
 import { stackConfig } from "../support/stack-files.ts";
 import { swarmSkipReason } from "../support/swarm-available.ts";
 import { jsonLogs } from "./containers.ts";
-import { type CallRecord, type SwarmCaller, startSwarmCaller } from "./swarm-caller.ts";
+import { type CallRecord, type NetworkCaller, startNetworkCaller } from "./network-caller.ts";
 
 const execute = promisify(execFile);
 
@@ -74,7 +74,7 @@ describe.skipIf(skip)("the staged CA rotation on a real single-node swarm", () =
   let deployment: Deployment;
   let outputs: Outputs;
   let baseImage: string;
-  let caller: SwarmCaller | undefined;
+  let caller: NetworkCaller | undefined;
   const byRun = () => JSON.stringify({ label: [`${RUN_LABEL}=${stack.docker.runId}`] });
 
   const apply = async (changes: Record<string, string> = {}) => {
@@ -152,7 +152,7 @@ describe.skipIf(skip)("the staged CA rotation on a real single-node swarm", () =
 
   it("rotates the CA in three ups with zero failed calls, each rollout converged, ending with only generation 2 in use", async () => {
     const rotationStart = Date.now();
-    caller = await startSwarmCaller({
+    caller = await startNetworkCaller({
       image: baseImage,
       network: outputs.networkName,
       url: "https://mtls-server:8443",

@@ -20,7 +20,7 @@ import { ensureBaseImage } from "../support/docker-available.ts";
 import { eventually } from "../support/eventually.ts";
 import { stackConfig } from "../support/stack-files.ts";
 import { swarmSkipReason } from "../support/swarm-available.ts";
-import { type CallRecord, type SwarmCaller, startSwarmCaller } from "./swarm-caller.ts";
+import { type CallRecord, type NetworkCaller, startNetworkCaller } from "./network-caller.ts";
 
 interface Outputs {
   networkName: string;
@@ -40,7 +40,7 @@ describe.skipIf(skip)("the swarm stack on a real single-node swarm", () => {
   let deployment: Deployment;
   let outputs: Outputs;
   let baseImage: string;
-  let caller: SwarmCaller | undefined;
+  let caller: NetworkCaller | undefined;
   const byRun = () => JSON.stringify({ label: [`${RUN_LABEL}=${stack.docker.runId}`] });
 
   const apply = async (changes: Record<string, string> = {}) => {
@@ -48,7 +48,7 @@ describe.skipIf(skip)("the swarm stack on a real single-node swarm", () => {
     outputs = deployment.run.exports as unknown as Outputs;
   };
   const newCaller = () =>
-    startSwarmCaller({
+    startNetworkCaller({
       image: baseImage,
       network: outputs.networkName,
       url: "https://mtls-server:8443",
