@@ -203,11 +203,12 @@ describe.skipIf(skip)("the staged CA rotation on a real single-node swarm", () =
     expect(op(SECRET, "mtls-server-tls-crt")).toBe("same");
     expect(op(SERVICE, "mtls-server")).toBe("update");
 
-    // 2. Issue from 2: leaves re-issued (the certificate and key secrets replaced), the bundles kept.
+    // 2. Issue from 2: leaves re-issued (the certificate secrets replaced, the keys kept), the bundles kept.
     await step("issue from generation 2", { issuingCa: "2" });
     expect(outputs.ca.issuing).toBe("2");
     expect(outputs.server.serialNumber).not.toBe(oldSerial);
     expect(op(SECRET, "mtls-server-tls-crt")).toBe("replace");
+    expect(op(SECRET, "mtls-server-tls-key")).toBe("same");
     expect(op(SECRET, "mtls-server-ca-crt")).toBe("same");
     expect(op(SERVICE, "mtls-server")).toBe("update");
     const newLeaf = outputs.server.serialNumber;
