@@ -208,11 +208,16 @@ describe.skipIf(skip)("npm run verify on a deployed dev stack", () => {
     const server = outputs.containerNames.server;
     const client = outputs.containerNames.clients["client-a"]!;
     const health = (name: string) => docker("inspect", "--format", "{{.State.Health.Status}}", name);
+    const stoppedAt = new Date().toISOString();
     await docker("stop", server);
-    // Its rounds fail and back off; its health check turns it unhealthy.
+    // Its rounds fail and back off; its health check turns it unhealthy. Once it waits 10 s or more
+    // before its next try, the server comes back: the client stays unhealthy until that try.
     await waitFor(async () => ((await health(client)) === "unhealthy" ? true : undefined));
+    await waitFor(async () => {
+      const { stdout } = await run("docker", ["logs", "--since", stoppedAt, client]);
+      return stdout.split("\n").some((line) => /"retryInMs":\d{5,}/.test(line)) ? true : undefined;
+    });
     await docker("start", server);
-    await waitFor(async () => ((await health(server)) === "healthy" ? true : undefined));
     const unhealthyAtStart = (await health(client)) === "unhealthy";
     const result = await verify();
     // Still backing off when verify looked, and healthy again by itself when it had waited.

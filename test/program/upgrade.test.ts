@@ -209,7 +209,7 @@ describe.skipIf(skip)(
             expect(calls.gaps).toBeLessThanOrEqual(1);
             for (const failure of calls.failures) {
               expect(failure).toMatch(
-                /ECONNREFUSED|ECONNRESET|socket disconnected before secure TLS connection/,
+                /ECONNREFUSED|ECONNRESET|socket hang up|socket disconnected before secure TLS connection/,
               );
             }
           }
