@@ -31,11 +31,13 @@ const pki = new MtlsPki("pki", pkiArgs(config));
 const serverIdentity = pki.issueServer(serverName);
 const clientIdentities = new Map(config.clients.map((name) => [name, pki.issueClient(name)] as const));
 
-// With workloads, also the base-only delivery image for the sidecars' delivery containers, so a new
-// version of the services replaces the sidecars but not their delivery containers.
+// With workloads or a published server, also the base-only delivery image: for the sidecars'
+// delivery containers and for the published server's front, so a new version of the services
+// replaces neither (nor, with the front, interrupts the published port).
+const publishing = config.runtime !== "swarm" && (config.publishPort ?? 0) > 0;
 const image = new ServiceImage("services", {
   baseImage: config.baseImage,
-  ...(config.workloads.length > 0 ? { deliveryImage: true } : {}),
+  ...(config.workloads.length > 0 || publishing ? { deliveryImage: true } : {}),
 });
 // The runtime is a choice of components: containers on one engine, or services on a swarm
 // (workloads are refused on a swarm by the config check: they are containers on one engine).
@@ -64,7 +66,9 @@ const serverService = swarm
   : new MtlsService(serverName, {
       ...serverArgs,
       networkName: network.name,
-      ...(config.publishPort ? { publish: { hostPort: config.publishPort } } : {}),
+      ...(publishing
+        ? { publish: { hostPort: config.publishPort }, frontImage: image.deliveryRepoDigest! }
+        : {}),
     });
 
 const clientServices = new Map(

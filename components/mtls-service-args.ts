@@ -4,7 +4,6 @@
  * arg-checks.ts for how a refusal reads). The typed server and client args become the service's
  * environment here.
  */
-import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
   DEFAULT_SERVER_PORT,
@@ -153,12 +152,25 @@ export interface MtlsServiceArgs {
    */
   env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /**
-   * Publish the container's mTLS port on the host, bound to 127.0.0.1 only. `hostPort` 1 to 65535,
-   * or left out for a free port Docker picks (read it back from `container.ports`);
-   * `containerPort` defaults to `port` (else 8443). Default: not published. Changing it replaces the
-   * service container.
+   * Server only: publish the mTLS port on the host, bound to 127.0.0.1 only, through a front
+   * container (`<name>`, tcp-front.ts) that owns the host port and forwards each connection, bytes as
+   * they are, to the server's first alias (or `<name>` when it has none); the server container is
+   * then `<name>-service`. `hostPort` 1 to 65535, or left out for a free port Docker picks (read it
+   * back from `front.ports`); `containerPort` is the front's own port, default `port` (else 8443).
+   *
+   * Default: not published. Changing it replaces the front, delete-first (a short outage of host
+   * callers); a new image or setting of the server replaces only the server container, create-first,
+   * so host callers see no gap.
    */
   publish?: { hostPort?: pulumi.Input<number>; containerPort?: pulumi.Input<number> };
+  /**
+   * Image the front of a published server runs (any image with Node 22.18 or later; the front runs
+   * an inline script, no file of the image): `ServiceImage.deliveryRepoDigest`, the base image
+   * alone, does not change with the services' code, so a new services version leaves the front (and
+   * the published port) alone. Default: `deliveryImage`, else `image` (then a new services version
+   * replaces the front too: a short outage of host callers). Changing it replaces the front.
+   */
+  frontImage?: pulumi.Input<string>;
   /** Memory limit in MB, at least 6, with no swap on top. Default 256. Changing it updates the container in place. */
   memoryMb?: pulumi.Input<number>;
   /**
@@ -174,7 +186,12 @@ export interface MtlsServiceArgs {
    * it updates nothing in Docker.
    */
   waitUntilHealthy?: pulumi.Input<boolean>;
-  /** Docker container name. Default: auto-named `<name>-<7 hex>`. Changing it replaces the container. */
+  /**
+   * Docker container name of the service container. Default: auto-named `<name>-<7 hex>`, which lets
+   * a replacement start beside the old container (create-first: the new one healthy before the old
+   * one drains, no gap). A fixed name cannot exist twice, so with one the container is replaced
+   * delete-first: an outage while the new one starts. Changing it replaces the container.
+   */
   containerName?: pulumi.Input<string>;
 }
 
@@ -233,7 +250,10 @@ export interface CheckedServiceArgs {
   /** A server's policy file (JSON text); undefined for a client. */
   policy: pulumi.Output<string> | undefined;
   aliases: pulumi.Input<pulumi.Input<string>[]> | undefined;
-  ports: pulumi.Input<docker.types.input.ContainerPort[]>;
+  /** A published server's front: its ports, and the `alias:port` it forwards to. */
+  front:
+    | { containerPort: pulumi.Input<number>; hostPort?: pulumi.Input<number>; target: pulumi.Output<string> }
+    | undefined;
   memoryMb: pulumi.Input<number>;
   restart: pulumi.Input<RestartPolicy>;
 }
@@ -324,7 +344,9 @@ export function checkArgs(
       ? undefined
       : `${quote(value)} is not one of ${RESTART_POLICIES.join(", ")}`,
   );
-  let ports: pulumi.Input<docker.types.input.ContainerPort[]> = [];
+  if (args.publish && args.role !== "server")
+    checks.add("publish", `is for a server; this is a ${args.role}`);
+  let front: CheckedServiceArgs["front"];
   if (args.publish) {
     const hostPort =
       args.publish.hostPort === undefined
@@ -335,9 +357,12 @@ export function checkArgs(
       args.publish.containerPort ?? port ?? DEFAULT_SERVER_PORT,
       portProblem,
     );
-    ports = [
-      { internal: containerPort, ...(hostPort === undefined ? {} : { external: hostPort }), ip: "127.0.0.1" },
-    ];
+    // The front forwards to the server's first alias: a DNS name both the old and the new server
+    // container answer during a create-first replacement (a container name would be only one).
+    const target = pulumi
+      .all([pulumi.output(aliases), pulumi.output(port ?? DEFAULT_SERVER_PORT)])
+      .apply(([names, listenPort]) => `${names?.[0] ?? name}:${listenPort}`);
+    front = { containerPort, ...(hostPort === undefined ? {} : { hostPort }), target };
   }
   checks.done();
 
@@ -362,5 +387,12 @@ export function checkArgs(
             }),
           )
       : undefined;
-  return { env, policy, aliases, ports, memoryMb, restart };
+  // A published server without aliases gets its component name as one, for its front to forward to.
+  const networkAliases =
+    front && aliases === undefined
+      ? [name]
+      : front
+        ? pulumi.output(aliases).apply((a) => (a?.length ? a : [name]))
+        : aliases;
+  return { env, policy, aliases: networkAliases, front, memoryMb, restart };
 }

@@ -12,6 +12,13 @@
  * - `<name>`: the service container. None of its inputs carries certificate material or policy, so
  *   neither a re-issue nor a policy edit changes it; it `dependsOn` the delivery container so that on first deploy the
  *   files are in the volume before it starts (the services also wait for missing files).
+ *   Replaced create-first (unless `containerName` fixes its name): a new image or setting starts a
+ *   new container beside the old one, under the same aliases, healthy before the old one is stopped;
+ *   the old one then gets SIGTERM and `destroyGraceSeconds` to drain (its listener closes, callers
+ *   that still resolve its address are refused and go on to the new one; requests in flight finish);
+ * - a published server: `<name>` is its front (tcp-front.ts), which owns the host port and forwards
+ *   to the server's alias, and the service container is `<name>-service`, so that it can be
+ *   replaced create-first like any other (two containers cannot publish one port).
  *
  * Args (mtls-service-args.ts) are checked in the constructor before anything is declared; a bad one
  * throws one line naming `mtls:docker:MtlsService "<name>"`, the arg and the value.
@@ -31,6 +38,7 @@ import {
   SERVICE_UID,
 } from "../services/src/contract.ts";
 import { checkArgs, HEALTHCHECK_ARGS, MTLS_SERVICE_TYPE, type MtlsServiceArgs } from "./mtls-service-args.ts";
+import { declareTcpFront } from "./tcp-front.ts";
 
 export {
   DEFAULT_MEMORY_MB,
@@ -52,6 +60,13 @@ function identityEnv(role: string): Record<string, string> {
   };
 }
 
+/**
+ * How long Docker waits, when Pulumi deletes an old service container, between its SIGTERM and a
+ * SIGKILL: the services' drain deadline (MTLS_SHUTDOWN_TIMEOUT_MS, 10 s by default) and a margin.
+ * Without it the provider stops a container with no wait at all, cutting the requests in flight.
+ */
+export const SERVICE_STOP_GRACE_SECONDS = Math.ceil(DEFAULTS.shutdownTimeoutMs / 1000) + 5;
+
 function envList(role: string, entries: Record<string, string>): string[] {
   return Object.entries({ ...identityEnv(role), ...entries })
     .map(([key, value]) => `${key}=${value}`)
@@ -62,6 +77,8 @@ export class MtlsService extends pulumi.ComponentResource {
   readonly volume: docker.Volume;
   readonly delivery: docker.Container;
   readonly container: docker.Container;
+  /** A published server's front: owns the host port, forwards to the server's alias. */
+  readonly front: docker.Container | undefined;
   /** The Docker name of the service container. */
   readonly containerName: pulumi.Output<string>;
   /** The Docker name of the volume holding the identity files. */
@@ -114,7 +131,7 @@ export class MtlsService extends pulumi.ComponentResource {
     );
 
     this.container = new docker.Container(
-      name,
+      checked.front ? `${name}-service` : name,
       {
         name: args.containerName,
         image: args.image,
@@ -129,7 +146,6 @@ export class MtlsService extends pulumi.ComponentResource {
             ...(network.aliases === undefined ? {} : { aliases: network.aliases }),
           })),
         ],
-        ports: checked.ports,
         // On more than one network, the container is the one place where they meet: it must not
         // route packets from one to the other (Docker containers inherit forwarding from the host).
         ...(args.additionalNetworks?.length ? { sysctls: { "net.ipv4.ip_forward": "0" } } : {}),
@@ -150,16 +166,39 @@ export class MtlsService extends pulumi.ComponentResource {
         healthcheck: HEALTHCHECK_ARGS,
         wait: args.waitUntilHealthy ?? true,
         waitTimeout: 60,
+        destroyGraceSeconds: SERVICE_STOP_GRACE_SECONDS,
       },
       {
         parent: this,
         dependsOn: [this.delivery],
         // The provider stores a changed healthcheck without applying it; replacing is the only way
-        // a new one takes effect. Delete first, as the provider does for its own replacements.
+        // a new one takes effect.
         replaceOnChanges: ["healthcheck"],
-        deleteBeforeReplace: true,
+        // Create-first, overriding the provider's delete-first (the engine takes the program's
+        // value: pkg/resource/deploy/step_generator.go), unless a fixed name forbids two at once.
+        deleteBeforeReplace: args.containerName !== undefined,
       },
     );
+
+    this.front = checked.front
+      ? declareTcpFront(
+          name,
+          {
+            image: args.frontImage ?? args.deliveryImage ?? args.image,
+            networkName: args.networkName,
+            containerPort: checked.front.containerPort,
+            ...(checked.front.hostPort === undefined ? {} : { hostPort: checked.front.hostPort }),
+            target: checked.front.target,
+            labels: [
+              { label: "mtls-pki.service", value: name },
+              { label: "mtls-pki.role", value: "front" },
+            ],
+          },
+          // After the server: on a first deploy (and when a published server gets its front) the
+          // front forwards to a server that is already healthy.
+          { parent: this, dependsOn: [this.container] },
+        )
+      : undefined;
 
     this.containerName = this.container.name;
     this.volumeName = this.volume.name;

@@ -8,8 +8,10 @@
  *   immutable, so a re-issued certificate becomes a new secret. The secrets are auto-named
  *   (`<logical name>-<7 hex>`): with a name of its own the provider would replace a secret
  *   delete-first, which Swarm refuses while a task still uses it. An unchanged file keeps its
- *   secret; the certificate and key secrets carry the SHA-256 of the chain in a label
- *   (`mtls-pki.chain-sha256`), to tell which certificate a secret holds without reading it.
+ *   secret: a re-issued certificate (same key) makes a new certificate secret and keeps the key
+ *   secret. The certificate secret carries the SHA-256 of the chain in a label
+ *   (`mtls-pki.chain-sha256`), to tell which certificate it holds without reading it; the key
+ *   secret carries nothing that changes with the certificate.
  * - `<name>-policy` (server only): the server's policy file (allow-list, revoked serials, TLS
  *   policy) as a swarm secret at /etc/mtls/policy.json, 0444: a policy edit is a new secret and a
  *   rolling update, like a re-issued certificate.
@@ -67,16 +69,17 @@ export class MtlsSwarmService extends pulumi.ComponentResource {
     const parent = { parent: this };
     const serviceLabel = { label: "mtls-pki.service", value: name };
     const chainHash = pulumi.output(args.identity.chainPem).apply(sha256);
-    const leafLabels = [serviceLabel, { label: "mtls-pki.chain-sha256", value: chainHash }];
+    const chainLabels = [serviceLabel, { label: "mtls-pki.chain-sha256", value: chainHash }];
 
     this.certSecret = new docker.Secret(
       `${name}-tls-crt`,
-      { data: pulumi.output(args.identity.chainPem).apply(base64), labels: leafLabels },
+      { data: pulumi.output(args.identity.chainPem).apply(base64), labels: chainLabels },
       parent,
     );
     this.keySecret = new docker.Secret(
       `${name}-tls-key`,
-      { data: pulumi.secret(args.identity.privateKeyPem).apply(base64), labels: leafLabels },
+      // Only the key's own data: a re-issue with the same key keeps this secret.
+      { data: pulumi.secret(args.identity.privateKeyPem).apply(base64), labels: [serviceLabel] },
       parent,
     );
     this.caSecret = new docker.Secret(

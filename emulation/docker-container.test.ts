@@ -3,7 +3,7 @@
  * hardening inputs, health waiting, in-place updates versus replacements, the mustRun drift signal,
  * validation, and delete.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { dockerSkipReason, ensureBaseImage } from "../test/support/docker-available.ts";
@@ -251,5 +251,46 @@ describe.skipIf(skip)("docker emulation: containers", () => {
     const doomed = await create("doomed", { image, command: ["node", "-e", "setInterval(() => {}, 1000)"] });
     await docker.delete({ type: CONTAINER_TYPE, name: "doomed", id: doomed.id, state: doomed.state });
     await expect(dockerApi("GET", `/containers/${doomed.id}/json`)).rejects.toThrow(/404/);
+  });
+
+  test.each([
+    ["without destroyGraceSeconds it is killed at once (exit 137)", {}, "137"],
+    [
+      "with destroyGraceSeconds it gets its stop signal and the time to finish (exit 0)",
+      { destroyGraceSeconds: 20 },
+      "0",
+    ],
+  ])("delete: %s", async (_, extra, exitCode) => {
+    // Finishes 300 ms after SIGTERM, as a draining service would; SIGKILL leaves it no chance.
+    const script =
+      "process.on('SIGTERM', () => setTimeout(() => process.exit(0), 300)); console.log('ready'); setInterval(() => {}, 1000)";
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const draining = await create("draining", { image, command: ["node", "-e", script], ...extra });
+    // Until its handler is in place, Node as PID 1 ignores SIGTERM: wait for it to say so.
+    await new Promise<void>((resolve, reject) => {
+      const logs = spawn("docker", ["logs", "--follow", draining.id]);
+      logs.stdout.on("data", (chunk: Buffer) => {
+        if (chunk.toString().includes("ready")) {
+          logs.kill();
+          resolve();
+        }
+      });
+      logs.on("error", reject);
+    });
+    await docker.delete({ type: CONTAINER_TYPE, name: "draining", id: draining.id, state: draining.state });
+    const { stdout } = await run("docker", [
+      "events",
+      "--since",
+      String(since),
+      "--until",
+      String(Math.floor(Date.now() / 1000) + 1),
+      "--filter",
+      `container=${draining.id}`,
+      "--filter",
+      "event=die",
+      "--format",
+      "{{.Actor.Attributes.exitCode}}",
+    ]);
+    expect(stdout.trim()).toBe(exitCode);
   });
 });

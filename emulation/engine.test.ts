@@ -345,6 +345,12 @@ describe("state between runs", () => {
     expect(fake.log).toEqual(["create t-1", "delete t-1", "create t-2"]);
   });
 
+  test("deleteBeforeReplace: false overrides a provider that deletes first: the new one is created, the old deleted at the end", async () => {
+    await up(() => ({ id: new Thing("t", { size: 1, dbr: true }, { deleteBeforeReplace: false }).id }));
+    await up(() => ({ id: new Thing("t", { size: 2, dbr: true }, { deleteBeforeReplace: false }).id }));
+    expect(fake.log).toEqual(["create t-1", "create t-2", "delete t-1"]);
+  });
+
   test("replaceOnChanges turns an update into a replace; ignoreChanges and retainOnDelete are refused", async () => {
     await up(() => ({
       id: new Thing("forced", { size: 1, label: "a" }, { replaceOnChanges: ["label"] }).id,

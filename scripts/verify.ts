@@ -66,27 +66,37 @@ function parseArgs(argv: string[]): { repair: boolean } {
 
 /**
  * Inspects a container, waiting while its health check is still starting (a transient state) and,
- * after repairs, while Docker is still restarting it (its restart back-off).
+ * after repairs, while Docker is still restarting it (its restart back-off). A client that is
+ * running but unhealthy may only be backing off from a server that just came back (its retries
+ * back off up to MTLS_BACKOFF_MAX_MS, 30 s by default): it gets the same time to turn healthy
+ * by itself before it is reported.
  */
-async function settledContainer(name: string, afterRepair: boolean): Promise<ContainerFacts> {
+async function settledContainer(
+  name: string,
+  afterRepair: boolean,
+  role?: "server" | "client",
+): Promise<ContainerFacts> {
   const deadline = Date.now() + SETTLE_MS;
   for (;;) {
     const facts = await inspectContainer(name);
-    const transient = facts.health === "starting" || (afterRepair && facts.status === "restarting");
+    const backingOff = role === "client" && facts.status === "running" && facts.health === "unhealthy";
+    const transient =
+      facts.health === "starting" || backingOff || (afterRepair && facts.status === "restarting");
     if (!transient || Date.now() > deadline) return facts;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
 
 async function findingsFor(stack: string, service: ServiceInStack, afterRepair: boolean): Promise<Finding[]> {
-  const [container, delivery, volume] = await Promise.all([
-    settledContainer(service.container.name, afterRepair),
+  const [container, front, delivery, volume] = await Promise.all([
+    settledContainer(service.container.name, afterRepair, service.role),
+    service.front ? settledContainer(service.front.name, afterRepair) : Promise.resolve(undefined),
     inspectContainer(service.delivery.name),
     volumeExists(service.volume.name),
   ]);
   const image = container.image ?? delivery.image ?? service.image;
   const files = volume ? await checkVolumeFiles(service.volume.name, image, service.role) : undefined;
-  return compare(stack, service, { container, delivery, volume, files });
+  return compare(stack, service, { container, front, delivery, volume, files });
 }
 
 /** A workload's wiring: its networks and every member's networks and state (the app's settled). */

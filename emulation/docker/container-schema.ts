@@ -43,6 +43,9 @@ export const CONTAINER_RULES: PropertyRules = {
   // State only: the provider's Update does not apply a new healthcheck (the container keeps the old).
   healthcheck: { computed: true },
   start: IN_PLACE,
+  // State only: read back at delete, where it is the stop timeout (0 when unset: SIGTERM, then
+  // SIGKILL at once).
+  destroyGraceSeconds: IN_PLACE,
   wait: IN_PLACE,
   waitTimeout: IN_PLACE,
 };

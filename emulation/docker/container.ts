@@ -10,7 +10,10 @@
  * never-started container shows an update on every later apply).
  *
  * Update applies restart/memory changes with ContainerUpdate and starts a stopped container when
- * `mustRun` goes back to true; replacement is delete-before-replace. Delete = stop + forced remove.
+ * `mustRun` goes back to true; replacement is delete-before-replace (the provider's DeleteBeforeReplace,
+ * which a program may override with the `deleteBeforeReplace: false` option). Delete = stop, waiting
+ * `destroyGraceSeconds` for the container to exit on its stop signal (none when unset), then a forced
+ * remove.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type {
@@ -272,7 +275,13 @@ export async function updateContainer(req: UpdateRequest): Promise<CreateResult>
 
 export async function deleteContainer(req: DeleteRequest): Promise<void> {
   try {
-    await dockerApi("POST", `/containers/${req.id}/stop`, { query: { t: 0 }, accept: [304, 404] });
+    // The provider stops every container before removing it, waiting `destroyGraceSeconds` (from the
+    // state: the old container's own value) for it to exit after its stop signal, else not at all.
+    const grace = Number(req.state.destroyGraceSeconds ?? 0);
+    await dockerApi("POST", `/containers/${req.id}/stop`, {
+      query: { t: Math.max(grace, 0) },
+      accept: [304, 404],
+    });
     await dockerApi("DELETE", `/containers/${req.id}`, { query: { v: true, force: true }, accept: [404] });
   } catch (error) {
     if (error instanceof DockerApiError && /is already in progress/.test(error.message)) return;

@@ -447,7 +447,11 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
         return this.result("update", diff.changed, record, secretOutputs);
       }
       case "replace": {
-        const deleteFirst = diff.deleteBeforeReplace || options.deleteBeforeReplace;
+        // The provider decides, unless the program set the option (true or false): the engine's
+        // step generator takes the program's value over the provider's.
+        const deleteFirst = options.deleteBeforeReplaceDefined
+          ? options.deleteBeforeReplace
+          : diff.deleteBeforeReplace;
         if (deleteFirst && !this.preview) {
           await this.deleteResource(old);
           this.state.delete(urn);

@@ -14,6 +14,12 @@ export interface RegistrationOptions {
   /** URNs of the resources this one depends on (explicit and through inputs). */
   dependencies: string[];
   deleteBeforeReplace: boolean;
+  /**
+   * Whether the program set `deleteBeforeReplace` at all: the SDK sends `deleteBeforeReplaceDefined`
+   * (runtime/resource.js), and the engine then takes the program's value, true or false, over the
+   * provider's (pkg/resource/deploy: `if goal.DeleteBeforeReplace != nil`).
+   */
+  deleteBeforeReplaceDefined: boolean;
   ignoreChanges: string[];
   replaceOnChanges: string[];
   additionalSecretOutputs: string[];
@@ -74,6 +80,7 @@ interface RegisterRequest {
   getParent(): string;
   getDependenciesList(): string[];
   getDeletebeforereplace(): boolean;
+  getDeletebeforereplacedefined(): boolean;
   getIgnorechangesList(): string[];
   getReplaceonchangesList(): string[];
   getAdditionalsecretoutputsList(): string[];
@@ -142,6 +149,7 @@ function readOptions(req: RegisterRequest): RegistrationOptions {
     parent: req.getParent() || undefined,
     dependencies: [...req.getDependenciesList()],
     deleteBeforeReplace: req.getDeletebeforereplace(),
+    deleteBeforeReplaceDefined: req.getDeletebeforereplacedefined() || req.getDeletebeforereplace(),
     ignoreChanges: [...req.getIgnorechangesList()],
     replaceOnChanges: [...req.getReplaceonchangesList()],
     additionalSecretOutputs: [...req.getAdditionalsecretoutputsList()],
@@ -164,6 +172,7 @@ export function noOptions(): RegistrationOptions {
   return {
     dependencies: [],
     deleteBeforeReplace: false,
+    deleteBeforeReplaceDefined: false,
     ignoreChanges: [],
     replaceOnChanges: [],
     additionalSecretOutputs: [],

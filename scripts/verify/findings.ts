@@ -27,6 +27,8 @@ export interface Finding {
 
 export interface Observed {
   container: ContainerFacts;
+  /** The published server's front, when the stack declares one. */
+  front?: ContainerFacts;
   delivery: ContainerFacts;
   volume: boolean;
   files: FileFacts | undefined;
@@ -107,5 +109,27 @@ export function compare(stack: string, service: ServiceInStack, observed: Observ
       files ? filesRepair : shellLine(["docker", "restart", service.container.name]),
     );
   }
+  if (service.front && observed.front) frontFindings(stack, service.front, observed.front, add);
   return findings;
+}
+
+/** The front owns the published port: gone, stopped or unhealthy, the host cannot reach the server. */
+function frontFindings(
+  stack: string,
+  front: NonNullable<ServiceInStack["front"]>,
+  facts: ContainerFacts,
+  add: (problem: string, repair: string) => void,
+): void {
+  const what = `front container ${front.name} (the published port)`;
+  if (!facts.exists) add(`${what} does not exist`, recreate(stack, [front.urn]));
+  else if (facts.status !== "running")
+    add(
+      `${what} is ${facts.status} (exit code ${facts.exitCode})`,
+      shellLine(["docker", "start", front.name]),
+    );
+  else if (facts.health !== undefined && facts.health !== "healthy")
+    add(
+      `${what} is running but ${facts.health} (see docker logs ${front.name})`,
+      shellLine(["docker", "restart", front.name]),
+    );
 }

@@ -46,6 +46,8 @@ export interface ServiceInStack {
   role: "server" | "client";
   image: string;
   container: DockerObject;
+  /** A published server's front (the container that owns the host port), when it has one. */
+  front: DockerObject | undefined;
   delivery: DockerObject;
   volume: DockerObject;
   identity: ExpectedIdentity | undefined;
@@ -111,10 +113,10 @@ function describeService(
   stack: string,
 ): ServiceInStack {
   const name = nameOf(component.urn);
+  const find = (type: string, childName: string) =>
+    resources.find((r) => r.parent === component.urn && r.type === type && nameOf(r.urn) === childName);
   const child = (type: string, childName: string): StackResource => {
-    const found = resources.find(
-      (r) => r.parent === component.urn && r.type === type && nameOf(r.urn) === childName,
-    );
+    const found = find(type, childName);
     if (!found)
       throw new StackProblem(
         `stack "${stack}": MtlsService "${name}" has no ${type} "${childName}" in its state`,
@@ -125,7 +127,10 @@ function describeService(
     urn: r.urn,
     name: text(r.outputs?.name) ?? r.id ?? nameOf(r.urn),
   });
-  const container = child(CONTAINER_TYPE, name);
+  // Published, the service container is `<name>-service` and `<name>` is its front.
+  const serviceContainer = find(CONTAINER_TYPE, `${name}-service`);
+  const container = serviceContainer ?? child(CONTAINER_TYPE, name);
+  const front = serviceContainer ? child(CONTAINER_TYPE, name) : undefined;
   const delivery = child(CONTAINER_TYPE, `${name}-delivery`);
   const volume = child(VOLUME_TYPE, `${name}-identity`);
   const labels = (container.outputs?.labels ?? []) as Array<{ label?: string; value?: string }>;
@@ -150,6 +155,7 @@ function describeService(
     role,
     image: text(container.outputs?.image) ?? "",
     container: dockerObject(container),
+    front: front && dockerObject(front),
     delivery: dockerObject(delivery),
     volume: dockerObject(volume),
     identity: expected,

@@ -2,7 +2,7 @@
  * What a swarm stack (mtls-pki:runtime swarm) says is deployed, from the same `stack export` as
  * stack.ts: for each MtlsSwarmService component its docker.Service (URN, swarm id, name, declared
  * replicas and secret mounts) and its docker.Secrets (URN, swarm id, name), and for the certificate
- * secrets the SHA-256 of the chain the stack's Identity holds, to compare with the secret's
+ * secret the SHA-256 of the chain the stack's Identity holds, to compare with the secret's
  * `mtls-pki.chain-sha256` label. Nothing here reads secret data: the key secret's `data` is a
  * ciphertext in the export, and the chain comes from the Identity's plaintext outputs.
  */
@@ -14,7 +14,7 @@ export const MTLS_SWARM_SERVICE_TYPE = "mtls:swarm:MtlsSwarmService";
 const SERVICE_TYPE = "docker:index/service:Service";
 const SECRET_TYPE = "docker:index/secret:Secret";
 const IDENTITY_TYPE = "mtls:pki:Identity";
-/** The label MtlsSwarmService puts on the certificate and key secrets. */
+/** The label MtlsSwarmService puts on the certificate secret (not the key's: it outlives a re-issue). */
 export const CHAIN_LABEL = "mtls-pki.chain-sha256";
 
 export interface SecretMount {
@@ -79,7 +79,7 @@ function describeSwarmService(
   const refs = taskSpec?.containerSpec?.secrets ?? [];
   const identity = resources.find((r) => r.type === IDENTITY_TYPE && nameOf(r.urn).endsWith(`-${name}`));
   const chainPem = text(identity?.outputs?.chainPem);
-  const leafSecrets = new Set([`${name}-tls-crt`, `${name}-tls-key`]);
+  const chainSecret = `${name}-tls-crt`;
   const secrets = children
     .filter((r) => r.type === SECRET_TYPE && r.id)
     .map((secret): SecretInStack => {
@@ -96,7 +96,7 @@ function describeSwarmService(
               mode: ref.fileMode ?? 0o444,
             }
           : undefined,
-        chainSha256: leafSecrets.has(nameOf(secret.urn)) && chainPem ? sha256(chainPem) : undefined,
+        chainSha256: nameOf(secret.urn) === chainSecret && chainPem ? sha256(chainPem) : undefined,
       };
     });
   return {

@@ -110,7 +110,8 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
       repoDigest: image.repoDigest,
       containerName: server.containerName,
       volumeName: server.volumeName,
-      serverPorts: server.container.ports,
+      serverPorts: server.front!.ports,
+      frontName: server.front!.name,
       clientContainerName: clientService.containerName,
     };
   };
@@ -173,6 +174,7 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
         [IMAGE_TYPE, "svc-image", "svc"],
         [VOLUME_TYPE, "server-identity", "server"],
         [CONTAINER_TYPE, "server-delivery", "server"],
+        [CONTAINER_TYPE, "server-service", "server"],
         [CONTAINER_TYPE, "server", "server"],
         [CONTAINER_TYPE, "client-a", "client-a"],
       ]),
@@ -259,7 +261,7 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
   });
 
   test("the service container carries no certificate material and starts after the delivery", () => {
-    const service = registration(CONTAINER_TYPE, "server");
+    const service = registration(CONTAINER_TYPE, "server-service");
     expect(JSON.stringify(service.inputs)).not.toContain("BEGIN");
     expect(service.options.dependencies).toContain(registration(CONTAINER_TYPE, "server-delivery").urn);
   });
@@ -301,9 +303,9 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
     expect(info.HostConfig.Memory).toBeGreaterThan(0);
   });
 
-  test("the server presents its certificate over mTLS on 127.0.0.1 only", async () => {
+  test("the server presents its certificate over mTLS, through its front, on 127.0.0.1 only", async () => {
     expect(await presentedSerial(hostPort, caPem, client)).toBe(leaf.serial);
-    const { body } = await dockerApi("GET", `/containers/${first.exports.containerName}/json`);
+    const { body } = await dockerApi("GET", `/containers/${first.exports.frontName}/json`);
     const bindings = (body as { HostConfig: { PortBindings: Record<string, { HostIp: string }[]> } })
       .HostConfig.PortBindings;
     expect(
@@ -331,13 +333,13 @@ describe.skipIf(skip)("docker components under the emulated engine", () => {
   });
 
   test("a re-issued certificate replaces only the delivery container; the running server serves it", async () => {
-    const serverId = engine.resource(CONTAINER_TYPE, "server")?.id;
+    const serverId = engine.resource(CONTAINER_TYPE, "server-service")?.id;
     leaf = await issueServerCert(ca);
     const reissue = await deploy();
     expect(reissue.ops.filter((op) => op.op !== "same").map((op) => [op.op, op.name, op.changed])).toEqual([
       ["replace", "server-delivery", ["uploads"]],
     ]);
-    expect(engine.resource(CONTAINER_TYPE, "server")?.id).toBe(serverId);
+    expect(engine.resource(CONTAINER_TYPE, "server-service")?.id).toBe(serverId);
     const served = await probe({
       runId: docker.runId,
       image: base,

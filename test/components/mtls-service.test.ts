@@ -59,7 +59,7 @@ describe("MtlsService children", () => {
   let run: ComponentRun;
   let component: string;
   beforeAll(async () => {
-    run = await preview(() => service("api", { publish: { hostPort: 9443 }, port: 8443 }));
+    run = await preview(() => service("api", { port: 8443 }));
     component = run.child(TYPES.service, "api").urn;
   });
 
@@ -101,15 +101,8 @@ describe("MtlsService children", () => {
     expect(delivery.mounts).toEqual([{ type: "volume", source: expect.anything(), target: "/etc/mtls" }]);
   });
 
-  it("publishes the mTLS port on 127.0.0.1 only", () => {
-    expect(run.child(TYPES.container, "api").inputs.ports).toEqual([
-      { internal: 8443, external: 9443, ip: "127.0.0.1" },
-    ]);
-  });
-
-  it("publishes nothing unless asked", async () => {
-    const unpublished = await preview(() => service("quiet"));
-    expect(unpublished.child(TYPES.container, "quiet").inputs.ports).toEqual([]);
+  it("publishes nothing unless asked", () => {
+    expect(run.child(TYPES.container, "api").inputs.ports).toBeUndefined();
   });
 
   it("keeps the delivery container off every network and never starts it", () => {
@@ -165,12 +158,97 @@ describe("MtlsService children", () => {
     expect(inputs.wait).toBe(true);
   });
 
-  it("starts the service container after the delivery container and replaces it delete-first on a new health check", () => {
-    const options = run.child(TYPES.container, "api").options;
+  it("starts the service container after the delivery container, replaces it create-first (a new health check too) and gives the old one time to drain", () => {
+    const { options, inputs } = run.child(TYPES.container, "api");
     const delivery = run.child(TYPES.container, "api-delivery").urn;
     expect(options.dependencies).toContain(delivery);
     expect(options.replaceOnChanges).toEqual(["healthcheck"]);
+    // Set, and false: the engine then takes it over the provider's delete-first.
+    expect(options.deleteBeforeReplaceDefined).toBe(true);
+    expect(options.deleteBeforeReplace).toBe(false);
+    expect(inputs.name).toBeUndefined();
+    // The services drain for up to 10 s (MTLS_SHUTDOWN_TIMEOUT_MS); Docker waits that and a margin.
+    expect(inputs.destroyGraceSeconds).toBe(15);
+  });
+
+  it("replaces a service container with a fixed name delete-first: two containers cannot share a name", async () => {
+    const named = await preview(() => service("named", { containerName: "mtls-named" }));
+    const { options, inputs } = named.child(TYPES.container, "named");
+    expect(inputs.name).toBe("mtls-named");
     expect(options.deleteBeforeReplace).toBe(true);
+  });
+});
+
+describe("a published MtlsService", () => {
+  let run: ComponentRun;
+  beforeAll(async () => {
+    run = await preview(() =>
+      service("api", {
+        publish: { hostPort: 9443 },
+        port: 8443,
+        aliases: ["api", "api.internal"],
+        deliveryImage: "sha256:delivery",
+        frontImage: "sha256:front",
+      }),
+    );
+  });
+
+  it("declares a front named after the component, and the service container beside it as <name>-service", () => {
+    const component = run.child(TYPES.service, "api").urn;
+    const children = run.run.registrations.filter((r) => r.parent === component);
+    expect(children.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
+      `${TYPES.container} api`,
+      `${TYPES.container} api-delivery`,
+      `${TYPES.container} api-service`,
+      `${TYPES.volume} api-identity`,
+    ]);
+  });
+
+  it("puts the published port, on 127.0.0.1 only, on the front, and none on the service container", () => {
+    expect(run.child(TYPES.container, "api").inputs.ports).toEqual([
+      { internal: 8443, external: 9443, ip: "127.0.0.1" },
+    ]);
+    expect(run.child(TYPES.container, "api-service").inputs.ports).toBeUndefined();
+  });
+
+  it("has the front forward to the server's first alias, which both the old and the new server answer during a replacement", () => {
+    const front = run.child(TYPES.container, "api").inputs;
+    expect(front.envs).toEqual(["MTLS_FRONT_LISTEN=0.0.0.0:8443", "MTLS_FRONT_TARGET=api:8443"]);
+    expect(front.networksAdvanced).toEqual([{ name: "net" }]);
+    expect(run.child(TYPES.container, "api-service").inputs.networksAdvanced).toEqual([
+      { name: "net", aliases: ["api", "api.internal"] },
+    ]);
+  });
+
+  it("runs the front from frontImage, as a hardened container of its own that waits to be healthy", () => {
+    const front = run.child(TYPES.container, "api").inputs;
+    expect(front.image).toBe("sha256:front");
+    expect((front.entrypoints as string[]).slice(0, 2)).toEqual(["node", "-e"]);
+    expect(front.user).toBe("10001:10001");
+    expect(front.readOnly).toBe(true);
+    expect(front.capabilities).toEqual({ drops: ["ALL"] });
+    expect(front.securityOpts).toEqual(["no-new-privileges:true"]);
+    expect(front.memory).toBe(front.memorySwap);
+    expect(front.restart).toBe("always");
+    expect(front.networkMode).toBeUndefined();
+    expect(front.wait).toBe(true);
+  });
+
+  it("starts the front after the server, replaces the front delete-first (it holds the port) and the server create-first", () => {
+    const front = run.child(TYPES.container, "api").options;
+    const server = run.child(TYPES.container, "api-service");
+    expect(front.dependencies).toContain(server.urn);
+    expect(front.deleteBeforeReplace).toBe(true);
+    expect(server.options.deleteBeforeReplace).toBe(false);
+  });
+
+  it("runs the front from deliveryImage without frontImage, and gives a server without aliases its name as one", async () => {
+    const bare = await preview(() => service("bare", { publish: {}, deliveryImage: "sha256:delivery" }));
+    expect(bare.child(TYPES.container, "bare").inputs.image).toBe("sha256:delivery");
+    expect(bare.child(TYPES.container, "bare").inputs.envs).toContain("MTLS_FRONT_TARGET=bare:8443");
+    expect(bare.child(TYPES.container, "bare-service").inputs.networksAdvanced).toEqual([
+      { name: "net", aliases: ["bare"] },
+    ]);
   });
 });
 
@@ -252,6 +330,11 @@ describe("MtlsService bad input", () => {
     ["restart", { restart: "sometimes" as never }, 'restart: "sometimes" is not one of no, on-failure'],
     ["role", { role: "proxy" as never }, 'role: "proxy" is not one of server, client'],
     ["publish.hostPort", { publish: { hostPort: 70000 } }, "publish.hostPort: 70000 is not a port"],
+    [
+      "publish",
+      { role: "client", serverUrl: "https://api:8443", publish: {} },
+      "publish: is for a server; this is a client",
+    ],
     ["tlsPolicy", { tlsPolicy: "legacy" as never }, 'tlsPolicy: "legacy" is not one of modern, intermediate'],
     ["allowedClients", { allowedClients: [] }, "allowedClients: [] names no client"],
     ["allowedClients", { allowedClients: ["a,b"] }, 'allowedClients: "a,b" is not a client name'],

@@ -169,12 +169,12 @@ describe("MtlsSwarmService children", () => {
     expect(inputs.endpointSpec).toEqual({ mode: "dnsrr" });
   });
 
-  it("labels the certificate and key secrets with the chain's SHA-256 and the CA secret without it", () => {
+  it("labels the certificate secret with the chain's SHA-256, and neither the key secret (kept across a re-issue) nor the CA secret", () => {
     const labels = (name: string) =>
       run.child(SWARM.secret, name).inputs.labels as { label: string; value: string }[];
     const hash = (name: string) => labels(name).find((l) => l.label === "mtls-pki.chain-sha256")?.value;
     expect(hash("api-tls-crt")).toMatch(/^[0-9a-f]{64}$/);
-    expect(hash("api-tls-key")).toBe(hash("api-tls-crt"));
+    expect(hash("api-tls-key")).toBeUndefined();
     expect(hash("api-ca-crt")).toBeUndefined();
   });
 

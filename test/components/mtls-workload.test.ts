@@ -87,7 +87,7 @@ const privateName = (run: ComponentRun, workload: string) =>
 describe("MtlsWorkload, server role", () => {
   let run: ComponentRun;
   beforeAll(async () => {
-    run = await preview(() => new MtlsWorkload("orders", { ...serverArgs(), publish: { hostPort: 9443 } }));
+    run = await preview(() => new MtlsWorkload("orders", serverArgs()));
   });
 
   it("declares its private network, one server sidecar (an MtlsService) and the app, named after the component, and no pause container", () => {
@@ -120,18 +120,31 @@ describe("MtlsWorkload, server role", () => {
     ]);
   });
 
-  it("puts the sidecar on the stack's network (aliases, published port) and the private one; the app only on the private one", () => {
+  it("puts the sidecar on the stack's network (aliases) and the private one; the app only on the private one", () => {
     expect(networksOf(run, "orders-sidecar")).toEqual([
       { name: "net", aliases: ["orders"] },
       { name: privateName(run, "orders"), aliases: [] },
     ]);
-    expect(run.child(TYPES.container, "orders-sidecar").inputs.ports).toEqual([
-      { internal: 8443, external: 9443, ip: "127.0.0.1" },
-    ]);
+    expect(run.child(TYPES.container, "orders-sidecar").inputs.ports).toBeUndefined();
     const app = run.child(TYPES.container, "orders-app").inputs;
     expect(networksOf(run, "orders-app")).toEqual([{ name: privateName(run, "orders"), aliases: ["app"] }]);
     expect(app.ports).toBeUndefined();
     expect(app.networkMode).toBeUndefined();
+  });
+
+  it("publishes a server workload through its sidecar's front, which owns the host port and forwards to the sidecar's alias", async () => {
+    const published = await preview(
+      () => new MtlsWorkload("orders", { ...serverArgs(), publish: { hostPort: 9443 } }),
+    );
+    const front = published.child(TYPES.container, "orders-sidecar").inputs;
+    expect(front.ports).toEqual([{ internal: 8443, external: 9443, ip: "127.0.0.1" }]);
+    expect(front.envs).toContain("MTLS_FRONT_TARGET=orders:8443");
+    expect(networksOf(published, "orders-sidecar")).toEqual([{ name: "net" }]);
+    expect(published.child(TYPES.container, "orders-sidecar-service").inputs.ports).toBeUndefined();
+    expect(networksOf(published, "orders-sidecar-service")).toEqual([
+      { name: "net", aliases: ["orders"] },
+      { name: privateName(published, "orders"), aliases: [] },
+    ]);
   });
 
   it("keeps the sidecar, where the two networks meet, from routing packets between them", () => {

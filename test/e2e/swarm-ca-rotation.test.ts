@@ -24,7 +24,7 @@ import { eventually } from "../support/eventually.ts";
 import { stackConfig } from "../support/stack-files.ts";
 import { swarmSkipReason } from "../support/swarm-available.ts";
 import { jsonLogs } from "./containers.ts";
-import { type CallRecord, type SwarmCaller, startSwarmCaller } from "./swarm-caller.ts";
+import { type CallRecord, type NetworkCaller, startNetworkCaller } from "./network-caller.ts";
 
 const execute = promisify(execFile);
 
@@ -74,7 +74,7 @@ describe.skipIf(skip)("the staged CA rotation on a real single-node swarm", () =
   let deployment: Deployment;
   let outputs: Outputs;
   let baseImage: string;
-  let caller: SwarmCaller | undefined;
+  let caller: NetworkCaller | undefined;
   const byRun = () => JSON.stringify({ label: [`${RUN_LABEL}=${stack.docker.runId}`] });
 
   const apply = async (changes: Record<string, string> = {}) => {
@@ -152,7 +152,7 @@ describe.skipIf(skip)("the staged CA rotation on a real single-node swarm", () =
 
   it("rotates the CA in three ups with zero failed calls, each rollout converged, ending with only generation 2 in use", async () => {
     const rotationStart = Date.now();
-    caller = await startSwarmCaller({
+    caller = await startNetworkCaller({
       image: baseImage,
       network: outputs.networkName,
       url: "https://mtls-server:8443",
@@ -203,11 +203,12 @@ describe.skipIf(skip)("the staged CA rotation on a real single-node swarm", () =
     expect(op(SECRET, "mtls-server-tls-crt")).toBe("same");
     expect(op(SERVICE, "mtls-server")).toBe("update");
 
-    // 2. Issue from 2: leaves re-issued (the certificate and key secrets replaced), the bundles kept.
+    // 2. Issue from 2: leaves re-issued (the certificate secrets replaced, the keys kept), the bundles kept.
     await step("issue from generation 2", { issuingCa: "2" });
     expect(outputs.ca.issuing).toBe("2");
     expect(outputs.server.serialNumber).not.toBe(oldSerial);
     expect(op(SECRET, "mtls-server-tls-crt")).toBe("replace");
+    expect(op(SECRET, "mtls-server-tls-key")).toBe("same");
     expect(op(SECRET, "mtls-server-ca-crt")).toBe("same");
     expect(op(SERVICE, "mtls-server")).toBe("update");
     const newLeaf = outputs.server.serialNumber;

@@ -4,7 +4,8 @@
  * that answers from the emulated state (support/emulated-cli.ts). Each fault is made by hand as an
  * operator or an accident would make it, reported with its repair, and repaired by --repair:
  * a corrupted delivered file (with a caller on the published port seeing no failed call), a
- * stopped service container, a deleted delivery container.
+ * stopped service container, a stopped front, a deleted delivery container; and a client that is
+ * unhealthy only while it backs off is not reported.
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -199,6 +200,45 @@ describe.skipIf(skip)("npm run verify on a deployed dev stack", () => {
     const repaired = await verify("--repair");
     expect(repaired.code).toBe(0);
     expect(await docker("inspect", "--format", "{{.State.Status}} {{.State.Health.Status}}", client)).toBe(
+      "running healthy",
+    );
+  });
+
+  it("does not report a client that is unhealthy only while it backs off from a server that just came back", async () => {
+    const server = outputs.containerNames.server;
+    const client = outputs.containerNames.clients["client-a"]!;
+    const health = (name: string) => docker("inspect", "--format", "{{.State.Health.Status}}", name);
+    const stoppedAt = new Date().toISOString();
+    await docker("stop", server);
+    // Its rounds fail and back off; its health check turns it unhealthy. Once it waits 10 s or more
+    // before its next try, the server comes back: the client stays unhealthy until that try.
+    await waitFor(async () => ((await health(client)) === "unhealthy" ? true : undefined));
+    await waitFor(async () => {
+      const { stdout } = await run("docker", ["logs", "--since", stoppedAt, client]);
+      return stdout.split("\n").some((line) => /"retryInMs":\d{5,}/.test(line)) ? true : undefined;
+    });
+    await docker("start", server);
+    const unhealthyAtStart = (await health(client)) === "unhealthy";
+    const result = await verify();
+    // Still backing off when verify looked, and healthy again by itself when it had waited.
+    expect(unhealthyAtStart).toBe(true);
+    expect(result.code).toBe(0);
+    expect(result.lines).toHaveLength(1);
+    expect(result.lines[0]).toContain("deployed as the stack says");
+    expect(await health(client)).toBe("healthy");
+  });
+
+  it("reports a stopped front (the published port's owner) with docker start as the repair, and --repair starts it", async () => {
+    const front = dockerName("mtls-server");
+    await docker("stop", front);
+    const result = await verify();
+    expect(result.code).toBe(1);
+    expect(result.lines).toEqual([
+      `verify: mtls-server: front container ${front} (the published port) is exited (exit code 0). Repair: docker start ${front}`,
+    ]);
+    const repaired = await verify("--repair");
+    expect(repaired.code).toBe(0);
+    expect(await docker("inspect", "--format", "{{.State.Status}} {{.State.Health.Status}}", front)).toBe(
       "running healthy",
     );
   });

@@ -237,7 +237,8 @@ describe("the services' components constructed for another language (pulumi prev
 
   it("declares, for the same args, exactly the resources the TypeScript library declares", () => {
     expect(declared(viaPlugin)).toEqual(declared(inTypeScript));
-    expect(declared(viaPlugin).filter((r) => r.type === TYPES.container)).toHaveLength(4);
+    // Each service's container and delivery container, and the published server's front.
+    expect(declared(viaPlugin).filter((r) => r.type === TYPES.container)).toHaveLength(5);
   });
 
   it("nests each library component under the component of the same name", () => {

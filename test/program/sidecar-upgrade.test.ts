@@ -9,72 +9,33 @@
  *
  * Needs the git history (the old commit) and a Docker engine; under CI=true either missing fails.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appCalls, waitForAppRecovery } from "../e2e/app-calls.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { stackConfig } from "../support/stack-files.ts";
 import { freeSubnetPool } from "../support/subnet-pool.ts";
 import { type Deployment, deploy, newStack, wholeProgram } from "./deploy.ts";
+import { missingRelease, type ProgramTree, releaseTree } from "./program-tree.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The last commit whose MtlsWorkload shared a pause container's network namespace. */
 const OLD_COMMIT = "3e1113a";
 
-function missingHistory(): string | undefined {
-  try {
-    execFileSync("git", ["-C", ROOT, "cat-file", "-e", `${OLD_COMMIT}^{commit}`], { stdio: "ignore" });
-    return undefined;
-  } catch {
-    const reason = `the sidecar upgrade test needs commit ${OLD_COMMIT} in the git history (run \`git fetch --unshallow\`)`;
-    if (process.env.CI === "true") throw new Error(`CI=true, so ${reason}`);
-    console.warn(`Sidecar upgrade test skipped: ${reason}`);
-    return reason;
-  }
-}
-
-/** The old release's program, exactly as it was, in a temporary directory laid out like the repository. */
-function oldProgramTree(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "mtls-pki-sidecar-release-"));
-  const archive = execFileSync("git", [
-    "-C",
-    ROOT,
-    "archive",
-    OLD_COMMIT,
-    "index.ts",
-    "package.json",
-    "components",
-    "services",
-    "examples/demo-app",
-  ]);
-  // Modes as a checkout has them (the umask applied), not the archive's: an image's build context
-  // digest covers each file's mode, and a different one would rebuild it.
-  execFileSync("tar", ["-x", "--no-same-permissions", "-C", dir], {
-    input: archive,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
-  return dir;
-}
-
 const CONTAINER = "docker:index/container:Container";
-const skip = missingHistory() ?? (await dockerSkipReason());
+const skip = missingRelease(OLD_COMMIT) ?? (await dockerSkipReason());
 
 describe.skipIf(skip)(
   `upgrading the sidecar stack from the shared-namespace wiring (commit ${OLD_COMMIT})`,
   () => {
-    let oldTree: string;
+    let release: ProgramTree;
     let config: Record<string, string>;
     const stack = newStack();
     let upgraded: Deployment | undefined;
     let old: Deployment | undefined;
 
     beforeAll(async () => {
-      oldTree = oldProgramTree();
+      release = releaseTree(OLD_COMMIT);
       const file = stackConfig("sidecar");
       const workloads = (JSON.parse(file.workloads!) as Record<string, unknown>[]).map((w) =>
         w.role === "client" ? { ...w, env: { DEMO_INTERVAL_MS: "200" } } : w,
@@ -90,12 +51,9 @@ describe.skipIf(skip)(
       };
       // The old program resolves its paths against its working directory, as `pulumi up` from its
       // project directory would.
-      process.chdir(oldTree);
+      process.chdir(release.dir);
       try {
-        old = await deploy("sidecar", oldConfig, {
-          stack,
-          program: () => import(pathToFileURL(path.join(oldTree, "index.ts")).href),
-        });
+        old = await deploy("sidecar", oldConfig, { stack, program: release.program });
       } finally {
         process.chdir(ROOT);
       }
@@ -105,7 +63,7 @@ describe.skipIf(skip)(
       try {
         await (upgraded ?? old)?.destroy();
       } finally {
-        if (oldTree) rmSync(oldTree, { recursive: true, force: true });
+        release?.remove();
       }
     });
 
@@ -131,12 +89,12 @@ describe.skipIf(skip)(
           "delete caller-pause ()",
           "delete hello-pause ()",
           "replace caller-app (envs, image, networkMode, networksAdvanced, readOnly, user)",
-          "replace caller-to-hello (envs, image, networkMode, networksAdvanced, sysctls)",
-          "replace client-a (image)",
+          "replace caller-to-hello (destroyGraceSeconds, envs, image, networkMode, networksAdvanced, sysctls)",
+          "replace client-a (destroyGraceSeconds, image)",
           "replace client-a-delivery (image)",
           "replace hello-app (image, networkMode, networksAdvanced, readOnly, user)",
-          "replace hello-sidecar (envs, image, networkMode, networksAdvanced, sysctls)",
-          "replace mtls-server (image)",
+          "replace hello-sidecar (destroyGraceSeconds, envs, image, networkMode, networksAdvanced, sysctls)",
+          "replace mtls-server (destroyGraceSeconds, image)",
           "replace mtls-server-delivery (image)",
           // The services' and the demo app's code changed; the base-only delivery image did not,
           // so the sidecars' delivery containers (which run it) stay as they are.

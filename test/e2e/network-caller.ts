@@ -1,6 +1,7 @@
 /**
- * A continuous caller for services on a swarm: a plain container on the stack's attachable overlay
- * network (ingress publishing needs IPVS, so the host cannot reach the tasks), calling
+ * A continuous caller inside a stack's network: a plain container on the given network (a swarm's
+ * attachable overlay, whose ingress publishing needs IPVS so the host cannot reach the tasks, or a
+ * docker stack's bridge network, for servers published nowhere), calling
  * `GET /v1/whoami` over mTLS with a new connection and a fresh DNS lookup per call, and logging one
  * JSON line per call: the server certificate's serial, fingerprint and issuer, the replica that
  * answered and which credentials the call used, or the error. It re-reads its credentials (one
@@ -65,7 +66,7 @@ export interface CallerCredentials {
   caPem: string;
 }
 
-export interface SwarmCaller {
+export interface NetworkCaller {
   /** Every call so far, oldest first. */
   calls(): Promise<CallRecord[]>;
   /** Hands the caller new credentials, used from its next call on; returns their version. */
@@ -74,14 +75,14 @@ export interface SwarmCaller {
   stop(): Promise<CallRecord[]>;
 }
 
-export async function startSwarmCaller(options: {
+export async function startNetworkCaller(options: {
   image: string;
   network: string;
   url: string;
   runId: string;
   credentials: CallerCredentials;
-}): Promise<SwarmCaller> {
-  const dir = mkdtempSync(join(tmpdir(), "mtls-swarm-caller-"));
+}): Promise<NetworkCaller> {
+  const dir = mkdtempSync(join(tmpdir(), "mtls-network-caller-"));
   let version = 0;
   // One file for certificate, key and bundle, written aside and renamed into place: a call reads
   // either the old set or the new one, never a key that does not match its certificate.
