@@ -17,7 +17,7 @@ export {
   VOLUME_TYPE,
 } from "./docker/provider.ts";
 export { EmulatedEngine, type OpRecord, type Registration, type ResourceState } from "./engine/engine.ts";
-export type { CreateRequest } from "./engine/provider.ts";
+export type { CreateRequest, EmulatedProvider } from "./engine/provider.ts";
 /** Whether a registered input is a value unknown in preview (computed from an output not yet known). */
 export { isUnknownValue } from "./engine/values.ts";
 export {

@@ -634,6 +634,11 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
     for (const [k, v] of Object.entries(r.outputs)) {
       state[k] = secretOutputs.includes(k) && v !== undefined && v !== null ? secretWire(v) : v;
     }
+    // At preview the engine knows which outputs it will mark secret even before their values
+    // exist: a planned secret output reaches the program as an unknown secret, not a plain unknown.
+    if (this.preview) {
+      for (const k of secretOutputs) if (!(k in state)) state[k] = secretWire(pulumi.unknown);
+    }
     return { id: r.id ? r.id : undefined, state };
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Reads the resource options the SDK sends with each registration (parent, dependencies,
- * deleteBeforeReplace, replaceOnChanges, additionalSecretOutputs, aliases; ignoreChanges and
- * retainOnDelete only to refuse them)
+ * deleteBeforeReplace, replaceOnChanges, additionalSecretOutputs, aliases, property dependencies and
+ * the inputs as sent; ignoreChanges and retainOnDelete only to refuse them)
  * and component outputs (`registerOutputs`). `pulumi.runtime.Mocks.newResource` is not given them,
  * so this wraps the SDK's MockMonitor (installed by `setMocks`), whose `registerResource` calls
  * `mocks.newResource` synchronously: the options are handed over through `current` in that call.
@@ -26,6 +26,13 @@ export interface RegistrationOptions {
   retainOnDelete: boolean;
   /** Aliases as the SDK sends them to a monitor that supports alias specs (the mock monitor does). */
   aliases: AliasSpec[];
+  /** Per input property, the URNs of the resources its value was computed from. */
+  propertyDependencies: Record<string, string[]>;
+  /**
+   * The inputs exactly as the SDK serialised them: secrets in their wire form where they are
+   * nested, unknowns as the unknown sentinel string. What the engine hands a policy pack.
+   */
+  sentInputs: Record<string, unknown>;
 }
 
 /** One alias: a whole URN, or the parts of the old URN that differ (empty = the resource's own). */
@@ -79,6 +86,10 @@ interface RegisterRequest {
   getAdditionalsecretoutputsList(): string[];
   getRetainondelete(): boolean;
   getAliasesList(): AliasMessage[];
+  getPropertydependenciesMap(): {
+    forEach(cb: (deps: { getUrnsList(): string[] }, key: string) => void): void;
+  };
+  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
 }
 
 interface OutputsRequest {
@@ -144,7 +155,17 @@ function readOptions(req: RegisterRequest): RegistrationOptions {
     additionalSecretOutputs: [...req.getAdditionalsecretoutputsList()],
     retainOnDelete: req.getRetainondelete(),
     aliases: req.getAliasesList().map(readAlias),
+    propertyDependencies: readPropertyDependencies(req),
+    sentInputs: req.getObject()?.toJavaScript() ?? {},
   };
+}
+
+function readPropertyDependencies(req: RegisterRequest): Record<string, string[]> {
+  const deps: Record<string, string[]> = {};
+  req.getPropertydependenciesMap().forEach((entry, key) => {
+    deps[key] = [...entry.getUrnsList()];
+  });
+  return deps;
 }
 
 export function noOptions(): RegistrationOptions {
@@ -157,6 +178,8 @@ export function noOptions(): RegistrationOptions {
     additionalSecretOutputs: [],
     retainOnDelete: false,
     aliases: [],
+    propertyDependencies: {},
+    sentInputs: {},
   };
 }
 
