@@ -178,7 +178,13 @@ describe.skipIf(skip)("docker emulation: secrets and services on a swarm", () =>
   test("fails an update whose new task never turns healthy, once Swarm has rolled it back", async () => {
     const never = ["CMD", "node", "-e", "process.exit(1)"];
     await expect(up("KEY-2", undefined, never)).rejects.toThrow(/service rollback completed/);
-    const served = await answers(String(first.serviceId));
+    // Rolled back, both replicas serve the previous spec again; a task the rollback restarted may
+    // still be starting when Swarm reports the rollback complete.
+    const served = await eventually(
+      () => answers(String(first.serviceId)),
+      (list) => list.length === 2,
+      30_000,
+    );
     expect(served.map((a) => a.content)).toEqual(["KEY-2", "KEY-2"]);
   });
 
