@@ -5,9 +5,10 @@
  */
 import { median } from "../measure.ts";
 import type { BenchResults } from "../results.ts";
+import { figureValues } from "./figures.ts";
 import { formatRange, rangeOf } from "./maths.ts";
 import { keyVerdict, runsWhen } from "./slots.ts";
-import { med, rate, type Target, type TargetId, targets } from "./targets.ts";
+import { type Target, type TargetId, targets } from "./targets.ts";
 import { fillTemplate, readTemplate } from "./template.ts";
 
 export const BEGIN_MARKER =
@@ -48,9 +49,10 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
     .filter((goal) => metIn(goal) > 0 && metIn(goal) < of(goal.id).length)
     .map((goal) => `${goal.spoken} (${metIn(goal)} of ${of(goal.id).length})`);
   const keys = rangeOf(
-    runs.map(
-      (run) => med(run.keyAlgorithms?.["ECDSA-P256"], rate) / med(run.keyAlgorithms?.["RSA-2048"], rate),
-    ),
+    runs.map((run) => {
+      const values = figureValues(run);
+      return (values["keys.ECDSA-P256.rate"] ?? Number.NaN) / (values["keys.RSA-2048.rate"] ?? Number.NaN);
+    }),
   );
   const proxyRuns = of("proxyKeepAlive").length;
   const slots = {
