@@ -23,10 +23,8 @@ import { startNginx } from "../servers/nginx.ts";
 import { imageNodeOptions, type OurServer } from "../servers/ours.ts";
 import { type ServerKind, type ServerUnderTest, serverRssBytes } from "../servers/server-under-test.ts";
 
-const rssOf = (servers: ServerUnderTest[], field: "VmHWM" | "VmRSS" = "VmHWM") =>
-  Object.fromEntries(
-    servers.map((server) => [server.kind, serverRssBytes(server, field)]),
-  ) as PerKind<number>;
+const rssOf = (servers: ServerUnderTest[], field: "VmHWM" | "VmRSS" = "VmHWM"): PerKind<number> =>
+  Object.fromEntries(servers.map((server) => [server.kind, serverRssBytes(server, field)]));
 const perSecond = (r: { perSecond: number; resumed: number; connections: number }) =>
   `${r.perSecond.toFixed(0)}/s (${r.resumed}/${r.connections} resumed)`;
 
@@ -42,13 +40,8 @@ async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
       const isMain = keyAlgorithm === "ECDSA-P256" && policy === "modern";
       log(`${keyAlgorithm}, ${policy} policy (${protocolOf(policy)}): starting the servers`);
       const ours = await context.ours(pki, policy);
-      const whoamiBody = await fetchWhoami({
-        port: ours.port,
-        policy,
-        ca: pki.ca,
-        cert: pki.clientCert,
-        key: pki.clientKey,
-      });
+      const identity = { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey };
+      const whoamiBody = await fetchWhoami({ port: ours.port, policy, ...identity });
       const nginxOptions = { pki, policy, core: settings.serverCore, workDir: settings.workDir, whoamiBody };
       const servers: ServerUnderTest[] = [
         ours,
@@ -60,12 +53,8 @@ async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
         if (shippedOptions)
           servers.push(await context.ours(pki, policy, { nodeOptions: "", kind: "ours-defaults" }));
         oursTs = await context.ours(pki, policy, { shippedDir: undefined, kind: "ours-ts" });
-        servers.push(
-          oursTs,
-          context.track(
-            await startBareNode("server", pki, settings.serverCore, { policy, body: whoamiBody }),
-          ),
-        );
+        const bare = await startBareNode("server", pki, settings.serverCore, { policy, body: whoamiBody });
+        servers.push(oursTs, context.track(bare));
       }
       const idle = isMain ? rssOf(servers, "VmRSS") : {};
       const entry: HandshakeCase = {
