@@ -32,7 +32,7 @@ import type { PkiFiles } from "../pki/pki.ts";
 import type { BenchResults } from "../results.ts";
 import type { Scenario, ScenarioContext } from "../scenarios.ts";
 import { startNginxWithConfig } from "../servers/nginx.ts";
-import { nginxMtlsListen, nginxTempPaths } from "../servers/nginx-config.ts";
+import { nginxConf, nginxMtlsListen } from "../servers/nginx-config.ts";
 import { serverRssBytes } from "../servers/server-under-test.ts";
 import { freePort } from "../system/ports.ts";
 import { floodsTable } from "./table.ts";
@@ -68,18 +68,9 @@ interface Running {
   stop(): Promise<void>;
 }
 
+/** nginx at the limits of our server's defaults. */
 function nginxFloodConfig(dir: string, port: number, pki: PkiFiles): string {
-  return `# Written by bench/floods/scenario.ts: the limits of our server's defaults.
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections ${DEFAULTS.maxConnections}; }
-http {
-  access_log off;
-${nginxTempPaths(dir)}
-  keepalive_timeout ${DEFAULTS.keepAliveTimeoutMs / 1000}s;
-  keepalive_requests 1000000;
-  # nginx 1.22 bounds the TLS handshake with this one too (ssl_handshake_timeout came in 1.25).
+  const http = `  # nginx 1.22 bounds the TLS handshake with this one too (ssl_handshake_timeout came in 1.25).
   client_header_timeout ${DEFAULTS.handshakeTimeoutMs / 1000}s;
   server {
 ${nginxMtlsListen(port, pki, "modern")}
@@ -87,9 +78,12 @@ ${nginxMtlsListen(port, pki, "modern")}
       default_type application/json;
       return 200 "{\\"commonName\\":\\"bench-client\\"}";
     }
-  }
-}
-`;
+  }`;
+  const limits = {
+    workerConnections: DEFAULTS.maxConnections,
+    keepAliveSeconds: DEFAULTS.keepAliveTimeoutMs / 1000,
+  };
+  return nginxConf(dir, http, limits);
 }
 
 async function startServer(
