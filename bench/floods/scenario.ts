@@ -94,17 +94,15 @@ async function startServer(
 ): Promise<Running> {
   const { settings } = context;
   if (kind === "ours") {
-    const identity = join(settings.workDir, "floods", "identity");
-    mkdirSync(identity, { recursive: true });
-    const files = {
-      dir: identity,
-      cert: join(identity, "tls.crt"),
-      key: join(identity, "tls.key"),
-      ca: join(identity, "ca.crt"),
-    };
-    copyFileSync(pki.serverCert, files.cert);
-    copyFileSync(pki.serverKey, files.key);
-    copyFileSync(pki.ca, files.ca);
+    const dir = join(settings.workDir, "floods", "identity");
+    mkdirSync(dir, { recursive: true });
+    const files = { dir, cert: join(dir, "tls.crt"), key: join(dir, "tls.key"), ca: join(dir, "ca.crt") };
+    for (const [from, to] of [
+      [pki.serverCert, files.cert],
+      [pki.serverKey, files.key],
+      [pki.ca, files.ca],
+    ] as const)
+      copyFileSync(from, to);
     const server = await startShippedServer({
       image,
       identity: files,
@@ -128,16 +126,16 @@ async function startServer(
   }
   const dir = join(settings.workDir, "floods", "nginx");
   const port = await freePort();
-  const server = context.track(
-    await startNginxWithConfig({
-      dir,
-      port,
-      config: nginxFloodConfig(dir, port, pki),
-      core: settings.serverCore,
-      keyAlgorithm: pki.keyAlgorithm,
-      policy: "modern",
-    }),
-  );
+  const config = nginxFloodConfig(dir, port, pki);
+  const nginx = {
+    dir,
+    port,
+    config,
+    core: settings.serverCore,
+    keyAlgorithm: pki.keyAlgorithm,
+    policy: "modern" as const,
+  };
+  const server = context.track(await startNginxWithConfig(nginx));
   return {
     port,
     peakRssMiB: () => Math.round((serverRssBytes(server) / 2 ** 20) * 10) / 10,
