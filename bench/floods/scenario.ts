@@ -188,43 +188,23 @@ async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
       for (const kind of SERVERS) {
         log(`floods: ${flood} flood against ${kind}`);
         const server = await startServer(kind, context, pki, image);
-        const base = { host: "127.0.0.1", port: server.port };
+        const base = { host: "127.0.0.1", port: server.port, servername: "mtls-server" };
+        const { maxConnections } = DEFAULTS;
         const flooder = await startFlood(
           flood === "anonymous"
-            ? { kind: "anonymous", ...base, connections: Math.round(DEFAULTS.maxConnections * 1.1) }
-            : {
-                kind: "hoard",
-                ...base,
-                connections: DEFAULTS.maxConnections,
-                intervalMs: 1000,
-                servername: "mtls-server",
-                ...hoarder,
-              },
+            ? { kind: "anonymous", ...base, connections: Math.round(maxConnections * 1.1) }
+            : { kind: "hoard", ...base, connections: maxConnections, intervalMs: 1000, ...hoarder },
           { core: settings.loadCore, timeoutMs: 120_000 },
         );
-        const calls = await measureCalls(
-          {
-            kind: "calls",
-            ...base,
-            durationMs: callSeconds * 1000,
-            timeoutMs: CALL_TIMEOUT_MS,
-            servername: "mtls-server",
-            ...caller,
-          },
-          settings.loadCore,
-        );
+        const durationMs = callSeconds * 1000;
+        const spec = { kind: "calls", ...base, durationMs, timeoutMs: CALL_TIMEOUT_MS, ...caller } as const;
+        const calls = await measureCalls(spec, settings.loadCore);
         const healthy = await server.healthy();
         const flooderStats = await flooder.stop();
-        cases.push({
-          server: kind,
-          flood,
-          calls,
-          peakRssMiB: server.peakRssMiB(),
-          healthy,
-          flooder: flooderStats,
-        });
+        const peakRssMiB = server.peakRssMiB();
+        cases.push({ server: kind, flood, calls, peakRssMiB, healthy, flooder: flooderStats });
         log(
-          `floods: ${flood}/${kind}: ${calls.ok}/${calls.calls} calls ok, p50 ${calls.p50Ms} ms, peak RSS ${server.peakRssMiB()} MiB`,
+          `floods: ${flood}/${kind}: ${calls.ok}/${calls.calls} calls ok, p50 ${calls.p50Ms} ms, peak RSS ${peakRssMiB} MiB`,
         );
         await server.stop();
       }
