@@ -71,13 +71,9 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
     keysVerdict: [...new Set([keyVerdict(keys.min), keyVerdict(keys.max)])].join(" to "),
     proxyRuns:
       proxyRuns === runs.length ? "every run" : `measured in ${proxyRuns} of the ${runs.length} runs`,
-    verdicts: [
-      always.length ? `Met in every run: ${list(always)}.` : "",
-      never.length ? `Missed in every run: ${list(never)}.` : "",
-      sometimes.length ? `Met in some runs: ${list(sometimes)}.` : "",
-    ]
-      .filter(Boolean)
-      .join(" "),
+    always: list(always),
+    never: list(never),
+    sometimes: list(sometimes),
   };
   const text = fillTemplate(
     readTemplate("performance-paragraph.md"),
