@@ -57,12 +57,8 @@ async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
         servers.push(oursTs, context.track(bare));
       }
       const idle = isMain ? rssOf(servers, "VmRSS") : {};
-      const entry: HandshakeCase = {
-        keyAlgorithm,
-        policy,
-        protocol: protocolOf(policy),
-        full: await context.repeat("full handshakes", servers, loads.handshakes("new"), perSecond),
-      };
+      const full = await context.repeat("full handshakes", servers, loads.handshakes("new"), perSecond);
+      const entry: HandshakeCase = { keyAlgorithm, policy, protocol: protocolOf(policy), full };
       if (policy === "modern") {
         const resumedOn = servers.filter((server) => server.kind !== "node-bare");
         entry.resumed = await context.repeat(
@@ -94,6 +90,7 @@ async function mainCase(context: ScenarioContext, servers: ServerUnderTest[], pk
   const loads = loadsFor(settings, pki);
   const byKind = (kind: ServerKind) => servers.find((server) => server.kind === kind)!;
   const requestRate = (r: { requestsPerSecond: number }) => `${r.requestsPerSecond.toFixed(0)} req/s`;
+  const mbRate = (r: BulkEchoResult) => `${r.megabytesPerSecond.toFixed(0)} MB/s`;
   const keepAlive = await context.repeat(
     "keep-alive GET",
     servers,
@@ -104,18 +101,14 @@ async function mainCase(context: ScenarioContext, servers: ServerUnderTest[], pk
     bodyBytes: settings.bulkBodyBytes,
     seconds: warmup ?? settings.bulkSeconds,
   }));
-  const bulk = await context.repeat(
-    "bulk echo (own generator)",
-    servers,
-    echo,
-    (r) => `${r.megabytesPerSecond.toFixed(0)} MB/s`,
-  );
+  const bulk = await context.repeat("bulk echo (own generator)", servers, echo, mbRate);
   const bodyFile = join(settings.workDir, "bulk-body.bin");
   writeFileSync(bodyFile, Buffer.alloc(settings.bulkBodyBytes, "mtls-bench "));
+  const abEcho = loads.requests(ROUTES.echo, 1, bodyFile);
   const bulkAb = await context.repeat(
     "bulk echo (ab)",
     [byKind("ours"), byKind("nginx")],
-    loads.requests(ROUTES.echo, 1, bodyFile),
+    abEcho,
     requestRate,
   );
   const maxRate = (kind: ServerKind) =>
@@ -139,24 +132,14 @@ async function mainCase(context: ScenarioContext, servers: ServerUnderTest[], pk
     }));
     const describe = (r: FixedRateResult) =>
       `p50 ${r.percentilesMs.p50.toFixed(2)} ms, p99 ${r.percentilesMs.p99.toFixed(2)} ms`;
-    latency.push({
-      rate,
-      basis,
-      samples: await context.repeat("fixed-rate latency", measured, fixedRate, describe),
-    });
+    const samples = await context.repeat("fixed-rate latency", measured, fixedRate, describe);
+    latency.push({ rate, basis, samples });
   }
   log(`  our client in loop mode, ${settings.clientRounds} rounds every ${settings.clientIntervalMs} ms`);
   const { loadCore: core, clientRounds: rounds, clientIntervalMs: intervalMs, repoRoot } = settings;
   const server = byKind("ours") as OurServer;
-  const clientLoop = await runClientLoop({
-    core,
-    server,
-    pki,
-    policy: "modern",
-    rounds,
-    intervalMs,
-    repoRoot,
-  });
+  const loop = { core, server, pki, policy: "modern" as const, rounds, intervalMs, repoRoot };
+  const clientLoop = await runClientLoop(loop);
   log(
     `  ${clientLoop.handshakes} handshake(s) for ${clientLoop.rounds} rounds (${clientLoop.failedRounds} failed)`,
   );
