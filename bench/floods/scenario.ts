@@ -32,7 +32,7 @@ import type { PkiFiles } from "../pki/pki.ts";
 import type { BenchResults } from "../results.ts";
 import type { Scenario, ScenarioContext } from "../scenarios.ts";
 import { startNginxWithConfig } from "../servers/nginx.ts";
-import { nginxMtlsListen, nginxTempPaths } from "../servers/nginx-config.ts";
+import { nginxConf, nginxMtlsListen } from "../servers/nginx-config.ts";
 import { serverRssBytes } from "../servers/server-under-test.ts";
 import { freePort } from "../system/ports.ts";
 import { floodsTable } from "./table.ts";
@@ -68,18 +68,9 @@ interface Running {
   stop(): Promise<void>;
 }
 
+/** nginx at the limits of our server's defaults. */
 function nginxFloodConfig(dir: string, port: number, pki: PkiFiles): string {
-  return `# Written by bench/floods/scenario.ts: the limits of our server's defaults.
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections ${DEFAULTS.maxConnections}; }
-http {
-  access_log off;
-${nginxTempPaths(dir)}
-  keepalive_timeout ${DEFAULTS.keepAliveTimeoutMs / 1000}s;
-  keepalive_requests 1000000;
-  # nginx 1.22 bounds the TLS handshake with this one too (ssl_handshake_timeout came in 1.25).
+  const http = `  # nginx 1.22 bounds the TLS handshake with this one too (ssl_handshake_timeout came in 1.25).
   client_header_timeout ${DEFAULTS.handshakeTimeoutMs / 1000}s;
   server {
 ${nginxMtlsListen(port, pki, "modern")}
@@ -87,9 +78,12 @@ ${nginxMtlsListen(port, pki, "modern")}
       default_type application/json;
       return 200 "{\\"commonName\\":\\"bench-client\\"}";
     }
-  }
-}
-`;
+  }`;
+  const limits = {
+    workerConnections: DEFAULTS.maxConnections,
+    keepAliveSeconds: DEFAULTS.keepAliveTimeoutMs / 1000,
+  };
+  return nginxConf(dir, http, limits);
 }
 
 async function startServer(
@@ -100,17 +94,15 @@ async function startServer(
 ): Promise<Running> {
   const { settings } = context;
   if (kind === "ours") {
-    const identity = join(settings.workDir, "floods", "identity");
-    mkdirSync(identity, { recursive: true });
-    const files = {
-      dir: identity,
-      cert: join(identity, "tls.crt"),
-      key: join(identity, "tls.key"),
-      ca: join(identity, "ca.crt"),
-    };
-    copyFileSync(pki.serverCert, files.cert);
-    copyFileSync(pki.serverKey, files.key);
-    copyFileSync(pki.ca, files.ca);
+    const dir = join(settings.workDir, "floods", "identity");
+    mkdirSync(dir, { recursive: true });
+    const files = { dir, cert: join(dir, "tls.crt"), key: join(dir, "tls.key"), ca: join(dir, "ca.crt") };
+    for (const [from, to] of [
+      [pki.serverCert, files.cert],
+      [pki.serverKey, files.key],
+      [pki.ca, files.ca],
+    ] as const)
+      copyFileSync(from, to);
     const server = await startShippedServer({
       image,
       identity: files,
@@ -134,16 +126,16 @@ async function startServer(
   }
   const dir = join(settings.workDir, "floods", "nginx");
   const port = await freePort();
-  const server = context.track(
-    await startNginxWithConfig({
-      dir,
-      port,
-      config: nginxFloodConfig(dir, port, pki),
-      core: settings.serverCore,
-      keyAlgorithm: pki.keyAlgorithm,
-      policy: "modern",
-    }),
-  );
+  const config = nginxFloodConfig(dir, port, pki);
+  const nginx = {
+    dir,
+    port,
+    config,
+    core: settings.serverCore,
+    keyAlgorithm: pki.keyAlgorithm,
+    policy: "modern" as const,
+  };
+  const server = context.track(await startNginxWithConfig(nginx));
   return {
     port,
     peakRssMiB: () => Math.round((serverRssBytes(server) / 2 ** 20) * 10) / 10,
@@ -196,43 +188,23 @@ async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
       for (const kind of SERVERS) {
         log(`floods: ${flood} flood against ${kind}`);
         const server = await startServer(kind, context, pki, image);
-        const base = { host: "127.0.0.1", port: server.port };
+        const base = { host: "127.0.0.1", port: server.port, servername: "mtls-server" };
+        const { maxConnections } = DEFAULTS;
         const flooder = await startFlood(
           flood === "anonymous"
-            ? { kind: "anonymous", ...base, connections: Math.round(DEFAULTS.maxConnections * 1.1) }
-            : {
-                kind: "hoard",
-                ...base,
-                connections: DEFAULTS.maxConnections,
-                intervalMs: 1000,
-                servername: "mtls-server",
-                ...hoarder,
-              },
+            ? { kind: "anonymous", ...base, connections: Math.round(maxConnections * 1.1) }
+            : { kind: "hoard", ...base, connections: maxConnections, intervalMs: 1000, ...hoarder },
           { core: settings.loadCore, timeoutMs: 120_000 },
         );
-        const calls = await measureCalls(
-          {
-            kind: "calls",
-            ...base,
-            durationMs: callSeconds * 1000,
-            timeoutMs: CALL_TIMEOUT_MS,
-            servername: "mtls-server",
-            ...caller,
-          },
-          settings.loadCore,
-        );
+        const durationMs = callSeconds * 1000;
+        const spec = { kind: "calls", ...base, durationMs, timeoutMs: CALL_TIMEOUT_MS, ...caller } as const;
+        const calls = await measureCalls(spec, settings.loadCore);
         const healthy = await server.healthy();
         const flooderStats = await flooder.stop();
-        cases.push({
-          server: kind,
-          flood,
-          calls,
-          peakRssMiB: server.peakRssMiB(),
-          healthy,
-          flooder: flooderStats,
-        });
+        const peakRssMiB = server.peakRssMiB();
+        cases.push({ server: kind, flood, calls, peakRssMiB, healthy, flooder: flooderStats });
         log(
-          `floods: ${flood}/${kind}: ${calls.ok}/${calls.calls} calls ok, p50 ${calls.p50Ms} ms, peak RSS ${server.peakRssMiB()} MiB`,
+          `floods: ${flood}/${kind}: ${calls.ok}/${calls.calls} calls ok, p50 ${calls.p50Ms} ms, peak RSS ${peakRssMiB} MiB`,
         );
         await server.stop();
       }

@@ -46,28 +46,12 @@ export async function runAb(options: {
 }): Promise<AbResult> {
   const { port, path } = options;
   // -t alone caps the run at 50000 requests; a later -n lifts the cap, the time limit stays.
-  const args = [
-    "-q",
-    "-k",
-    "-c",
-    String(options.concurrency),
-    "-t",
-    String(options.seconds),
-    "-n",
-    "100000000",
-  ];
+  const args = `-q -k -c ${options.concurrency} -t ${options.seconds} -n 100000000`.split(" ");
   args.push("-E", options.pki.clientPem, "-f", options.policy === "modern" ? "TLS1.3" : "TLS1.2");
   if (options.postFile) args.push("-p", options.postFile, "-T", "application/octet-stream");
-  const result = parseAb(
-    (
-      await runPinned(
-        options.core,
-        "ab",
-        [...args, `https://127.0.0.1:${port}${path}`],
-        `ab against port ${port}`,
-      )
-    ).stdout,
-  );
+  const url = `https://127.0.0.1:${port}${path}`;
+  const ab = await runPinned(options.core, "ab", [...args, url], `ab against port ${port}`);
+  const result = parseAb(ab.stdout);
   if (result.complete === 0) throw new Error(`ab completed no request against port ${port}`);
   if (result.failed > 0 || result.non2xx > 0)
     throw new Error(

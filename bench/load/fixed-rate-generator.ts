@@ -58,17 +58,15 @@ async function runFixedRate(options: Options): Promise<FixedRateResult> {
     const measured = due >= measureFrom && due < end;
     if (measured) lateness.push(performance.now() - due);
     outstanding++;
-    get().then(
-      (status) => {
-        outstanding--;
-        if (status !== 200) errors++;
-        else if (measured) latencies.push(performance.now() - due);
-      },
-      () => {
-        outstanding--;
-        errors++;
-      },
-    );
+    get()
+      .then(
+        (status) => {
+          if (status !== 200) errors++;
+          else if (measured) latencies.push(performance.now() - due);
+        },
+        () => errors++,
+      )
+      .finally(() => outstanding--);
   };
   // Busy-polls with setImmediate (on the load core) so requests leave on time, not on 1 ms timers.
   await new Promise<void>((resolve) => {
@@ -103,11 +101,8 @@ async function runFixedRate(options: Options): Promise<FixedRateResult> {
       99,
     ),
     percentilesMs: {
-      p50: percentile(sorted, 50),
-      p90: percentile(sorted, 90),
-      p99: percentile(sorted, 99),
-      p999: percentile(sorted, 99.9),
-      max: sorted.at(-1) ?? Number.NaN,
+      ...{ p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99) },
+      ...{ p999: percentile(sorted, 99.9), max: sorted.at(-1) ?? Number.NaN },
     },
   };
 }

@@ -40,24 +40,9 @@ export async function runSTime(options: {
   path?: string;
 }): Promise<STimeResult> {
   const { pki, port } = options;
-  const args = [
-    "s_time",
-    "-connect",
-    `127.0.0.1:${port}`,
-    `-${options.mode}`,
-    "-time",
-    String(options.seconds),
-  ];
-  args.push(
-    "-www",
-    options.path ?? ROUTES.whoami,
-    "-cert",
-    pki.clientCert,
-    "-key",
-    pki.clientKey,
-    "-CAfile",
-    pki.ca,
-  );
+  const args = `s_time -connect 127.0.0.1:${port} -${options.mode} -time ${options.seconds}`.split(" ");
+  args.push("-www", options.path ?? ROUTES.whoami, "-cert", pki.clientCert, "-key", pki.clientKey);
+  args.push("-CAfile", pki.ca);
   args.push("-verify", "2", protocolOf(options.policy) === "TLSv1.3" ? "-tls1_3" : "-tls1_2");
   const what = `openssl s_time -${options.mode} against port ${port}`;
   const runs = await Promise.all(

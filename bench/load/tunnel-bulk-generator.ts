@@ -34,15 +34,12 @@ export async function runTunnelBulk(options: TunnelBulkOptions): Promise<TunnelB
 
   // The first chunk, there and back, unchanged.
   const echoed: Buffer[] = [];
-  let echoedBytes = 0;
   const firstBack = new Promise<void>((resolve) => {
     const onData = (data: Buffer) => {
       echoed.push(data);
-      echoedBytes += data.length;
-      if (echoedBytes >= chunk.length) {
-        socket.off("data", onData);
-        resolve();
-      }
+      if (Buffer.concat(echoed).length < chunk.length) return;
+      socket.off("data", onData);
+      resolve();
     };
     socket.on("data", onData);
   });
@@ -52,13 +49,10 @@ export async function runTunnelBulk(options: TunnelBulkOptions): Promise<TunnelB
 
   let bytes = 0;
   let running = true;
-  socket.on("data", (data: Buffer) => {
-    bytes += data.length;
-  });
+  socket.on("data", (data: Buffer) => (bytes += data.length));
+  // Writes until the socket asks to wait ('drain' resumes).
   const pump = () => {
-    while (running && socket.write(chunk)) {
-      // keep writing until the socket asks to wait
-    }
+    while (running && socket.write(chunk));
   };
   socket.on("drain", pump);
   const started = performance.now();

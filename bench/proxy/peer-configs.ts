@@ -15,7 +15,7 @@
  */
 import { tlsPolicyOptions } from "../../services/src/tls-policy.ts";
 import type { PkiFiles } from "../pki/pki.ts";
-import { nginxMtlsListen, nginxProcessLines, nginxTempPaths } from "../servers/nginx-config.ts";
+import { nginxConf, nginxMtlsListen } from "../servers/nginx-config.ts";
 
 /** Idle connections each proxy may keep to the upstream; above the load's 32 concurrent requests. */
 export const UPSTREAM_POOL = 64;
@@ -24,67 +24,47 @@ const TLS13_SUITES = tlsPolicyOptions("modern")
   .ciphers.split(":")
   .filter((name) => name.startsWith("TLS_"));
 
-export interface NginxProxyConfigOptions {
+/** nginx as an mTLS reverse proxy to the upstream on `upstreamPort`, passing the caller's subject. */
+export function nginxProxyConfig(options: {
   dir: string;
   port: number;
   pki: PkiFiles;
   upstreamPort: number;
-}
-
-export function nginxProxyConfig(options: NginxProxyConfigOptions): string {
-  const { dir, pki } = options;
-  return `# Written by bench/proxy/peer-configs.ts for one benchmark run: nginx as an mTLS reverse proxy.
-${nginxProcessLines(dir)}
-http {
-  access_log off;
-${nginxTempPaths(dir)}
-  keepalive_requests 1000000;
-  keepalive_timeout 65s;
-  upstream app {
+}) {
+  return nginxConf(
+    options.dir,
+    `  upstream app {
     server 127.0.0.1:${options.upstreamPort};
     keepalive ${UPSTREAM_POOL};
     keepalive_requests 1000000;
     keepalive_timeout 65s;
   }
   server {
-${nginxMtlsListen(options.port, pki, "modern")}
+${nginxMtlsListen(options.port, options.pki, "modern")}
     location / {
       proxy_pass http://app;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header X-Forwarded-Client-Cert "Subject=\\"$ssl_client_s_dn\\"";
     }
-  }
-}
-`;
-}
-
-export interface NginxUpstreamConfigOptions {
-  dir: string;
-  port: number;
-  body: string;
+  }`,
+  );
 }
 
 /** The plain-HTTP upstream every HTTP proxy forwards to: a fixed body for any request. */
-export function nginxUpstreamConfig(options: NginxUpstreamConfigOptions): string {
+export function nginxUpstreamConfig(options: { dir: string; port: number; body: string }): string {
   if (/["$\\]/.test(options.body))
     throw new Error("the upstream's fixed body must not contain a quote, '$' or a backslash");
-  return `# Written by bench/proxy/peer-configs.ts for one benchmark run: the plain upstream of the proxies.
-${nginxProcessLines(options.dir)}
-http {
-  access_log off;
-${nginxTempPaths(options.dir)}
-  keepalive_requests 1000000;
-  keepalive_timeout 65s;
-  server {
+  return nginxConf(
+    options.dir,
+    `  server {
     listen 127.0.0.1:${options.port};
     location / {
       default_type text/plain;
       return 200 "${options.body}";
     }
-  }
-}
-`;
+  }`,
+  );
 }
 
 export interface HaproxyConfigOptions {

@@ -25,19 +25,24 @@ const common = (pki: PkiFiles, core: number) => ({
   policy: "modern" as const,
 });
 
-export async function startNginxUpstream(options: Omit<PeerOptions, "upstreamPort"> & { body: string }) {
+/** nginx in front of (`upstreamPort`) or as (`body`) the upstream, in its own directory. */
+async function startNginxPeer(
+  options: Omit<PeerOptions, "upstreamPort">,
+  name: string,
+  config: (dir: string, port: number) => string,
+) {
   const port = await freePort();
-  const dir = join(options.workDir, "proxy", "upstream-nginx");
-  const config = nginxUpstreamConfig({ dir, port, body: options.body });
-  return startNginxWithConfig({ dir, port, config, ...common(options.pki, options.core) });
+  const dir = join(options.workDir, "proxy", name);
+  return startNginxWithConfig({ dir, port, config: config(dir, port), ...common(options.pki, options.core) });
 }
 
-export async function startNginxProxy(options: PeerOptions): Promise<ServerUnderTest> {
-  const port = await freePort();
-  const dir = join(options.workDir, "proxy", "nginx-http");
-  const config = nginxProxyConfig({ dir, port, pki: options.pki, upstreamPort: options.upstreamPort });
-  return startNginxWithConfig({ dir, port, config, ...common(options.pki, options.core) });
-}
+export const startNginxUpstream = (options: Omit<PeerOptions, "upstreamPort"> & { body: string }) =>
+  startNginxPeer(options, "upstream-nginx", (dir, port) =>
+    nginxUpstreamConfig({ dir, port, body: options.body }),
+  );
+
+export const startNginxProxy = (options: PeerOptions): Promise<ServerUnderTest> =>
+  startNginxPeer(options, "nginx-http", (dir, port) => nginxProxyConfig({ dir, port, ...options }));
 
 export async function startHaproxy(options: PeerOptions & { mode: "http" | "tcp" }) {
   const port = await freePort();

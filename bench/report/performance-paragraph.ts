@@ -5,26 +5,28 @@
  */
 import { median } from "../measure.ts";
 import type { BenchResults } from "../results.ts";
+import { figureValues } from "./figures.ts";
 import { formatRange, rangeOf } from "./maths.ts";
 import { keyVerdict, runsWhen } from "./slots.ts";
-import { med, rate, type Target, type TargetId, targets } from "./targets.ts";
+import { TARGET_IDS, type Target, type TargetId, targets } from "./targets.ts";
 import { fillTemplate, readTemplate } from "./template.ts";
 
 export const BEGIN_MARKER =
   "<!-- performance: written by `npm run bench` from bench/runs/ (bench/report/performance-paragraph.ts); do not edit -->";
 export const END_MARKER = "<!-- /performance -->";
 
-function wrap(text: string, width = 100): string[] {
-  const lines: string[] = [];
-  let line = "";
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    if (line && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  return line ? [...lines, line] : lines;
-}
+/** Lines of at most `width` characters (a longer word alone on its line). */
+const wrap = (text: string, width = 100) =>
+  text
+    .split(/\s+/)
+    .filter(Boolean)
+    .reduce<string[]>((lines, word) => {
+      const last = lines.at(-1);
+      if (last !== undefined && last.length + 1 + word.length <= width)
+        lines[lines.length - 1] = `${last} ${word}`;
+      else lines.push(word);
+      return lines;
+    }, []);
 
 const list = (items: string[]) =>
   items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
@@ -48,9 +50,10 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
     .filter((goal) => metIn(goal) > 0 && metIn(goal) < of(goal.id).length)
     .map((goal) => `${goal.spoken} (${metIn(goal)} of ${of(goal.id).length})`);
   const keys = rangeOf(
-    runs.map(
-      (run) => med(run.keyAlgorithms?.["ECDSA-P256"], rate) / med(run.keyAlgorithms?.["RSA-2048"], rate),
-    ),
+    runs.map((run) => {
+      const values = figureValues(run);
+      return (values["keys.ECDSA-P256.rate"] ?? Number.NaN) / (values["keys.RSA-2048.rate"] ?? Number.NaN);
+    }),
   );
   const proxyRuns = of("proxyKeepAlive").length;
   const slots = {
@@ -62,33 +65,15 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
     when: runsWhen(runs),
     several: runs.length > 1,
     cores: runs.at(-1)!.machine.cores,
-    ...Object.fromEntries(
-      (
-        [
-          "full",
-          "resumed",
-          "keepAlive",
-          "bulk",
-          "p99",
-          "proxyFull",
-          "proxyKeepAlive",
-          "proxyKeepAliveBare",
-          "tunnelBulk",
-        ] as const
-      ).map((id) => [id, ratios(id)]),
-    ),
+    ...Object.fromEntries(TARGET_IDS.map((id) => [id, ratios(id)])),
     rss: formatRange(rangeOf(of("rss").map((goal) => goal.ours)), (v) => v.toFixed(0), " MiB"),
     keys: formatRange(keys, (v) => v.toFixed(2), "×"),
     keysVerdict: [...new Set([keyVerdict(keys.min), keyVerdict(keys.max)])].join(" to "),
     proxyRuns:
       proxyRuns === runs.length ? "every run" : `measured in ${proxyRuns} of the ${runs.length} runs`,
-    verdicts: [
-      always.length ? `Met in every run: ${list(always)}.` : "",
-      never.length ? `Missed in every run: ${list(never)}.` : "",
-      sometimes.length ? `Met in some runs: ${list(sometimes)}.` : "",
-    ]
-      .filter(Boolean)
-      .join(" "),
+    always: list(always),
+    never: list(never),
+    sometimes: list(sometimes),
   };
   const text = fillTemplate(
     readTemplate("performance-paragraph.md"),

@@ -4,36 +4,27 @@
  * derived from them (targets, ratios, which side set the pace) and the run's facts. The words are
  * the template's; a section of it is kept only when the run measured what it speaks of.
  */
-import type { Sample } from "../measure.ts";
 import type { BenchResults, PerServer } from "../results.ts";
 import { SCENARIOS } from "../scenarios.ts";
-import type { ServerKind } from "../servers/server-under-test.ts";
-import { figureSlots, n, pct } from "./figures.ts";
+import {
+  figureSlots,
+  figureValues,
+  lowestCost,
+  MIB,
+  n,
+  otherKind,
+  pct,
+  sampleValue,
+  v8Costs,
+} from "./figures.ts";
 import { formatRange, rangeOf } from "./maths.ts";
 import { runFileName } from "./run-files.ts";
-import {
-  cpuPer,
-  handshakeCase,
-  loadBusy,
-  MIB,
-  med,
-  megabytesPerSecond,
-  otherKind,
-  rate,
-  requestsPerSecond,
-  serverBusy,
-  shippedPeakRss,
-  TARGET_IDS,
-  type Target,
-  targets,
-  v8Costs,
-} from "./targets.ts";
+import { TARGET_IDS, type Target, targets } from "./targets.ts";
 import type { Slots } from "./template.ts";
 
 export const ratio = (value: number) =>
   Number.isFinite(value) ? `${value >= 10 ? n(value) : n(value, 2)}×` : "n/a";
 const mib = (bytes: number | undefined) => n((bytes ?? Number.NaN) / MIB);
-
 const otherName = (run: BenchResults) =>
   otherKind(run) === "ours-tuned" ? "ours, --max-semi-space-size=1" : "ours, Node's V8 defaults";
 
@@ -43,7 +34,7 @@ export function preciseRatio(goal: Target): string {
   return near ? `${n(goal.ratio, 3)}×` : ratio(goal.ratio);
 }
 
-const valueWithUnit = (value: number, unit: string) =>
+const withUnit = (value: number, unit: string) =>
   unit === "×"
     ? ratio(value)
     : unit === "/s"
@@ -74,35 +65,6 @@ export function runsWhen(runs: BenchResults[]): string {
   return runs.length === 1 ? `on ${days[0]}` : `all on ${days[0]}`;
 }
 
-/** Whether the server (its core busy) or the load generator set the pace, as a clause. */
-function bound<T>(samples: Sample<T>[] | undefined): string {
-  if (serverBusy(samples) >= 0.9) return ", so the server is CPU-bound";
-  if (loadBusy(samples) < 0.9) return ", neither it nor the load core saturated";
-  return `, with the load core ${pct(loadBusy(samples))} busy: the load generator set the pace, so the figure is a lower bound`;
-}
-
-/** What one whole core would carry at the CPU cost per operation, against the peer's measured rate. */
-function ceiling(cost: number, scale: number, unit: string, goal: Target | undefined): string {
-  if (!goal) return "";
-  const share = scale / cost / goal.peer;
-  const verdict =
-    share < goal.threshold
-      ? `below the ${goal.threshold}× target, so our CPU cost per operation alone rules the target out.`
-      : `above the ${goal.threshold}× target, so the CPU cost alone does not explain the miss; the rest is how the load reached the server in this run.`;
-  return ` At that CPU cost one whole core would carry at most ${n(scale / cost)} ${unit}, ${ratio(share)} ${goal.peerLabel}'s measured rate: ${verdict}`;
-}
-
-/** Ours over the peer repetition by repetition: how far a median ratio can be trusted. */
-function perRepetition<T>(
-  samples: PerServer<T> | undefined,
-  peer: ServerKind,
-  value: (s: Sample<T>) => number,
-) {
-  const theirs = samples?.[peer] ?? [];
-  const pairs = (samples?.ours ?? []).map((s, i) => (theirs[i] ? value(s) / value(theirs[i]) : Number.NaN));
-  return `per repetition ${pairs.map(ratio).join(", ")}`;
-}
-
 function targetSlots(run: BenchResults, runs: BenchResults[], goals: Target[]): Slots {
   const perRun = runs.map(targets);
   const ranges = goals.map((goal) => {
@@ -122,19 +84,17 @@ function targetSlots(run: BenchResults, runs: BenchResults[], goals: Target[]): 
       `${same.filter((g) => g.met).length} of ${same.length}`,
     ];
   });
+  const rows = goals.map((goal) => [
+    goal.label,
+    withUnit(goal.ours, goal.unit),
+    goal.unit === "×" ? goal.peerLabel : `${goal.peerLabel} ${withUnit(goal.peer, goal.unit)}`,
+    preciseRatio(goal),
+    goal.goal,
+    goal.met ? "✅ met" : "❌ missed",
+    goal.other ? `${withUnit(goal.other.value, goal.unit)} (${ratio(goal.other.ratio)})` : "—",
+  ]);
   const slots: Slots = {
-    targetTable: table(
-      ["What", "ours", "compared with", "ratio", "target", "", otherName(run)],
-      goals.map((goal) => [
-        goal.label,
-        valueWithUnit(goal.ours, goal.unit),
-        goal.unit === "×" ? goal.peerLabel : `${goal.peerLabel} ${valueWithUnit(goal.peer, goal.unit)}`,
-        preciseRatio(goal),
-        goal.goal,
-        goal.met ? "✅ met" : "❌ missed",
-        goal.other ? `${valueWithUnit(goal.other.value, goal.unit)} (${ratio(goal.other.ratio)})` : "—",
-      ]),
-    ),
+    targetTable: table(["What", "ours", "compared with", "ratio", "target", "", otherName(run)], rows),
     rangeTable: table(["figure", "range over the runs", "target", "met in"], ranges),
     "ranges.count": runs.length === 1 ? "the one recorded run" : `the ${runs.length} recorded runs`,
     "ranges.when": runsWhen(runs),
@@ -145,163 +105,184 @@ function targetSlots(run: BenchResults, runs: BenchResults[], goals: Target[]): 
   for (const goal of goals) {
     slots[`missed.${goal.id}`] = !goal.met;
     slots[`${goal.id}.ratio`] = preciseRatio(goal);
-    slots[`${goal.id}.ours`] = valueWithUnit(goal.ours, goal.unit);
-    slots[`${goal.id}.peer`] = valueWithUnit(goal.peer, goal.unit);
+    slots[`${goal.id}.ours`] = withUnit(goal.ours, goal.unit);
+    slots[`${goal.id}.peer`] = withUnit(goal.peer, goal.unit);
   }
   return slots;
 }
 
+/** The measurements whose load generator may have set the pace, as the report names them. */
+const PACED = [
+  ["keepAlive", "Keep-alive requests"],
+  ["bulk", "Bulk echo"],
+  ["proxy.newConnection", "Proxied requests, new connection each"],
+  ["proxy.keepAlive", "Proxied keep-alive requests"],
+  ["proxy.tunnel", "TCP tunnel bulk"],
+];
+
 /** Figures derived from several measurements, for the causes of missed targets. */
-function derivedSlots(run: BenchResults, goals: Target[]): Slots {
-  const goal = (id: Target["id"]) => goals.find((g) => g.id === id);
-  const main = handshakeCase(run, "ECDSA-P256", "TLSv1.3");
-  const proxy = run.proxy;
-  const cpu = <T>(samples: Sample<T>[] | undefined, ops: (r: T) => number, scale: number) =>
-    cpuPer(samples, ops, scale);
-  const kaCpu = (kind: ServerKind) => cpu(run.keepAlive?.[kind], (r) => r.complete, 1e6);
-  const half = run.latency?.find((l) => l.basis === "half of nginx's maximum");
-  const ourMax = med(run.keepAlive?.ours, requestsPerSecond);
-  const costs = v8Costs(run);
-  const lowest = costs.reduce(
-    (low, c) => (c.ratio < low.ratio ? c : low),
-    costs[0] ?? { what: "n/a", ratio: Number.NaN },
-  );
-  const rss = shippedPeakRss(run);
-  const proxyOf = <T>(samples: PerServer<T> | undefined, peer: ServerKind, pick: (s: Sample<T>) => number) =>
-    n(med(samples?.ours, pick) / med(samples?.[peer], pick), 3);
+function derivedSlots(run: BenchResults, goals: Target[], v: Record<string, number>): Slots {
+  const value = (name: string) => v[name] ?? Number.NaN;
+  const quotient = (a: string, b: string) => ratio(value(a) / value(b));
+  const main = "hs.ECDSA-P256.TLSv1.3.full";
+  // Whether the server (its core busy) or the load generator set the pace, as a clause.
+  const bound = (path: string) =>
+    value(`${path}.busy`) >= 0.9
+      ? ", so the server is CPU-bound"
+      : value(`${path}.load`) < 0.9
+        ? ", neither it nor the load core saturated"
+        : `, with the load core ${pct(value(`${path}.load`))} busy: the load generator set the pace, so the figure is a lower bound`;
+  // What one whole core would carry at the CPU cost per operation, against the peer's measured rate.
+  const ceiling = (cost: number, scale: number, unit: string, id: string) => {
+    const goal = goals.find((g) => g.id === id);
+    if (!goal) return "";
+    const share = scale / cost / goal.peer;
+    const verdict =
+      share < goal.threshold
+        ? `below the ${goal.threshold}× target, so our CPU cost per operation alone rules the target out.`
+        : `above the ${goal.threshold}× target, so the CPU cost alone does not explain the miss; the rest is how the load reached the server in this run.`;
+    return ` At that CPU cost one whole core would carry at most ${n(scale / cost)} ${unit}, ${ratio(share)} ${goal.peerLabel}'s measured rate: ${verdict}`;
+  };
+  // Ours over the peer repetition by repetition: how far a median ratio can be trusted.
+  const perRepetition = (
+    samples: PerServer<unknown> | undefined,
+    peer: "nginx" | "haproxy",
+    metric: string,
+  ) => {
+    const of = (s: Parameters<typeof sampleValue>[1]) => sampleValue(metric, s, run.settings.bulkBodyBytes);
+    const theirs = samples?.[peer] ?? [];
+    return `per repetition ${(samples?.ours ?? []).map((s, i) => ratio(theirs[i] ? of(s) / of(theirs[i]) : Number.NaN)).join(", ")}`;
+  };
   const slots: Slots = {};
   for (const c of run.handshakes ?? []) {
-    for (const kind of ["full", "resumed"] as const) {
-      const samples = c[kind];
-      const cpu = (server: ServerKind) => cpuPer(samples?.[server], (r) => r.connections, 1e3);
+    for (const kind of ["full", "resumed"]) {
       const path = `hs.${c.keyAlgorithm}.${c.protocol}.${kind}`;
-      slots[`${path}.ratio`] = ratio(med(samples?.ours, rate) / med(samples?.nginx, rate));
-      slots[`${path}.perCpuRatio`] = ratio(cpu("nginx") / cpu("ours"));
+      slots[`${path}.ratio`] = quotient(`${path}.ours.rate`, `${path}.nginx.rate`);
+      slots[`${path}.perCpuRatio`] = quotient(`${path}.nginx.cpuMs`, `${path}.ours.cpuMs`);
     }
   }
   const idle = run.peakRss?.idle ?? {};
+  const proxy = run.proxy;
+  const proxyOf = (path: string, peer: string, metric: string) =>
+    n(value(`proxy.${path}.ours.${metric}`) / value(`proxy.${path}.${peer}.${metric}`), 3);
   return {
     ...slots,
     "rss.stripper": mib((idle["ours-ts"] ?? Number.NaN) - (idle.ours ?? Number.NaN)),
-    "rss.saved": n(rss.shipped - (rss.other ?? Number.NaN)),
-    "full.bound": bound(main?.full.ours),
-    "full.bareRatio": ratio(med(main?.full["node-bare"], rate) / med(main?.full.nginx, rate)),
-    "keepAlive.bound": bound(run.keepAlive?.ours),
-    "keepAlive.nodeOverNginx": ratio(kaCpu("node-bare") / kaCpu("nginx")),
-    "p99.relation": ourMax < (half?.rate ?? 0) ? "above" : "close to",
-    "rss.shipped": n(rss.shipped),
-    "rss.other": n(rss.other ?? Number.NaN),
+    "rss.saved": n(value("peak.ours") - value("peak.defaults")),
+    "full.bound": bound(`${main}.ours`),
+    "full.bareRatio": quotient(`${main}.node-bare.rate`, `${main}.nginx.rate`),
+    "keepAlive.bound": bound("keepAlive.ours"),
+    "keepAlive.nodeOverNginx": quotient("keepAlive.node-bare.cpuUs", "keepAlive.nginx.cpuUs"),
+    "p99.relation": value("keepAlive.ours.rate") < (v["latency.nginxHalf.rate"] ?? 0) ? "above" : "close to",
+    "rss.shipped": n(value("peak.ours")),
+    "rss.other": n(value("peak.defaults")),
     "rss.idleTsWithCompileCache": mib(run.peakRss?.idleTsWithCompileCache),
-    "v8Cost.what": lowest.what,
-    "v8Cost.all": costs.map((c) => `${c.what} ${ratio(c.ratio)} (${ratio(c.cpuRatio)})`).join(", "),
-    "proxyFull.perRepetition": perRepetition(proxy?.newConnection, "nginx", rate),
+    "v8Cost.what": lowestCost(v)?.what ?? "n/a",
+    "v8Cost.all": v8Costs(v)
+      .map((c) => `${c.what} ${ratio(c.ratio)} (${ratio(c.cpuRatio)})`)
+      .join(", "),
+    "proxyFull.perRepetition": perRepetition(proxy?.newConnection, "nginx", "rate"),
     "proxyFull.ceiling": ceiling(
-      cpu(proxy?.newConnection.ours, (r) => r.connections, 1e3),
+      value("proxy.newConnection.ours.cpuMs"),
       1e3,
       "proxied connections/s",
-      goal("proxyFull"),
+      "proxyFull",
     ),
-    "proxyKeepAlive.perRepetition": perRepetition(proxy?.keepAlive, "nginx", requestsPerSecond),
-    "proxyKeepAlive.bound": bound(proxy?.keepAlive.ours),
+    "proxyKeepAlive.perRepetition": perRepetition(proxy?.keepAlive, "nginx", "rate"),
+    "proxyKeepAlive.bound": bound("proxy.keepAlive.ours"),
     "proxyKeepAlive.ceiling": ceiling(
-      cpu(proxy?.keepAlive.ours, (r) => r.complete, 1e6),
+      value("proxy.keepAlive.ours.cpuUs"),
       1e6,
       "proxied req/s",
-      goal("proxyKeepAlive"),
+      "proxyKeepAlive",
     ),
-    "tunnelBulk.perRepetition": perRepetition(proxy?.tunnel, "haproxy", megabytesPerSecond),
-    "tunnelBulk.ceiling": ceiling(
-      cpu(proxy?.tunnel.ours, (r) => r.bytes / 1e6, 1e3),
-      1e3,
-      "MB/s",
-      goal("tunnelBulk"),
-    ),
+    "tunnelBulk.perRepetition": perRepetition(proxy?.tunnel, "haproxy", "mbps"),
+    "tunnelBulk.ceiling": ceiling(value("proxy.tunnel.ours.cpuPerMb"), 1e3, "MB/s", "tunnelBulk"),
     "proxy.refused": Object.entries(proxy?.anonymousRefused ?? {})
       .map(([what, how]) => `${what}: ${how}`)
       .join("; "),
     "proxy.bodyBytes": proxy?.upstreamBodyBytes ?? 0,
     "proxy.ratios": [
-      `new connection each ${proxyOf(proxy?.newConnection, "nginx", rate)}× nginx`,
-      `keep-alive ${proxyOf(proxy?.keepAlive, "nginx", requestsPerSecond)}× nginx, ${proxyOf(proxy?.keepAlive, "haproxy", requestsPerSecond)}× HAProxy, ${proxyOf(proxy?.keepAlive, "node-bare", requestsPerSecond)}× bare Node`,
-      `tunnel bulk ${proxyOf(proxy?.tunnel, "haproxy", megabytesPerSecond)}× HAProxy`,
+      `new connection each ${proxyOf("newConnection", "nginx", "rate")}× nginx`,
+      `keep-alive ${proxyOf("keepAlive", "nginx", "rate")}× nginx, ${proxyOf("keepAlive", "haproxy", "rate")}× HAProxy, ${proxyOf("keepAlive", "node-bare", "rate")}× bare Node`,
+      `tunnel bulk ${proxyOf("tunnel", "haproxy", "mbps")}× HAProxy`,
     ].join(", "),
+    "keys.ratio": quotient("keys.ECDSA-P256.rate", "keys.RSA-2048.rate"),
+    "keys.verdict": keyVerdict(value("keys.ECDSA-P256.rate") / value("keys.RSA-2048.rate")),
+    "keys.perCase": ["TLSv1.3", "TLSv1.2"]
+      .map((p) => `${p} ${quotient(`hs.ECDSA-P256.${p}.full.ours.rate`, `hs.RSA-2048.${p}.full.ours.rate`)}`)
+      .join(", "),
+    ...generatorSlots(run, v),
   };
 }
 
 function memorySlots(run: BenchResults): Slots {
+  const header = [
+    "NODE_OPTIONS",
+    "peak after the full handshakes",
+    "after the resumed ones",
+    "CPU per full handshake",
+    "per resumed one",
+  ];
+  const rows = (run.memory?.variants ?? []).map((m) => [
+    `${m.nodeOptions === "" ? "(none: Node's defaults)" : `\`${m.nodeOptions}\``}${m.shipped ? " **(the image's)**" : ""}`,
+    `${mib(m.peakAfterFullBytes)} MiB`,
+    `${mib(m.peakAfterResumedBytes)} MiB`,
+    `${n(m.cpuPerFullMs, 2)} ms`,
+    `${n(m.cpuPerResumedMs, 2)} ms`,
+  ]);
   const slots: Slots = {
     "memory.handshakes": n(run.memory?.handshakes ?? Number.NaN),
-    memoryTable: table(
-      [
-        "NODE_OPTIONS",
-        "peak after the full handshakes",
-        "after the resumed ones",
-        "CPU per full handshake",
-        "per resumed one",
-      ],
-      (run.memory?.variants ?? []).map((v) => [
-        `${v.nodeOptions === "" ? "(none: Node's defaults)" : `\`${v.nodeOptions}\``}${v.shipped ? " **(the image's)**" : ""}`,
-        `${mib(v.peakAfterFullBytes)} MiB`,
-        `${mib(v.peakAfterResumedBytes)} MiB`,
-        `${n(v.cpuPerFullMs, 2)} ms`,
-        `${n(v.cpuPerResumedMs, 2)} ms`,
-      ]),
-    ),
+    memoryTable: table(header, rows),
   };
   const peak = run.peakRss;
   for (const [kind, bytes] of Object.entries(peak?.handshakes ?? {})) {
-    const whole = peak?.whole[kind as ServerKind];
+    const whole = peak?.whole[kind as "ours"];
     slots[`rss.${kind}`] = true;
-    slots[`rss.${kind}.idle`] = `${mib(peak?.idle[kind as ServerKind])} MiB`;
+    slots[`rss.${kind}.idle`] = `${mib(peak?.idle[kind as "ours"])} MiB`;
     slots[`rss.${kind}.handshakes`] = `${mib(bytes)} MiB`;
     slots[`rss.${kind}.whole`] = whole === undefined ? "— (measured for memory only)" : `${mib(whole)} MiB`;
   }
   return slots;
 }
 
-function keySlots(run: BenchResults): Slots {
-  const quotient = (get: (key: string) => number) => get("ECDSA-P256") / get("RSA-2048");
-  const side = quotient((key) => med(run.keyAlgorithms?.[key as "ECDSA-P256"], rate));
-  const perCase = ["TLSv1.3", "TLSv1.2"].map(
-    (protocol) =>
-      `${protocol} ${ratio(quotient((key) => med(handshakeCase(run, key, protocol)?.full.ours, rate)))}`,
-  );
-  return { "keys.ratio": ratio(side), "keys.verdict": keyVerdict(side), "keys.perCase": perCase.join(", ") };
-}
-
 /** Every measurement whose load generator, not the server, set the pace. */
-function generatorSlots(run: BenchResults): Slots {
-  const notes: string[] = [];
-  const check = (label: string, samples: PerServer<unknown> | undefined) => {
-    for (const [kind, list] of Object.entries(samples ?? {})) {
-      if (list?.length && loadBusy(list) >= 0.9 && serverBusy(list) < 0.9)
-        notes.push(`- ${label}, ${kind}: load core ${pct(loadBusy(list))}, server ${pct(serverBusy(list))}.`);
-    }
-  };
-  for (const c of run.handshakes ?? []) {
-    check(`Full handshakes ${c.keyAlgorithm} ${c.protocol}`, c.full);
-    check(`Resumed handshakes ${c.keyAlgorithm} ${c.protocol}`, c.resumed);
-  }
-  check("Keep-alive requests", run.keepAlive);
-  check("Bulk echo", run.bulk);
-  check("Proxied requests, new connection each", run.proxy?.newConnection);
-  check("Proxied keep-alive requests", run.proxy?.keepAlive);
-  check("TCP tunnel bulk", run.proxy?.tunnel);
+function generatorSlots(run: BenchResults, v: Record<string, number>): Slots {
+  const cases = (run.handshakes ?? []).flatMap((c) =>
+    ["full", "resumed"].map((kind) => [
+      `hs.${c.keyAlgorithm}.${c.protocol}.${kind}`,
+      `${kind === "full" ? "Full" : "Resumed"} handshakes ${c.keyAlgorithm} ${c.protocol}`,
+    ]),
+  );
+  const notes = [...cases, ...PACED].flatMap(([path, label]) =>
+    Object.keys(v)
+      .filter(
+        (name) => name.startsWith(`${path}.`) && name.endsWith(".busy") && !name.endsWith(".other.busy"),
+      )
+      .map((name) => name.slice(path!.length + 1, -".busy".length))
+      .filter(
+        (kind) =>
+          !kind.includes(".") && v[`${path}.${kind}.load`]! >= 0.9 && v[`${path}.${kind}.busy`]! < 0.9,
+      )
+      .map(
+        (kind) =>
+          `- ${label}, ${kind}: load core ${pct(v[`${path}.${kind}.load`]!)}, server ${pct(v[`${path}.${kind}.busy`]!)}.`,
+      ),
+  );
   return { "has.generatorLimits": notes.length > 0, generatorLimits: notes.join("\n") };
 }
 
 export function fillSlots(run: BenchResults, runs: BenchResults[], chartFile: string): Slots {
   const s = run.settings;
   const goals = targets(run);
+  const values = figureValues(run);
   const other = otherKind(run);
   const minutes = (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 60_000;
   const slots: Slots = {
-    ...figureSlots(run),
+    ...figureSlots(values),
     ...targetSlots(run, runs, goals),
-    ...derivedSlots(run, goals),
+    ...derivedSlots(run, goals, values),
     ...memorySlots(run),
-    ...keySlots(run),
-    ...generatorSlots(run),
     chartFile,
     "run.start": run.startedAt.slice(0, 16).replace("T", " "),
     "run.trial": s.quick,

@@ -27,30 +27,27 @@ export function renderReport(run: BenchResults, chartFile: string, runs: BenchRe
 /** One row per target, each with its target mark; peak RSS also for its other variants. */
 export function chartRows(run: BenchResults): ChartRow[] {
   return targets(run).flatMap((goal) => {
+    const byValue = goal.thresholdOn === "value";
     const sign = goal.better === "higher" ? "≥" : "≤";
     const row = {
       basis: goal.unit === "×" ? "as shipped / Node's defaults" : `ours / ${goal.peerLabel}`,
       better: goal.better,
       target: markerOf(goal),
-      targetText:
-        goal.thresholdOn === "value"
-          ? `${sign} ${goal.threshold} ${goal.unit} (${markerOf(goal).toFixed(1)}× ${goal.peerLabel})`
-          : `${sign} ${goal.threshold}×`,
+      targetText: byValue
+        ? `${sign} ${goal.threshold} ${goal.unit} (${markerOf(goal).toFixed(1)}× ${goal.peerLabel})`
+        : `${sign} ${goal.threshold}×`,
     };
     // Three decimals where two would round a miss up to its threshold (a missed 0.796 is not "0.80×").
     const text = (value: number) =>
-      goal.thresholdOn === "value"
+      byValue
         ? { valueText: `${value.toFixed(0)} ${goal.unit} (${formatRatio(value / goal.peer)})` }
         : Math.abs(value / goal.peer - goal.threshold) < 0.01
           ? { valueText: `${(value / goal.peer).toFixed(3)}×` }
           : {};
-    const extras = (goal.extras ?? []).map((extra) => ({
-      ...row,
-      label: extra.label,
-      value: extra.value / goal.peer,
-      met: extra.value <= goal.threshold,
-      ...text(extra.value),
-    }));
+    const extras = (goal.extras ?? []).map((extra) => {
+      const met = extra.value <= goal.threshold;
+      return { ...row, label: extra.label, value: extra.value / goal.peer, met, ...text(extra.value) };
+    });
     return [{ ...row, label: goal.short, value: goal.ratio, met: goal.met, ...text(goal.ours) }, ...extras];
   });
 }

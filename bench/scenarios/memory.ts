@@ -27,18 +27,11 @@ async function handshakes(context: ScenarioContext, server: OurServer, mode: "ne
   const { settings } = context;
   const pki = context.pkis[server.keyAlgorithm];
   const cpuBefore = serverCpuSeconds(server);
+  const round = { core: settings.loadCore, port: server.port, pki, policy: "modern" as const, mode };
   let made = 0;
-  while (made < count) {
-    const round = {
-      core: settings.loadCore,
-      port: server.port,
-      pki,
-      policy: "modern" as const,
-      mode,
-      seconds: 1, // whole seconds: s_time takes no fractions
-    };
-    made += (await runSTime({ ...round, processes: settings.sTimeProcesses })).connections;
-  }
+  // Whole seconds: s_time takes no fractions.
+  while (made < count)
+    made += (await runSTime({ ...round, seconds: 1, processes: settings.sTimeProcesses })).connections;
   return ((serverCpuSeconds(server) - cpuBefore) * 1000) / made;
 }
 
@@ -68,26 +61,18 @@ async function run(context: ScenarioContext) {
       );
     }
   }
-  const medianOf = (
-    list: Omit<MemoryVariant, "nodeOptions" | "shipped">[],
-    key: keyof (typeof list)[number],
-  ) => median(list.map((entry) => entry[key]));
-  return {
-    memory: {
-      handshakes: count,
-      variants: variants.map((nodeOptions) => {
-        const list = samples.get(nodeOptions) ?? [];
-        return {
-          nodeOptions,
-          shipped: nodeOptions === shipped,
-          peakAfterFullBytes: medianOf(list, "peakAfterFullBytes"),
-          peakAfterResumedBytes: medianOf(list, "peakAfterResumedBytes"),
-          cpuPerFullMs: medianOf(list, "cpuPerFullMs"),
-          cpuPerResumedMs: medianOf(list, "cpuPerResumedMs"),
-        };
-      }),
-    },
-  };
+  const medianOf = (list: Omit<MemoryVariant, "nodeOptions" | "shipped">[]) =>
+    Object.fromEntries(
+      (["peakAfterFullBytes", "peakAfterResumedBytes", "cpuPerFullMs", "cpuPerResumedMs"] as const).map(
+        (key) => [key, median(list.map((entry) => entry[key]))],
+      ),
+    ) as Omit<MemoryVariant, "nodeOptions" | "shipped">;
+  const results = variants.map((nodeOptions) => ({
+    nodeOptions,
+    shipped: nodeOptions === shipped,
+    ...medianOf(samples.get(nodeOptions) ?? []),
+  }));
+  return { memory: { handshakes: count, variants: results } };
 }
 
 export const memoryScenario: Scenario = { key: "memory", run };

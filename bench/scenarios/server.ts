@@ -23,10 +23,8 @@ import { startNginx } from "../servers/nginx.ts";
 import { imageNodeOptions, type OurServer } from "../servers/ours.ts";
 import { type ServerKind, type ServerUnderTest, serverRssBytes } from "../servers/server-under-test.ts";
 
-const rssOf = (servers: ServerUnderTest[], field: "VmHWM" | "VmRSS" = "VmHWM") =>
-  Object.fromEntries(
-    servers.map((server) => [server.kind, serverRssBytes(server, field)]),
-  ) as PerKind<number>;
+const rssOf = (servers: ServerUnderTest[], field: "VmHWM" | "VmRSS" = "VmHWM"): PerKind<number> =>
+  Object.fromEntries(servers.map((server) => [server.kind, serverRssBytes(server, field)]));
 const perSecond = (r: { perSecond: number; resumed: number; connections: number }) =>
   `${r.perSecond.toFixed(0)}/s (${r.resumed}/${r.connections} resumed)`;
 
@@ -42,13 +40,8 @@ async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
       const isMain = keyAlgorithm === "ECDSA-P256" && policy === "modern";
       log(`${keyAlgorithm}, ${policy} policy (${protocolOf(policy)}): starting the servers`);
       const ours = await context.ours(pki, policy);
-      const whoamiBody = await fetchWhoami({
-        port: ours.port,
-        policy,
-        ca: pki.ca,
-        cert: pki.clientCert,
-        key: pki.clientKey,
-      });
+      const identity = { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey };
+      const whoamiBody = await fetchWhoami({ port: ours.port, policy, ...identity });
       const nginxOptions = { pki, policy, core: settings.serverCore, workDir: settings.workDir, whoamiBody };
       const servers: ServerUnderTest[] = [
         ours,
@@ -60,20 +53,12 @@ async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
         if (shippedOptions)
           servers.push(await context.ours(pki, policy, { nodeOptions: "", kind: "ours-defaults" }));
         oursTs = await context.ours(pki, policy, { shippedDir: undefined, kind: "ours-ts" });
-        servers.push(
-          oursTs,
-          context.track(
-            await startBareNode("server", pki, settings.serverCore, { policy, body: whoamiBody }),
-          ),
-        );
+        const bare = await startBareNode("server", pki, settings.serverCore, { policy, body: whoamiBody });
+        servers.push(oursTs, context.track(bare));
       }
       const idle = isMain ? rssOf(servers, "VmRSS") : {};
-      const entry: HandshakeCase = {
-        keyAlgorithm,
-        policy,
-        protocol: protocolOf(policy),
-        full: await context.repeat("full handshakes", servers, loads.handshakes("new"), perSecond),
-      };
+      const full = await context.repeat("full handshakes", servers, loads.handshakes("new"), perSecond);
+      const entry: HandshakeCase = { keyAlgorithm, policy, protocol: protocolOf(policy), full };
       if (policy === "modern") {
         const resumedOn = servers.filter((server) => server.kind !== "node-bare");
         entry.resumed = await context.repeat(
@@ -105,6 +90,7 @@ async function mainCase(context: ScenarioContext, servers: ServerUnderTest[], pk
   const loads = loadsFor(settings, pki);
   const byKind = (kind: ServerKind) => servers.find((server) => server.kind === kind)!;
   const requestRate = (r: { requestsPerSecond: number }) => `${r.requestsPerSecond.toFixed(0)} req/s`;
+  const mbRate = (r: BulkEchoResult) => `${r.megabytesPerSecond.toFixed(0)} MB/s`;
   const keepAlive = await context.repeat(
     "keep-alive GET",
     servers,
@@ -115,18 +101,14 @@ async function mainCase(context: ScenarioContext, servers: ServerUnderTest[], pk
     bodyBytes: settings.bulkBodyBytes,
     seconds: warmup ?? settings.bulkSeconds,
   }));
-  const bulk = await context.repeat(
-    "bulk echo (own generator)",
-    servers,
-    echo,
-    (r) => `${r.megabytesPerSecond.toFixed(0)} MB/s`,
-  );
+  const bulk = await context.repeat("bulk echo (own generator)", servers, echo, mbRate);
   const bodyFile = join(settings.workDir, "bulk-body.bin");
   writeFileSync(bodyFile, Buffer.alloc(settings.bulkBodyBytes, "mtls-bench "));
+  const abEcho = loads.requests(ROUTES.echo, 1, bodyFile);
   const bulkAb = await context.repeat(
     "bulk echo (ab)",
     [byKind("ours"), byKind("nginx")],
-    loads.requests(ROUTES.echo, 1, bodyFile),
+    abEcho,
     requestRate,
   );
   const maxRate = (kind: ServerKind) =>
@@ -150,24 +132,14 @@ async function mainCase(context: ScenarioContext, servers: ServerUnderTest[], pk
     }));
     const describe = (r: FixedRateResult) =>
       `p50 ${r.percentilesMs.p50.toFixed(2)} ms, p99 ${r.percentilesMs.p99.toFixed(2)} ms`;
-    latency.push({
-      rate,
-      basis,
-      samples: await context.repeat("fixed-rate latency", measured, fixedRate, describe),
-    });
+    const samples = await context.repeat("fixed-rate latency", measured, fixedRate, describe);
+    latency.push({ rate, basis, samples });
   }
   log(`  our client in loop mode, ${settings.clientRounds} rounds every ${settings.clientIntervalMs} ms`);
   const { loadCore: core, clientRounds: rounds, clientIntervalMs: intervalMs, repoRoot } = settings;
   const server = byKind("ours") as OurServer;
-  const clientLoop = await runClientLoop({
-    core,
-    server,
-    pki,
-    policy: "modern",
-    rounds,
-    intervalMs,
-    repoRoot,
-  });
+  const loop = { core, server, pki, policy: "modern" as const, rounds, intervalMs, repoRoot };
+  const clientLoop = await runClientLoop(loop);
   log(
     `  ${clientLoop.handshakes} handshake(s) for ${clientLoop.rounds} rounds (${clientLoop.failedRounds} failed)`,
   );

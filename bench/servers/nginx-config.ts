@@ -29,21 +29,32 @@ function quoted(text: string): string {
   return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
-/** One worker, the pid and error log in the run's directory: every nginx of the bench starts so. */
-export function nginxProcessLines(dir: string): string {
-  return `worker_processes 1;
+/**
+ * A whole nginx.conf as every nginx of the bench runs: one worker, pid, error log and temp paths
+ * (nginx's defaults need root-owned folders) in the run's directory `dir`, no access log, kept-alive
+ * connections for 65 s with no request limit (our server has neither), and `http` inside `http {}`.
+ */
+export function nginxConf(
+  dir: string,
+  http: string,
+  options: { workerConnections?: number; keepAliveSeconds?: number; head?: string } = {},
+) {
+  const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(
+    (kind) => `  ${kind}_temp_path ${dir}/${kind === "client_body" ? "body" : kind};`,
+  );
+  return `# Written by the bench (bench/) for one run.
+${options.head ?? ""}worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 4096; }`;
+events { worker_connections ${options.workerConnections ?? 4096}; }
+http {
+  access_log off;
+${temp.join("\n")}
+  keepalive_requests 1000000;
+  keepalive_timeout ${options.keepAliveSeconds ?? 65}s;
+${http}
 }
-
-/** Temp paths in the run's directory (nginx's defaults need root-owned folders). */
-export function nginxTempPaths(dir: string): string {
-  return `  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;`;
+`;
 }
 
 /**
@@ -69,18 +80,8 @@ export function nginxMtlsListen(port: number, pki: PkiFiles, policy: TlsPolicy):
 }
 
 export function nginxConfig(options: NginxConfigOptions): string {
-  const { dir, pki, policy } = options;
-  return `# Written by bench/servers/nginx-config.ts for one benchmark run.
-load_module ${ECHO_MODULE};
-${nginxProcessLines(dir)}
-http {
-  access_log off;
-${nginxTempPaths(dir)}
-  # Our server neither limits requests per connection nor closes idle ones before 65 s.
-  keepalive_requests 1000000;
-  keepalive_timeout 65s;
-  server {
-${nginxMtlsListen(options.port, pki, policy)}
+  const server = `  server {
+${nginxMtlsListen(options.port, options.pki, options.policy)}
     location = /v1/whoami {
       default_type application/json;
       return 200 ${quoted(options.whoamiBody)};
@@ -92,7 +93,6 @@ ${nginxMtlsListen(options.port, pki, policy)}
       echo_read_request_body;
       echo_request_body;
     }
-  }
-}
-`;
+  }`;
+  return nginxConf(options.dir, server, { head: `load_module ${ECHO_MODULE};\n` });
 }

@@ -8,12 +8,12 @@
  * API parses the answer straight into callbacks. Measured with the bench's proxy paths: see
  * docs/BENCHMARKS.md, "Proxy paths".
  *
- * undici is vendored: services/vendor/undici holds its runtime files, copied from the version
- * package.json pins (scripts/vendor-undici.ts), so the image carries it without a registry or an
- * npm install at build time (services/Dockerfile), and `npm run server` on a host loads the same
- * copy by the same relative path. Only the pool's module is loaded (not undici's index, which
- * brings fetch, WebSocket and caches along, about 9 MiB more resident memory), and only when
- * MTLS_UPSTREAM=http:// is set.
+ * undici is vendored: services/vendor/undici holds the pool's module and the files it requires,
+ * copied from the version package.json pins (scripts/vendor-undici.ts), so the image carries it
+ * without a registry or an npm install at build time (services/Dockerfile), and `npm run server`
+ * on a host loads the same copy by the same relative path. Only the pool's module is loaded (not
+ * undici's index, which brings fetch, WebSocket and caches along, about 9 MiB more resident
+ * memory), and only when MTLS_UPSTREAM=http:// is set.
  *
  * Timeouts: MTLS_UPSTREAM_TIMEOUT_MS bounds connecting, waiting for the answer's head (refreshed
  * while a request body is still being sent) and each pause inside the answer's body.
@@ -26,8 +26,11 @@ export type UpstreamPool = InstanceType<PoolClass>;
 
 const require = createRequire(import.meta.url);
 
+/** The one module of undici this server loads, relative to the package (and to services/vendor/undici). */
+export const UNDICI_POOL_MODULE = "lib/dispatcher/pool.js";
+
 export function createUpstreamPool(upstream: Upstream, timeoutMs: number): UpstreamPool {
-  const Pool = require("../../vendor/undici/lib/dispatcher/pool.js") as PoolClass;
+  const Pool = require(`../../vendor/undici/${UNDICI_POOL_MODULE}`) as PoolClass;
   const host = upstream.host.includes(":") ? `[${upstream.host}]` : upstream.host;
   return new Pool(`http://${host}:${upstream.port}`, {
     pipelining: 1,
