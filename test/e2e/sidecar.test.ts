@@ -21,8 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RUN_LABEL } from "../../emulation/index.ts";
 import { type Deployment, deploy, newStack, type Stack } from "../program/deploy.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
-import { stackConfig } from "../support/stack-files.ts";
-import { freeSubnetPool } from "../support/subnet-pool.ts";
+import { sidecarTestConfig } from "../support/sidecar-stack.ts";
 import { appCalls, waitForAppRecovery } from "./app-calls.ts";
 import { jsonLogs, type LogLine, runOnce, statusEndpoint, waitUntil } from "./containers.ts";
 
@@ -105,16 +104,7 @@ describe.skipIf(skip)("the sidecar stack on a real Docker engine", () => {
 
   beforeAll(async () => {
     baseImage = await ensureBaseImage();
-    const file = stackConfig("sidecar");
-    const workloads = (JSON.parse(file.workloads!) as Record<string, unknown>[]).map((w) =>
-      w.role === "client" ? { ...w, env: { DEMO_INTERVAL_MS: "200" } } : w,
-    );
-    config = {
-      ...file,
-      baseImage,
-      workloads: JSON.stringify(workloads),
-      workloadSubnetPool: await freeSubnetPool(),
-    };
+    config = await sidecarTestConfig(baseImage);
     await apply();
   });
   afterAll(async () => {

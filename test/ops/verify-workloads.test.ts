@@ -15,8 +15,7 @@ import { RUN_LABEL } from "../../emulation/index.ts";
 import { waitForAppRecovery } from "../e2e/app-calls.ts";
 import { type Deployment, deploy, newStack, type Stack } from "../program/deploy.ts";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
-import { stackConfig } from "../support/stack-files.ts";
-import { freeSubnetPool } from "../support/subnet-pool.ts";
+import { sidecarTestConfig } from "../support/sidecar-stack.ts";
 import { emulatedCli } from "./support/emulated-cli.ts";
 import { runVerify } from "./support/run-verify.ts";
 import { type StandInPulumi, startStandInPulumi } from "./support/standin-pulumi.ts";
@@ -54,16 +53,7 @@ describe.skipIf(skip)("npm run verify on a deployed sidecar stack: the workloads
 
   beforeAll(async () => {
     baseImage = await ensureBaseImage();
-    const file = stackConfig("sidecar");
-    const workloads = (JSON.parse(file.workloads!) as Record<string, unknown>[]).map((w) =>
-      w.role === "client" ? { ...w, env: { DEMO_INTERVAL_MS: "200" } } : w,
-    );
-    config = {
-      ...file,
-      baseImage,
-      workloads: JSON.stringify(workloads),
-      workloadSubnetPool: await freeSubnetPool(),
-    };
+    config = await sidecarTestConfig(baseImage);
     deployment = await deploy("sidecar", config, { stack });
     outputs = deployment.run.exports as unknown as Outputs;
     const emulated = emulatedCli({
