@@ -284,7 +284,11 @@ describe.skipIf(skip)("the sidecar stack on a real Docker engine", () => {
         how === "restart"
           ? ["restart", container]
           : // The app's own SIGTERM handler ends it (PID 1 ignores signals it does not handle).
-            ["exec", container, "node", "-e", 'process.kill(1, "SIGTERM")'],
+            // Detached: when PID 1 ends, the kernel kills every other process of the container,
+            // this one too if it has not exited yet, and an attached `docker exec` would then fail
+            // with the exit status of a killed process although the signal did its job. Whether
+            // the app really ended is what startedAgain below waits for.
+            ["exec", "--detach", container, "node", "-e", 'process.kill(1, "SIGTERM")'],
       );
       // Running again: at once after `docker restart`; after a kill once the restart policy acted.
       const startedAgain = async () => {
@@ -312,13 +316,11 @@ describe.skipIf(skip)("the sidecar stack on a real Docker engine", () => {
 
   it("rotates every leaf replacing only delivery containers, with no failed call of the caller app", async () => {
     const before = deployment.identity("caller").leaf;
-    const startedAt = Date.now();
-    await waitUntil("calls with the caller's current certificate", async () =>
-      (await appCalls(caller().app)).some(
-        (c) => c.at >= startedAt && callerHash(c.body) === sha256Hex(before),
-      )
-        ? true
-        : undefined,
+    const now = Date.now();
+    // The window opens at the first call answered with the current certificate after this step
+    // began: a call that failed before it belongs to an earlier step, not to the rotation.
+    const { at: startedAt } = await waitUntil("calls with the caller's current certificate", async () =>
+      (await appCalls(caller().app)).find((c) => c.at >= now && callerHash(c.body) === sha256Hex(before)),
     );
     const upStartedAt = Date.now();
     await apply({ leafValidityHours: "25" });

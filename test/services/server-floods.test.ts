@@ -8,7 +8,7 @@
  * container's server process) stays under the limit. The figures are printed, not asserted as
  * timings. The floods run in a process of their own (support/flood-generator.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { dockerSkipReason, ensureBaseImage } from "../support/docker-available.ts";
 import { type IdentityFiles, removeDir, writeIdentity } from "../support/pki-fixtures/files.ts";
 import { createTestPki, issueLeaf, type Leaf, type TestPki } from "../support/pki-fixtures/pki.ts";
@@ -26,6 +26,12 @@ import type { Caller } from "./support/tls-client.ts";
 const CONTAINER_LIMIT_MIB = 256;
 const CAP = 1024;
 const CALLS = 300;
+
+// Each test waits for events (the flood holding its connections, 300 calls answered); the time
+// limit is only a safety net. A flood of 1,024 handshakes plus the re-handshakes of the refused
+// connections is CPU work: on a machine busy with other test files it takes several times as long
+// as on a quiet one (10-20 s there), and the runner's default of 60 s failed a healthy server.
+vi.setConfig({ testTimeout: 240_000 });
 
 const skip = await dockerSkipReason();
 
