@@ -8,14 +8,11 @@
  */
 import type { TlsPolicy } from "../services/src/contract.ts";
 import type { FloodResults } from "./floods/scenario.ts";
-import type { AbResult } from "./load/ab.ts";
-import type { BulkEchoResult } from "./load/bulk-echo-generator.ts";
 import type { ClientLoopResult } from "./load/client-loop.ts";
-import type { FixedRateResult } from "./load/fixed-rate-generator.ts";
-import type { STimeResult } from "./load/s-time.ts";
-import type { TunnelBulkResult } from "./load/tunnel-bulk-generator.ts";
+import type { BulkEchoResult, FixedRateResult, TunnelBulkResult } from "./load/generators.ts";
+import type { AbResult, STimeResult } from "./load/loads.ts";
 import type { Sample } from "./measure.ts";
-import type { KeyAlgorithm } from "./pki/pki.ts";
+import type { KeyAlgorithm } from "./pki/issue-pki.ts";
 import type { ServerKind } from "./servers/server-under-test.ts";
 import type { RecordedSettings } from "./settings.ts";
 import type { MachineDescription } from "./system/environment.ts";
@@ -65,11 +62,6 @@ export interface MemoryVariant {
   cpuPerResumedMs: number;
 }
 
-export interface MemoryResults {
-  handshakes: number;
-  variants: MemoryVariant[];
-}
-
 export interface BenchResults {
   settings: RecordedSettings;
   machine: MachineDescription;
@@ -95,13 +87,11 @@ export interface BenchResults {
     handshakes: PerKind<number>;
     whole: PerKind<number>;
   };
-  /** The extra environment of "ours-tuned" (run files recorded before "ours-defaults" existed). */
-  memoryTuning?: Record<string, string>;
   clientLoop?: ClientLoopResult;
   /** Our server's full TLS 1.3 handshakes, ECDSA P-256 and RSA-2048 side by side, alternating. */
   keyAlgorithms?: Record<KeyAlgorithm, Sample<STimeResult>[]>;
   proxy?: ProxyResults;
-  memory?: MemoryResults;
+  memory?: { handshakes: number; variants: MemoryVariant[] };
   /** The flood scenario (floods/scenario.ts). */
   floods?: FloodResults;
 }

@@ -8,7 +8,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { issuePki, KEY_ALGORITHMS, type KeyAlgorithm, type PkiFiles } from "./pki/pki.ts";
+import { issuePki, KEY_ALGORITHMS, type KeyAlgorithm, type PkiFiles } from "./pki/issue-pki.ts";
 import { readRunFiles, writeRunFile } from "./report/run-files.ts";
 import { writeReport } from "./report/write-report.ts";
 import type { BenchResults } from "./results.ts";
@@ -16,8 +16,7 @@ import { runScenario, selectScenarios } from "./scenarios.ts";
 import { imageNodeOptions, shipServices } from "./servers/ours.ts";
 import { loadSettings, recordedSettings } from "./settings.ts";
 import { describeMachine, ensureTools } from "./system/environment.ts";
-import { loadAverage } from "./system/proc-stats.ts";
-import { stopAllStarted } from "./system/processes.ts";
+import { loadAverage, stopAllStarted } from "./system/processes.ts";
 
 const started = Date.now();
 const log = (line: string) =>
@@ -25,62 +24,51 @@ const log = (line: string) =>
 
 async function main(): Promise<void> {
   const settings = loadSettings();
+  const { workDir, repoRoot, quick } = settings;
   const scenarios = selectScenarios(settings.only);
   const installed = ensureTools(log);
   const machine = describeMachine();
   if (machine.cores < 2)
-    throw new Error(
-      `the benchmark pins server and load generator to different cores; this machine has ${machine.cores}`,
-    );
-  rmSync(join(settings.workDir, "pki"), { recursive: true, force: true });
-  mkdirSync(join(settings.workDir, "logs"), { recursive: true });
+    throw new Error(`the bench pins server and load to different cores; this machine has ${machine.cores}`);
+  rmSync(join(workDir, "pki"), { recursive: true, force: true });
+  mkdirSync(join(workDir, "logs"), { recursive: true });
   const loadAverageBefore = loadAverage();
-  log(
-    `${settings.quick ? "trial" : "full"} run of ${scenarios.map((s) => s.key).join(", ")}: ${settings.runs} repetition(s); load average ${loadAverageBefore.join(" ")}`,
-  );
-  if (loadAverageBefore[0] > 0.5)
-    log(`note: load average ${loadAverageBefore[0]}: other work on this machine will add noise`);
+  const names = scenarios.map((s) => s.key);
+  const noise = loadAverageBefore[0] > 0.5 ? ", other work will add noise" : "";
+  log(`${quick ? "trial" : "full"} run of ${names.join(", ")}: ${settings.runs} repetition(s)`);
+  log(`load average ${loadAverageBefore.join(" ")}${noise}`);
   const pkis = {} as Record<KeyAlgorithm, PkiFiles>;
   for (const keyAlgorithm of KEY_ALGORITHMS) {
     log(`issuing the ${keyAlgorithm} PKI with the library's MtlsPki under the tls provider emulation`);
-    pkis[keyAlgorithm] = await issuePki(settings.workDir, keyAlgorithm, settings.loadCore);
+    pkis[keyAlgorithm] = await issuePki(workDir, keyAlgorithm, settings.loadCore);
   }
-  const shippedDir = shipServices(settings.repoRoot, join(settings.workDir, "shipped", "src"));
-  log(
-    `our server as shipped: services/src type-stripped by services/build/strip-types.ts into ${shippedDir}`,
-  );
+  const shippedDir = shipServices(repoRoot, join(workDir, "shipped", "src"));
+  log(`our server as shipped: services/src type-stripped (services/build/strip-types.ts) into ${shippedDir}`);
   const cores = { server: settings.serverCore, load: settings.loadCore };
   const measured: Partial<BenchResults> = {};
   for (const scenario of scenarios)
     Object.assign(measured, await runScenario(scenario, { settings, pkis, shippedDir, cores, log }));
-  const results = {
-    settings: recordedSettings(settings),
-    machine,
-    installed,
-    startedAt: new Date(started).toISOString(),
-    finishedAt: new Date().toISOString(),
-    loadAverageBefore,
-    loadAverageAfter: loadAverage(),
-    scenarios: scenarios.map((scenario) => scenario.key),
-    shippedNodeOptions: imageNodeOptions(settings.repoRoot),
+  const [startedAt, finishedAt] = [new Date(started).toISOString(), new Date().toISOString()];
+  const loadAverageAfter = loadAverage();
+  const results: BenchResults = {
+    ...{ settings: recordedSettings(settings), machine, installed, startedAt, finishedAt },
+    ...{
+      loadAverageBefore,
+      loadAverageAfter,
+      scenarios: names,
+      shippedNodeOptions: imageNodeOptions(repoRoot),
+    },
     ...measured,
-  } as BenchResults;
-  writeFileSync(join(settings.workDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-  if (settings.quick) {
-    writeReport(results, [results], settings);
-    log(`wrote ${settings.reportFile} and ${settings.chartFile} (raw samples: bench/.work/results.json)`);
-  } else {
-    const runFile = writeRunFile(settings.runsDir, results);
-    writeReport(results, readRunFiles(settings.runsDir), settings);
-    log(
-      `recorded ${runFile}; wrote ${settings.reportFile}, ${settings.chartFile} and the README's Performance paragraph`,
-    );
-  }
+  };
+  writeFileSync(join(workDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  const runFile = quick ? "bench/.work/results.json" : writeRunFile(settings.runsDir, results);
+  writeReport(results, quick ? [results] : readRunFiles(settings.runsDir), settings);
+  const also = quick ? "" : " and the README's Performance paragraph";
+  log(`${quick ? "samples:" : "recorded"} ${runFile}; wrote ${settings.reportFile}, its chart${also}`);
 }
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
+for (const signal of ["SIGINT", "SIGTERM"] as const)
   process.once(signal, () => void stopAllStarted().finally(() => process.exit(130)));
-}
 try {
   await main();
 } catch (error) {

@@ -6,17 +6,15 @@
  * is a folder of its own with a Scenario here, a section in the template and, if it has targets,
  * entries in report/targets.ts.
  */
-import { join } from "node:path";
 import type { TlsPolicy } from "../services/src/contract.ts";
 import { floodsScenario } from "./floods/scenario.ts";
-import { type Cores, repeat } from "./measure.ts";
-import type { KeyAlgorithm, PkiFiles } from "./pki/pki.ts";
+import { type Cores, repeater } from "./measure.ts";
+import type { KeyAlgorithm, PkiFiles } from "./pki/issue-pki.ts";
 import { proxyScenario } from "./proxy/proxy-suite.ts";
 import type { Slots } from "./report/template.ts";
-import type { BenchResults, PerServer } from "./results.ts";
-import { keyAlgorithmsScenario } from "./scenarios/key-algorithms.ts";
+import type { BenchResults } from "./results.ts";
 import { memoryScenario } from "./scenarios/memory.ts";
-import { serverScenario } from "./scenarios/server.ts";
+import { keyAlgorithmsScenario, serverScenario } from "./scenarios/server.ts";
 import { type OurServer, type OurServerOptions, startOurServer } from "./servers/ours.ts";
 import type { ServerUnderTest } from "./servers/server-under-test.ts";
 import type { BenchSettings } from "./settings.ts";
@@ -28,14 +26,8 @@ export interface ScenarioContext {
   shippedDir: string;
   cores: Cores;
   log: (line: string) => void;
-  /** measure.ts's repeat with this run's repetitions (`runs` to override). */
-  repeat<T>(
-    what: string,
-    servers: ServerUnderTest[],
-    load: (server: ServerUnderTest, seconds: number | undefined) => Promise<T>,
-    describe: (result: T) => string,
-    runs?: number,
-  ): Promise<PerServer<T>>;
+  /** Repetitions of one measurement (measure.ts, repeater), `runs` by default the settings'. */
+  repeat: ReturnType<typeof repeater>;
   /** Our server as shipped, on the server core; stopped when the scenario ends. */
   ours(pki: PkiFiles, policy: TlsPolicy, extra?: Partial<OurServerOptions>): Promise<OurServer>;
   /** Stops `server` when the scenario ends (if it has not been stopped before). */
@@ -50,7 +42,7 @@ export interface Scenario {
   slots?(run: BenchResults): Slots;
 }
 
-export const SCENARIOS: Scenario[] = [
+export const SCENARIOS = [
   serverScenario,
   keyAlgorithmsScenario,
   memoryScenario,
@@ -59,11 +51,10 @@ export const SCENARIOS: Scenario[] = [
 ];
 
 export function selectScenarios(only: string[]): Scenario[] {
-  const unknown = only.filter((key) => !SCENARIOS.some((scenario) => scenario.key === key));
+  const known = SCENARIOS.map((s) => s.key);
+  const unknown = only.filter((key) => !known.includes(key));
   if (unknown.length > 0)
-    throw new Error(
-      `BENCH_ONLY names ${unknown.join(", ")}: the scenarios are ${SCENARIOS.map((s) => s.key).join(", ")}`,
-    );
+    throw new Error(`BENCH_ONLY names ${unknown.join(", ")}: the scenarios are ${known.join(", ")}`);
   return only.length === 0 ? SCENARIOS : SCENARIOS.filter((scenario) => only.includes(scenario.key));
 }
 
@@ -71,33 +62,17 @@ export async function runScenario(
   scenario: Scenario,
   base: Omit<ScenarioContext, "repeat" | "ours" | "track">,
 ): Promise<Partial<BenchResults>> {
+  const { settings } = base;
   const started: ServerUnderTest[] = [];
   const track = <S extends ServerUnderTest>(server: S): S => {
     started.push(server);
     return server;
   };
-  const { settings, cores, log } = base;
-  const context: ScenarioContext = {
-    ...base,
-    track,
-    repeat: (what, servers, load, describe, runs = settings.runs) =>
-      repeat({ runs, cores, log }, what, servers, load, describe),
-    ours: async (pki, policy, extra = {}) =>
-      track(
-        await startOurServer({
-          pki,
-          policy,
-          core: settings.serverCore,
-          repoRoot: settings.repoRoot,
-          logDir: join(settings.workDir, "logs"),
-          maxBodyBytes: settings.bulkBodyBytes,
-          shippedDir: base.shippedDir,
-          ...extra,
-        }),
-      ),
-  };
+  const ours = async (pki: PkiFiles, policy: TlsPolicy, extra: Partial<OurServerOptions> = {}) =>
+    track(await startOurServer(settings, { pki, policy, shippedDir: base.shippedDir, ...extra }));
   try {
-    return await scenario.run(context);
+    const repeat = repeater(settings.runs, base.cores, base.log);
+    return await scenario.run({ ...base, track, repeat, ours });
   } finally {
     for (const server of started) await server.stop();
   }

@@ -1,20 +1,10 @@
 /**
- * The flood scenario: the floods of the services' flood tests, against our server as shipped (the
- * services image, in a container with a service container's default memory limit, pinned to the
- * server core) and against nginx configured to the same limits (one worker, worker_connections
- * 1024 = our MTLS_MAX_CONNECTIONS, ssl_verify_client on, the same keep-alive and header timeouts;
- * pinned to the server core as a process). Per flood, a verified caller makes GET /v1/whoami on a
- * new connection each, one after the other, and its success rate and latency are recorded with the
- * server's peak resident memory. Floods and caller run on the load core (the generator is
- * test/services/support/flood-generator.ts, shared with the tests):
- *
- * - anonymous: more idle TCP connections than the cap (1.1x), each one closed re-opened at once;
- * - hoard: another verified client trying to hold keep-alive connections up to the cap, one request
- *   a second on each, re-opening whatever is closed or refused.
- *
- * nginx has no per-identity connection quota (limit_conn counts requests in progress, not kept-alive
- * connections), so only the cap is configured alike. Runnable alone: `BENCH_ONLY=floods npm run bench`
- * (a trial). Its figures go to the run file's `floods` key; table.ts renders them.
+ * The flood scenario (docs/BENCHMARKS.md, "Floods", says what and why): the floods of the services'
+ * flood tests (their generator, test/services/support/flood-generator.ts, on the load core) against
+ * our server as users run it (the services image, in a container with a service container's default
+ * memory limit) and against nginx at the same cap and timeouts, both on the server core; during each
+ * flood a verified caller makes GET /v1/whoami calls on a new connection each. `BENCH_ONLY=floods`
+ * runs it alone (a trial); its figures go to the run file's `floods` key, floodsTable renders them.
  */
 import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
@@ -28,49 +18,41 @@ import {
   startShippedServer,
 } from "../../test/services/support/shipped-server.ts";
 import { ensureBaseImage } from "../../test/support/docker-available.ts";
-import type { PkiFiles } from "../pki/pki.ts";
+import type { PkiFiles } from "../pki/issue-pki.ts";
 import type { BenchResults } from "../results.ts";
 import type { Scenario, ScenarioContext } from "../scenarios.ts";
-import { startNginxWithConfig } from "../servers/nginx.ts";
-import { nginxConf, nginxMtlsListen } from "../servers/nginx-config.ts";
+import { nginxConf, nginxMtlsListen, startNginx } from "../servers/nginx-config.ts";
 import { serverRssBytes } from "../servers/server-under-test.ts";
-import { freePort } from "../system/ports.ts";
-import { floodsTable } from "./table.ts";
 
 /** A service container's default memory limit (MtlsService's memoryMb). */
 const MEMORY_LIMIT_MIB = 256;
-const FLOODS = ["anonymous", "hoard"] as const;
-const SERVERS = ["ours", "nginx"] as const;
+const FLOODS = {
+  anonymous: "anonymous idle TCP connections, 1.1x the cap, re-opened when closed",
+  hoard: "one verified client holding keep-alive connections up to the cap (a request a second each)",
+} as const;
 const CALL_TIMEOUT_MS = 2000;
-
-export interface FloodCase {
-  server: (typeof SERVERS)[number];
-  flood: (typeof FLOODS)[number];
-  calls: CallsFigures;
-  peakRssMiB: number;
-  /** Still serving afterwards: ours answered /readyz 200 and was not killed; nginx's worker ran. */
-  healthy: boolean;
-  flooder: FloodStats;
-}
 
 export interface FloodResults {
   maxConnections: number;
   memoryLimitMiB: number;
   callSeconds: number;
   callTimeoutMs: number;
-  cases: FloodCase[];
-}
-
-interface Running {
-  port: number;
-  peakRssMiB(): number;
-  healthy(): Promise<boolean>;
-  stop(): Promise<void>;
+  cases: {
+    server: "ours" | "nginx";
+    flood: keyof typeof FLOODS;
+    calls: CallsFigures;
+    peakRssMiB: number;
+    /** Still serving afterwards: ours answered /readyz 200 and was not killed; nginx's worker ran. */
+    healthy: boolean;
+    flooder: FloodStats;
+  }[];
 }
 
 /** nginx at the limits of our server's defaults. */
-function nginxFloodConfig(dir: string, port: number, pki: PkiFiles): string {
-  const http = `  # nginx 1.22 bounds the TLS handshake with this one too (ssl_handshake_timeout came in 1.25).
+const nginxFloodConfig = (pki: PkiFiles) => (dir: string, port: number) =>
+  nginxConf(
+    dir,
+    `  # nginx 1.22 bounds the TLS handshake with this one too (ssl_handshake_timeout came in 1.25).
   client_header_timeout ${DEFAULTS.handshakeTimeoutMs / 1000}s;
   server {
 ${nginxMtlsListen(port, pki, "modern")}
@@ -78,79 +60,49 @@ ${nginxMtlsListen(port, pki, "modern")}
       default_type application/json;
       return 200 "{\\"commonName\\":\\"bench-client\\"}";
     }
-  }`;
-  const limits = {
-    workerConnections: DEFAULTS.maxConnections,
-    keepAliveSeconds: DEFAULTS.keepAliveTimeoutMs / 1000,
-  };
-  return nginxConf(dir, http, limits);
-}
+  }`,
+    { workerConnections: DEFAULTS.maxConnections, keepAliveSeconds: DEFAULTS.keepAliveTimeoutMs / 1000 },
+  );
 
-async function startServer(
-  kind: FloodCase["server"],
-  context: ScenarioContext,
-  pki: PkiFiles,
-  image: string,
-): Promise<Running> {
-  const { settings } = context;
-  if (kind === "ours") {
-    const dir = join(settings.workDir, "floods", "identity");
-    mkdirSync(dir, { recursive: true });
-    const files = { dir, cert: join(dir, "tls.crt"), key: join(dir, "tls.key"), ca: join(dir, "ca.crt") };
-    for (const [from, to] of [
-      [pki.serverCert, files.cert],
-      [pki.serverKey, files.key],
-      [pki.ca, files.ca],
-    ] as const)
-      copyFileSync(from, to);
-    const server = await startShippedServer({
-      image,
-      identity: files,
-      memoryMb: MEMORY_LIMIT_MIB,
-      cpus: String(settings.serverCore),
-      env: { MTLS_ACCESS_LOG: "off" },
-    });
-    return {
-      port: server.port,
-      peakRssMiB: () => server.peakRssMiB(),
-      healthy: async () => {
-        const state = await server.state();
-        const ready = await fetch(`${server.statusUrl}/readyz`).then(
-          (res) => res.status,
-          () => 0,
-        );
-        return !state.oomKilled && state.running && ready === 200;
-      },
-      stop: () => server.stop(),
-    };
-  }
-  const dir = join(settings.workDir, "floods", "nginx");
-  const port = await freePort();
-  const config = nginxFloodConfig(dir, port, pki);
-  const nginx = {
-    dir,
-    port,
-    config,
-    core: settings.serverCore,
-    keyAlgorithm: pki.keyAlgorithm,
-    policy: "modern" as const,
-  };
-  const server = context.track(await startNginxWithConfig(nginx));
-  return {
-    port,
-    peakRssMiB: () => Math.round((serverRssBytes(server) / 2 ** 20) * 10) / 10,
-    healthy: async () => server.pids().length >= 2 && server.pids().every((pid) => isAlive(pid)),
-    stop: () => server.stop(),
-  };
-}
-
-function isAlive(pid: number): boolean {
+const isAlive = (pid: number) => {
   try {
-    process.kill(pid, 0);
-    return true;
+    return process.kill(pid, 0);
   } catch {
     return false;
   }
+};
+
+/** The server of a case: its port, peak memory, whether it still serves, and how to stop it. */
+async function startServer(kind: "ours" | "nginx", context: ScenarioContext, pki: PkiFiles, image: string) {
+  const { settings } = context;
+  if (kind === "nginx") {
+    const dir = join(settings.workDir, "floods", "nginx");
+    const config = nginxFloodConfig(pki);
+    const server = context.track(await startNginx({ dir, core: settings.serverCore, pki, config }));
+    return {
+      port: server.port,
+      peakRssMiB: () => Math.round((serverRssBytes(server) / 2 ** 20) * 10) / 10,
+      healthy: async () => server.pids().length >= 2 && server.pids().every(isAlive),
+      stop: () => server.stop(),
+    };
+  }
+  // The identity as the image reads it (tls.crt, tls.key, ca.crt).
+  const dir = join(settings.workDir, "floods", "identity");
+  mkdirSync(dir, { recursive: true });
+  const identity = { dir, cert: join(dir, "tls.crt"), key: join(dir, "tls.key"), ca: join(dir, "ca.crt") };
+  copyFileSync(pki.serverCert, identity.cert);
+  copyFileSync(pki.serverKey, identity.key);
+  copyFileSync(pki.ca, identity.ca);
+  const [memoryMb, cpus, env] = [MEMORY_LIMIT_MIB, String(settings.serverCore), { MTLS_ACCESS_LOG: "off" }];
+  const server = await startShippedServer({ image, identity, memoryMb, cpus, env });
+  const healthy = async () => {
+    const { oomKilled, running } = await server.state();
+    const ready = await fetch(`${server.statusUrl}/readyz`)
+      .then((res) => res.status === 200)
+      .catch(() => false);
+    return !oomKilled && running && ready;
+  };
+  return { port: server.port, peakRssMiB: () => server.peakRssMiB(), healthy, stop: () => server.stop() };
 }
 
 /** The verified caller: new-connection calls for `seconds`, pinned to the load core. */
@@ -180,32 +132,29 @@ async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
     cert: readFileSync(join(dirname(pki.clientCert), `${name}.crt`), "utf8"),
     key: readFileSync(join(dirname(pki.clientCert), `${name}.key`), "utf8"),
   });
-  const caller = identity("client");
-  const hoarder = identity("client-b");
-  const cases: FloodCase[] = [];
+  const [caller, hoarder] = [identity("client"), identity("client-b")];
+  const [{ maxConnections }, core] = [DEFAULTS, settings.loadCore];
+  const cases: FloodResults["cases"] = [];
   try {
-    for (const flood of FLOODS) {
-      for (const kind of SERVERS) {
+    for (const flood of Object.keys(FLOODS) as (keyof typeof FLOODS)[]) {
+      for (const kind of ["ours", "nginx"] as const) {
         log(`floods: ${flood} flood against ${kind}`);
         const server = await startServer(kind, context, pki, image);
         const base = { host: "127.0.0.1", port: server.port, servername: "mtls-server" };
-        const { maxConnections } = DEFAULTS;
         const flooder = await startFlood(
           flood === "anonymous"
             ? { kind: "anonymous", ...base, connections: Math.round(maxConnections * 1.1) }
             : { kind: "hoard", ...base, connections: maxConnections, intervalMs: 1000, ...hoarder },
-          { core: settings.loadCore, timeoutMs: 120_000 },
+          { core, timeoutMs: 120_000 },
         );
-        const durationMs = callSeconds * 1000;
-        const spec = { kind: "calls", ...base, durationMs, timeoutMs: CALL_TIMEOUT_MS, ...caller } as const;
-        const calls = await measureCalls(spec, settings.loadCore);
+        const [durationMs, timeoutMs] = [callSeconds * 1000, CALL_TIMEOUT_MS];
+        const calls = await measureCalls({ kind: "calls", ...base, durationMs, timeoutMs, ...caller }, core);
         const healthy = await server.healthy();
         const flooderStats = await flooder.stop();
         const peakRssMiB = server.peakRssMiB();
         cases.push({ server: kind, flood, calls, peakRssMiB, healthy, flooder: flooderStats });
-        log(
-          `floods: ${flood}/${kind}: ${calls.ok}/${calls.calls} calls ok, p50 ${calls.p50Ms} ms, peak RSS ${peakRssMiB} MiB`,
-        );
+        const served = `${calls.ok}/${calls.calls} calls ok, p50 ${calls.p50Ms} ms`;
+        log(`floods: ${flood}/${kind}: ${served}, peak RSS ${peakRssMiB} MiB`);
         await server.stop();
       }
     }
@@ -213,15 +162,27 @@ async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
     stopAllFloods();
     await removeShippedServers();
   }
-  return {
-    floods: {
-      maxConnections: DEFAULTS.maxConnections,
-      memoryLimitMiB: MEMORY_LIMIT_MIB,
-      callSeconds,
-      callTimeoutMs: CALL_TIMEOUT_MS,
-      cases,
-    },
-  };
+  const [memoryLimitMiB, callTimeoutMs] = [MEMORY_LIMIT_MIB, CALL_TIMEOUT_MS];
+  return { floods: { maxConnections, memoryLimitMiB, callSeconds, callTimeoutMs, cases } };
+}
+
+/** The report's flood table: per flood and server, the verified caller's success and latency, the peak memory. */
+export function floodsTable(floods: FloodResults): string {
+  const rows = floods.cases.map(({ calls, ...row }) => {
+    const rate = calls.calls === 0 ? 0 : calls.ok / calls.calls;
+    const latency = calls.p50Ms === null ? "—" : `${calls.p50Ms} / ${calls.p99Ms} ms`;
+    const served = `${(rate * 100).toFixed(1)}% (${calls.ok} of ${calls.calls})`;
+    const peak = `${row.peakRssMiB.toFixed(0)} MiB of ${floods.memoryLimitMiB}`;
+    return `| ${FLOODS[row.flood]} | ${row.server} | ${served} | ${latency} | ${peak} | ${row.healthy ? "yes" : "**no**"} |`;
+  });
+  return [
+    `Cap ${floods.maxConnections} connections on both; a verified caller makes new-connection calls one after the other for ` +
+      `${floods.callSeconds} s during each flood (a call counts as failed after ${floods.callTimeoutMs} ms).`,
+    "",
+    "| flood | server | verified calls served | latency p50 / p99 | peak memory | still serving |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...rows,
+  ].join("\n");
 }
 
 export const floodsScenario: Scenario = {

@@ -1,28 +1,21 @@
 /**
- * The proxy peers of the proxy benchmarks, configured to the same policy as our server in sidecar
- * mode: mutual TLS required with the same certificate, key and CA files, TLS 1.3 with the cipher
- * suites of services/src/tls-policy.ts, one worker, 127.0.0.1 only, no access log, and a keep-alive
- * pool to the upstream (ours keeps one too). Both pass the caller's verified subject to the upstream
- * in `x-forwarded-client-cert`, replacing any the caller sent, as ours does (ours adds more: the
- * certificate's SHA-256, its URI SAN and its own; see docs/BENCHMARKS.md for that bias).
- *
- * - nginx: `proxy_pass` to an `upstream { keepalive N; }` block over HTTP/1.1 with
- *   `proxy_set_header Connection ""` (nginx's documented recipe for upstream keep-alive), and
- *   `ssl_verify_client on`.
- * - HAProxy: `bind ... ssl crt ... ca-file ... verify required`, `mode http` with `http-reuse always`
- *   for the HTTP paths, `mode tcp` for the tunnel.
- * - the plain upstream: nginx answering every request with a fixed body (no TLS, no per-request work).
+ * The proxy peers, to our sidecar's policy (docs/BENCHMARKS.md, Method, "Proxy paths"): mTLS with
+ * the same files, TLS 1.3 with services/src/tls-policy.ts's suites, one worker, a keep-alive pool to
+ * the upstream, and the caller's verified subject in `x-forwarded-client-cert`, replacing any it
+ * sent. nginx: `proxy_pass` to `upstream { keepalive N; }` over HTTP/1.1 with `Connection ""`
+ * (nginx's documented recipe); HAProxy: `verify required`, `mode http` with `http-reuse always`, or
+ * `mode tcp` (startHaproxy starts it); the plain upstream: nginx answering a fixed body.
  */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { tlsPolicyOptions } from "../../services/src/tls-policy.ts";
-import type { PkiFiles } from "../pki/pki.ts";
+import type { PkiFiles } from "../pki/issue-pki.ts";
 import { nginxConf, nginxMtlsListen } from "../servers/nginx-config.ts";
+import { startPinnedServer } from "../servers/server-under-test.ts";
+import { freePort } from "../system/processes.ts";
 
 /** Idle connections each proxy may keep to the upstream; above the load's 32 concurrent requests. */
 export const UPSTREAM_POOL = 64;
-
-const TLS13_SUITES = tlsPolicyOptions("modern")
-  .ciphers.split(":")
-  .filter((name) => name.startsWith("TLS_"));
 
 /** nginx as an mTLS reverse proxy to the upstream on `upstreamPort`, passing the caller's subject. */
 export function nginxProxyConfig(options: {
@@ -67,22 +60,21 @@ export function nginxUpstreamConfig(options: { dir: string; port: number; body: 
   );
 }
 
-export interface HaproxyConfigOptions {
+export function haproxyConfig(options: {
   mode: "http" | "tcp";
   port: number;
   /** Server certificate chain and key in one PEM file (HAProxy's `crt`). */
   certAndKeyFile: string;
   caFile: string;
   upstreamPort: number;
-}
-
-export function haproxyConfig(options: HaproxyConfigOptions): string {
+}): string {
   const http = options.mode === "http";
+  const suites = tlsPolicyOptions("modern").ciphers.split(":");
   return `# Written by bench/proxy/peer-configs.ts for one benchmark run: HAProxy as an mTLS ${http ? "reverse proxy" : "TCP tunnel"}.
 global
   nbthread 1
   maxconn 8192
-  ssl-default-bind-ciphersuites ${TLS13_SUITES.join(":")}
+  ssl-default-bind-ciphersuites ${suites.filter((name) => name.startsWith("TLS_")).join(":")}
   ssl-default-bind-options ssl-min-ver TLSv1.3
 
 defaults
@@ -98,4 +90,27 @@ ${http ? '  http-request set-header X-Forwarded-Client-Cert "Subject=\\"%[ssl_c_
 backend app
 ${http ? "  http-reuse always\n" : ""}  server app 127.0.0.1:${options.upstreamPort}
 `;
+}
+
+/** HAProxy from Debian's packages, in the foreground, pinned to a core. */
+type HaproxyOptions = { pki: PkiFiles; core: number; workDir: string; upstreamPort: number };
+export async function startHaproxy(options: HaproxyOptions & { mode: "http" | "tcp" }) {
+  const { pki, mode, upstreamPort } = options;
+  const port = await freePort();
+  const dir = join(options.workDir, "proxy", `haproxy-${mode}`);
+  mkdirSync(dir, { recursive: true });
+  // HAProxy's `crt` takes the certificate chain and its key in one file.
+  const certAndKeyFile = join(dir, "server.pem");
+  const chain = readFileSync(pki.serverCert, "utf8").trimEnd();
+  writeFileSync(certAndKeyFile, `${chain}\n${readFileSync(pki.serverKey, "utf8")}`, { mode: 0o600 });
+  const confFile = join(dir, "haproxy.cfg");
+  writeFileSync(confFile, haproxyConfig({ mode, port, certAndKeyFile, caFile: pki.ca, upstreamPort }));
+  // -db: stay in the foreground (no daemon, no master process): one process, like nginx's one worker.
+  return startPinnedServer({
+    ...{ kind: "haproxy", what: `HAProxy (${confFile})`, port, core: options.core, policy: "modern" },
+    keyAlgorithm: pki.keyAlgorithm,
+    command: "haproxy",
+    args: ["-db", "-f", confFile],
+    logFile: join(dir, "haproxy.log"),
+  });
 }

@@ -1,32 +1,91 @@
 /**
- * The proxy paths, on the default configuration (ECDSA P-256, TLS 1.3): our server as shipped in
- * its sidecar modes against nginx and HAProxy as mTLS proxies and a bare Node proxy (what Node
- * itself costs), all in front of the same upstream: `MTLS_UPSTREAM=http://` in front of nginx
- * serving a fixed body (a full handshake per request, and kept-alive requests), and
- * `MTLS_UPSTREAM=tcp://` in front of a TCP echo (bulk over one tunnelled connection).
- *
- * The proxies run on the server core; the upstreams on the load core with the load generators: the
- * proxy under test keeps its core to itself (its CPU time per request is its own), and the
- * upstream's work, the same for every peer, is charged to the side that generates the load.
- * Every peer must refuse a caller without a client certificate before it is measured.
+ * The proxy paths (ECDSA P-256, TLS 1.3): our server as shipped with `MTLS_UPSTREAM=http://` and
+ * `tcp://` against nginx, HAProxy and a bare Node proxy, in front of the same upstreams (nginx with a
+ * fixed body; a TCP echo). The proxies run on the server core, the upstreams on the load core with
+ * the load generators, so a proxy's CPU time is its own and the upstream's work, the same for
+ * every peer, is charged to the load side. Every peer must first refuse a caller without a
+ * client certificate.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { connect } from "node:tls";
+import { tlsPolicyOptions } from "../../services/src/tls-policy.ts";
+import type { TunnelBulkResult } from "../load/generators.ts";
 import { loadsFor } from "../load/loads.ts";
-import type { TunnelBulkResult } from "../load/tunnel-bulk-generator.ts";
 import type { ProxyResults } from "../results.ts";
 import type { Scenario, ScenarioContext } from "../scenarios.ts";
 import { startBareNode } from "../servers/bare-node.ts";
+import { startNginx } from "../servers/nginx-config.ts";
 import type { ServerUnderTest } from "../servers/server-under-test.ts";
-import { requireClientVerification } from "./anonymous-probe.ts";
-import { startHaproxy, startNginxProxy, startNginxUpstream } from "./peers.ts";
+import { nginxProxyConfig, nginxUpstreamConfig, startHaproxy } from "./peer-configs.ts";
 
 /** What the HTTP upstream answers every proxied request: a small fixed body, like a JSON API's. */
-export const UPSTREAM_BODY = `${"hello from the upstream, ".repeat(8).trim()}\n`;
+const UPSTREAM_BODY = `${"hello from the upstream, ".repeat(8).trim()}\n`;
+
+/**
+ * The anonymous probe: before a proxy is measured, it must refuse a caller without a client certificate: a peer that
+ * accepted anonymous callers would be measured doing less work than ours (no client verification)
+ * and would not be the peer the targets name. The probe connects with TLS but no certificate, sends
+ * an HTTP request, and reads what comes back:
+ *
+ * - refused: the connection fails or closes with nothing read (TLS 1.3 sends the refusal as an alert
+ *   after the client's side of the handshake), or the answer is an HTTP 4xx/5xx (nginx answers 400
+ *   "No required SSL certificate was sent");
+ * - accepted: anything else (a 2xx/3xx answer, or the request echoed back by a tunnel's upstream).
+ */
+export interface ProbeOutcome {
+  refused: boolean;
+  /** How, in a few words: the TLS error code, "closed", or the HTTP status line. */
+  how: string;
+}
+
+const REQUEST = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+
+export function probeWithoutClientCertificate(port: number, caFile: string): Promise<ProbeOutcome> {
+  return new Promise((resolve) => {
+    let received = Buffer.alloc(0);
+    const decide = (outcome: ProbeOutcome) => {
+      socket.destroy();
+      resolve(outcome);
+    };
+    const socket = connect({
+      host: "127.0.0.1",
+      port,
+      ca: readFileSync(caFile),
+      servername: "localhost",
+      ...tlsPolicyOptions("modern"),
+    });
+    socket.once("secureConnect", () => socket.write(REQUEST));
+    socket.on("data", (data: Buffer) => {
+      received = Buffer.concat([received, data]);
+      const head = received.toString("latin1");
+      const lineEnd = head.indexOf("\r\n");
+      if (lineEnd < 0 && received.length < 64) return;
+      const statusLine = lineEnd < 0 ? head.slice(0, 64) : head.slice(0, lineEnd);
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine);
+      decide({ refused: status !== null && Number(status[1]) >= 400, how: statusLine });
+    });
+    socket.once("error", (error: NodeJS.ErrnoException) =>
+      decide({ refused: received.length === 0, how: error.code ?? error.message }),
+    );
+    socket.once("close", () => decide({ refused: received.length === 0, how: "closed" }));
+  });
+}
+
+/** Throws, naming the peer, unless it refuses a caller without a client certificate. */
+export async function requireClientVerification(what: string, port: number, caFile: string): Promise<string> {
+  const outcome = await probeWithoutClientCertificate(port, caFile);
+  if (!outcome.refused)
+    throw new Error(
+      `${what} on port ${port} accepted a caller without a client certificate (${outcome.how}): refusing to measure a peer that does not verify clients`,
+    );
+  return outcome.how;
+}
 
 async function runProxyPaths(context: ScenarioContext): Promise<ProxyResults> {
-  const { settings, log, track } = context;
+  const { settings, log, track, repeat } = context;
   const pki = context.pkis["ECDSA-P256"];
-  const runs = settings.proxyRuns;
-  const peer = { pki, core: settings.serverCore, workDir: settings.workDir };
+  const [runs, core, workDir] = [settings.proxyRuns, settings.serverCore, settings.workDir];
   const loads = loadsFor(settings, pki);
   const anonymousRefused: Record<string, string> = {};
   const verified = async (mode: string, servers: ServerUnderTest[]) => {
@@ -36,59 +95,44 @@ async function runProxyPaths(context: ScenarioContext): Promise<ProxyResults> {
       log(`  ${what} refuses a caller without a client certificate: ${anonymousRefused[what]}`);
     }
   };
+  const ours = (upstream: string, logLabel: string) =>
+    context.ours(pki, "modern", { env: { MTLS_UPSTREAM: upstream }, logLabel });
 
   log("proxy paths, HTTP: ours (MTLS_UPSTREAM=http://), nginx proxy_pass, HAProxy mode http, bare Node");
-  const upstream = track(await startNginxUpstream({ ...peer, core: settings.loadCore, body: UPSTREAM_BODY }));
+  const nginx = (name: string, nginxCore: number, config: (dir: string, port: number) => string) =>
+    startNginx({ dir: join(workDir, "proxy", name), core: nginxCore, pki, config });
+  const upstreamConfig = (dir: string, port: number) =>
+    nginxUpstreamConfig({ dir, port, body: UPSTREAM_BODY });
+  const upstream = track(await nginx("upstream-nginx", settings.loadCore, upstreamConfig));
   const upstreamPort = upstream.port;
   const http = [
-    await context.ours(pki, "modern", {
-      env: { MTLS_UPSTREAM: `http://127.0.0.1:${upstreamPort}` },
-      logLabel: "proxy-http",
-    }),
-    track(await startNginxProxy({ ...peer, upstreamPort })),
-    track(await startHaproxy({ ...peer, upstreamPort, mode: "http" })),
-    track(await startBareNode("http-proxy", pki, settings.serverCore, { upstreamPort })),
+    await ours(`http://127.0.0.1:${upstreamPort}`, "proxy-http"),
+    track(await nginx("nginx-http", core, (dir, port) => nginxProxyConfig({ dir, port, pki, upstreamPort }))),
+    track(await startHaproxy({ pki, core, workDir, upstreamPort, mode: "http" })),
+    track(await startBareNode("http-proxy", pki, core, { upstreamPort })),
   ];
   await verified("HTTP proxy", http);
   const perSecond = (r: { perSecond: number }) => `${r.perSecond.toFixed(0)}/s`;
-  const newConnection = await context.repeat(
-    "proxied, new connection each",
-    http,
-    loads.handshakes("new", "/"),
-    perSecond,
-    runs,
-  );
-  const keepAlive = await context.repeat(
-    "proxied, keep-alive",
-    http,
-    loads.requests("/"),
-    (r) => `${r.requestsPerSecond.toFixed(0)} req/s`,
-    runs,
-  );
+  const requestRate = (r: { requestsPerSecond: number }) => `${r.requestsPerSecond.toFixed(0)} req/s`;
+  const handshakes = loads.handshakes("new", "/");
+  const newConnection = await repeat("proxied, new connection each", http, handshakes, perSecond, { runs });
+  const keepAlive = await repeat("proxied, keep-alive", http, loads.requests("/"), requestRate, { runs });
   for (const server of [...http, upstream]) await server.stop();
 
   log("proxy paths, TCP tunnel: ours (MTLS_UPSTREAM=tcp://), HAProxy mode tcp, bare Node");
   const echo = track(await startBareNode("tcp-echo", pki, settings.loadCore));
   const tcp = [
-    await context.ours(pki, "modern", {
-      env: { MTLS_UPSTREAM: `tcp://127.0.0.1:${echo.port}` },
-      logLabel: "proxy-tcp",
-    }),
-    track(await startHaproxy({ ...peer, upstreamPort: echo.port, mode: "tcp" })),
-    track(await startBareNode("tcp-proxy", pki, settings.serverCore, { upstreamPort: echo.port })),
+    await ours(`tcp://127.0.0.1:${echo.port}`, "proxy-tcp"),
+    track(await startHaproxy({ pki, core, workDir, upstreamPort: echo.port, mode: "tcp" })),
+    track(await startBareNode("tcp-proxy", pki, core, { upstreamPort: echo.port })),
   ];
   await verified("TCP tunnel", tcp);
-  const bulk = loads.generator<TunnelBulkResult>("tunnel-bulk-generator.ts", (warmup) => ({
+  const bulk = loads.generator<TunnelBulkResult>("tunnel-bulk", (warmup) => ({
     chunkBytes: settings.tunnelChunkBytes,
     seconds: warmup ?? settings.bulkSeconds,
   }));
-  const tunnel = await context.repeat(
-    "tunnel bulk",
-    tcp,
-    bulk,
-    (r) => `${r.megabytesPerSecond.toFixed(0)} MB/s`,
-    runs,
-  );
+  const mbRate = (r: TunnelBulkResult) => `${r.megabytesPerSecond.toFixed(0)} MB/s`;
+  const tunnel = await repeat("tunnel bulk", tcp, bulk, mbRate, { runs });
   return {
     anonymousRefused,
     upstreamBodyBytes: Buffer.byteLength(UPSTREAM_BODY),

@@ -1,13 +1,40 @@
 /**
  * The report's chart, as a self-contained SVG: one row per target, each a bar for our figure
  * relative to the reference its row names (nginx, or our own full-handshake rate), on a logarithmic
- * axis fitted to the data (maths.ts, chooseAxis). Every row carries its target: a black tick, and
+ * axis fitted to the data (chooseAxis). Every row carries its target: a black tick, and
  * a pale green band over the side of the tick where the target is met, so a bar is inside its band
  * exactly when the target is met, whichever way the row counts as better. Bars start at the axis's
  * left end, so a longer bar is a larger figure in every row, and the verdict is also written out
  * (met or missed, in the row's colour) in a column of its own.
  */
-import { type Axis, type Better, chooseAxis, isMet } from "./maths.ts";
+import type { BenchResults } from "../results.ts";
+import { type Better, isMet, markerOf, targets } from "./targets.ts";
+
+/** Ends of a logarithmic axis, each a 1-2-5 step; parity (1) always lies inside. */
+export type Axis = ReturnType<typeof chooseAxis>;
+
+/** The 1-2-5 steps (…, 0.5, 1, 2, 5, 10, …) from `low` to `high`. */
+function stepsBetween(low: number, high: number): number[] {
+  const steps: number[] = [];
+  const [from, to] = [Math.floor(Math.log10(low)) - 1, Math.ceil(Math.log10(high)) + 1];
+  for (let exponent = from; exponent <= to; exponent++)
+    for (const step of [1, 2, 5]) {
+      const value = Number((step * 10 ** exponent).toPrecision(1));
+      if (value >= low * (1 - 1e-9) && value <= high * (1 + 1e-9)) steps.push(value);
+    }
+  return steps;
+}
+
+/**
+ * The tightest 1-2-5 log axis holding every value, every target and parity, with a little room
+ * (10%) beyond the outermost, so that no bar ends on the frame.
+ */
+export function chooseAxis(values: readonly number[]) {
+  const finite = values.filter((value) => Number.isFinite(value) && value > 0);
+  const [low, high] = [Math.min(1, ...finite) / 1.1, Math.max(1, ...finite) * 1.1];
+  const [min, max] = [stepsBetween(low / 10, low).at(-1)!, stepsBetween(high, high * 10)[0]!];
+  return { min, max, ticks: stepsBetween(min, max) };
+}
 
 export interface ChartRow {
   label: string;
@@ -30,8 +57,8 @@ export const COLOURS = { met: "#2e7d32", missed: "#c62828", band: "#e3f1e4", tic
 
 export function xOf(value: number, axis: Axis): number {
   const clamped = Math.min(axis.max, Math.max(axis.min, value));
-  const position =
-    (Math.log10(clamped) - Math.log10(axis.min)) / (Math.log10(axis.max) - Math.log10(axis.min));
+  const log = Math.log10;
+  const position = (log(clamped) - log(axis.min)) / (log(axis.max) - log(axis.min));
   return PLOT_LEFT + position * (PLOT_RIGHT - PLOT_LEFT);
 }
 
@@ -40,41 +67,39 @@ export function layoutRow(row: ChartRow, axis: Axis) {
   const valueX = Number.isFinite(row.value) ? xOf(row.value, axis) : PLOT_LEFT;
   const targetX = xOf(row.target, axis);
   const [bandX, bandEnd] = row.better === "higher" ? [targetX, PLOT_RIGHT] : [PLOT_LEFT, targetX];
+  const [barX, barWidth, bandWidth] = [PLOT_LEFT, Math.max(2, valueX - PLOT_LEFT), bandEnd - bandX];
+  const colour = row.met ? COLOURS.met : COLOURS.missed;
   return {
-    barX: PLOT_LEFT,
-    barWidth: Math.max(2, valueX - PLOT_LEFT),
+    barX,
+    barWidth,
     valueX,
     targetX,
     bandX,
-    bandWidth: bandEnd - bandX,
-    colour: row.met ? COLOURS.met : COLOURS.missed,
+    bandWidth,
+    colour,
     endsInBand: isMet(row.value, { better: row.better, threshold: row.target }),
   };
 }
 
-const escapeXml = (text: string) =>
-  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-
 export const formatRatio = (ratio: number) =>
   Number.isFinite(ratio) ? `${ratio >= 10 ? ratio.toFixed(1) : ratio.toFixed(2)}×` : "n/a";
 
-/** `<text>` at (x, y) with attributes; the text is escaped. */
-const text = (x: number, y: number, words: string, attributes = "") =>
-  `<text x="${x}" y="${y}"${attributes}>${escapeXml(words)}</text>`;
+const escapeXml = (text: string) =>
+  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 export function renderChart(rows: ChartRow[], title: string, subtitle: string): string {
   const axis = chooseAxis(rows.flatMap((row) => [row.value, row.target]));
   const plotBottom = TOP + rows.length * ROW_HEIGHT;
-  const height = plotBottom + 70;
-  const parts: string[] = [
+  const [height, legendY, dashed] = [plotBottom + 70, plotBottom + 48, '#444" stroke-dasharray="5 3'];
+  const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="13">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
-    text(14, 24, title, ' font-size="16" font-weight="bold"'),
-    text(14, 44, subtitle, ' fill="#444"'),
-    text(VERDICT_LEFT, TOP - 10, "against the target", ' fill="#444" font-weight="bold"'),
+    `<text x="14" y="24" font-size="16" font-weight="bold">${escapeXml(title)}</text>`,
+    `<text x="14" y="44" fill="#444">${escapeXml(subtitle)}</text>`,
+    `<text x="${VERDICT_LEFT}" y="${TOP - 10}" fill="#444" font-weight="bold">against the target</text>`,
   ];
-  rows.forEach((row, i) => {
-    const { bandX, bandWidth } = layoutRow(row, axis);
+  const layouts = rows.map((row) => layoutRow(row, axis));
+  layouts.forEach(({ bandX, bandWidth }, i) => {
     const y = TOP + i * ROW_HEIGHT;
     if (i % 2 === 1)
       parts.push(`<rect x="0" y="${y}" width="${WIDTH}" height="${ROW_HEIGHT}" fill="#fafafa"/>`);
@@ -83,51 +108,76 @@ export function renderChart(rows: ChartRow[], title: string, subtitle: string): 
     );
   });
   for (const tick of axis.ticks) {
-    const tx = xOf(tick, axis).toFixed(1);
-    const parity = tick === 1 ? '#444" stroke-dasharray="5 3' : "#d8d8d8";
+    const [tx, stroke] = [xOf(tick, axis).toFixed(1), tick === 1 ? dashed : "#d8d8d8"];
     parts.push(
-      `<line x1="${tx}" y1="${TOP - 4}" x2="${tx}" y2="${plotBottom}" stroke="${parity}"/>`,
+      `<line x1="${tx}" y1="${TOP - 4}" x2="${tx}" y2="${plotBottom}" stroke="${stroke}"/>`,
       `<text x="${tx}" y="${plotBottom + 18}" text-anchor="middle" fill="#444">${tick}×</text>`,
     );
   }
   rows.forEach((row, i) => {
-    const layout = layoutRow(row, axis);
-    const y = TOP + i * ROW_HEIGHT;
-    const middle = y + ROW_HEIGHT / 2;
-    const [targetX, fill] = [layout.targetX.toFixed(1), ` fill="${layout.colour}"`];
+    const { barX, barWidth, targetX, colour } = layouts[i]!;
+    const [y, middle, verdict] = [
+      TOP + i * ROW_HEIGHT,
+      TOP + i * ROW_HEIGHT + ROW_HEIGHT / 2,
+      row.met ? "met" : "missed",
+    ];
     parts.push(
-      text(LABEL_RIGHT, middle - 2, row.label, ' text-anchor="end"'),
-      text(
-        LABEL_RIGHT,
-        middle + 13,
-        `${row.basis}, ${row.better} is better`,
-        ' text-anchor="end" font-size="11" fill="#666"',
-      ),
-      `<rect x="${layout.barX.toFixed(1)}" y="${y + (ROW_HEIGHT - BAR_HEIGHT) / 2}" width="${layout.barWidth.toFixed(1)}" height="${BAR_HEIGHT}"${fill}/>`,
-      `<line x1="${targetX}" y1="${y + 3}" x2="${targetX}" y2="${y + ROW_HEIGHT - 3}" stroke="${COLOURS.tick}" stroke-width="3"/>`,
-      text(
-        VERDICT_LEFT,
-        middle - 2,
-        `${row.valueText ?? formatRatio(row.value)} ${row.met ? "met" : "missed"}`,
-        ` font-weight="bold"${fill}`,
-      ),
-      text(VERDICT_LEFT, middle + 13, `target ${row.targetText}`, ' font-size="11" fill="#444"'),
+      `<text x="${LABEL_RIGHT}" y="${middle - 2}" text-anchor="end">${escapeXml(row.label)}</text>`,
+      `<text x="${LABEL_RIGHT}" y="${middle + 13}" text-anchor="end" font-size="11" fill="#666">${escapeXml(`${row.basis}, ${row.better} is better`)}</text>`,
+      `<rect x="${barX.toFixed(1)}" y="${y + (ROW_HEIGHT - BAR_HEIGHT) / 2}" width="${barWidth.toFixed(1)}" height="${BAR_HEIGHT}" fill="${colour}"/>`,
+      `<line x1="${targetX.toFixed(1)}" y1="${y + 3}" x2="${targetX.toFixed(1)}" y2="${y + ROW_HEIGHT - 3}" stroke="${COLOURS.tick}" stroke-width="3"/>`,
+      `<text x="${VERDICT_LEFT}" y="${middle - 2}" font-weight="bold" fill="${colour}">${escapeXml(`${row.valueText ?? formatRatio(row.value)} ${verdict}`)}</text>`,
+      `<text x="${VERDICT_LEFT}" y="${middle + 13}" font-size="11" fill="#444">${escapeXml(`target ${row.targetText}`)}</text>`,
     );
   });
-  const legendY = plotBottom + 48;
-  const tickAt = (x: number, stroke: string) =>
-    `<line x1="${x}" y1="${legendY - 13}" x2="${x}" y2="${legendY + 4}" stroke="${stroke}"/>`;
+  const boxY = `y="${legendY - 11}"`;
   parts.push(
-    `<rect x="14" y="${legendY - 11}" width="14" height="14" fill="${COLOURS.met}"/>`,
-    text(34, legendY, "target met"),
-    `<rect x="124" y="${legendY - 11}" width="14" height="14" fill="${COLOURS.missed}"/>`,
-    text(144, legendY, "target missed"),
-    tickAt(260, `${COLOURS.tick}" stroke-width="3`),
-    `<rect x="266" y="${legendY - 11}" width="26" height="14" fill="${COLOURS.band}"/>`,
-    text(300, legendY, "target, and the side of it where the target is met"),
-    tickAt(640, '#444" stroke-dasharray="5 3'),
-    text(648, legendY, "1× (parity); logarithmic axis"),
+    `<rect x="14" ${boxY} width="14" height="14" fill="${COLOURS.met}"/>`,
+    `<text x="34" y="${legendY}">target met</text>`,
+    `<rect x="124" ${boxY} width="14" height="14" fill="${COLOURS.missed}"/>`,
+    `<text x="144" y="${legendY}">target missed</text>`,
+    `<line x1="260" y1="${legendY - 13}" x2="260" y2="${legendY + 4}" stroke="${COLOURS.tick}" stroke-width="3"/>`,
+    `<rect x="266" ${boxY} width="26" height="14" fill="${COLOURS.band}"/>`,
+    `<text x="300" y="${legendY}">target, and the side of it where the target is met</text>`,
+    `<line x1="640" y1="${legendY - 13}" x2="640" y2="${legendY + 4}" stroke="${dashed}"/>`,
+    `<text x="648" y="${legendY}">1× (parity); logarithmic axis</text>`,
     "</svg>",
   );
   return `${parts.join("\n")}\n`;
+}
+
+/** One row per target, each with its target mark; peak RSS also for its other variants. */
+export function chartRows(run: BenchResults): ChartRow[] {
+  return targets(run).flatMap((goal) => {
+    const byValue = goal.thresholdOn === "value";
+    const sign = goal.better === "higher" ? "≥" : "≤";
+    const row = {
+      basis: goal.unit === "×" ? "as shipped / Node's defaults" : `ours / ${goal.peerLabel}`,
+      better: goal.better,
+      target: markerOf(goal),
+      targetText: byValue
+        ? `${sign} ${goal.threshold} ${goal.unit} (${markerOf(goal).toFixed(1)}× ${goal.peerLabel})`
+        : `${sign} ${goal.threshold}×`,
+    };
+    // Three decimals where two would round a miss up to its threshold (a missed 0.796 is not "0.80×").
+    const text = (value: number) =>
+      byValue
+        ? { valueText: `${value.toFixed(0)} ${goal.unit} (${formatRatio(value / goal.peer)})` }
+        : Math.abs(value / goal.peer - goal.threshold) < 0.01
+          ? { valueText: `${(value / goal.peer).toFixed(3)}×` }
+          : {};
+    const extras = (goal.extras ?? []).map((extra) => {
+      const met = extra.value <= goal.threshold;
+      return { ...row, label: extra.label, value: extra.value / goal.peer, met, ...text(extra.value) };
+    });
+    return [{ ...row, label: goal.short, value: goal.ratio, met: goal.met, ...text(goal.ours) }, ...extras];
+  });
+}
+
+export function renderChartOf(run: BenchResults): string {
+  const { runs } = run.settings;
+  const when = run.startedAt.slice(0, 16).replace("T", " ");
+  const subtitle = `median of ${runs} repetition${runs > 1 ? "s" : ""}, run of ${when} UTC; server pinned to one core, load generators to the other`;
+  const title = `mTLS server benchmark: our figures against their targets${run.proxy ? " (nginx, HAProxy)" : ""}`;
+  return renderChart(chartRows(run), title, subtitle);
 }

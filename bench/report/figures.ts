@@ -4,20 +4,20 @@
  * `latency.nginxHalf.ours.p99`, `keys.ECDSA-P256.rate`, the median over the repetitions; and the
  * figures derived from several measurements (`peak.*` in MiB, `v8Cost.*`). figureValues gives the
  * numbers (what the targets compare), figureSlots the text the report prints, with a flag per
- * measured server (`keepAlive.ours-defaults`) for the template's table rows. `other` names the
- * variant ours is compared with in the run (otherKind).
+ * measured server (`keepAlive.ours-defaults`) for the template's table rows.
  */
 import { median, type Sample } from "../measure.ts";
 import type { BenchResults } from "../results.ts";
 import type { Slots, SlotValue } from "./template.ts";
 
 export const MIB = 2 ** 20;
-export function n(value: number, digits = 0): string {
-  if (!Number.isFinite(value)) return "n/a";
-  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
+export const n = (value: number, digits = 0) =>
+  Number.isFinite(value)
+    ? value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : "n/a";
 export const pct = (fraction: number) => `${n(fraction * 100)}%`;
-const ms = (value: number) => `${value >= 100 ? n(value) : value >= 1 ? n(value, 1) : n(value, 2)} ms`;
+const ms = (value: number) => `${n(value, value >= 100 ? 0 : value >= 1 ? 1 : 2)} ms`;
+const fixed = (digits: number) => (value: number) => n(value, digits);
 
 // biome-ignore lint/suspicious/noExplicitAny: one reader for every kind of result
 type AnySample = Sample<any>;
@@ -30,28 +30,28 @@ const percentile = (p: string): Metric => [(s) => s.result.percentilesMs?.[p], m
 const METRICS: Record<string, Metric> = {
   busy: [(s) => s.serverCpuSeconds / s.wallSeconds, pct],
   load: [(s) => s.loadCoreBusy, pct],
-  rate: [(s) => s.result.perSecond ?? s.result.requestsPerSecond, (v) => n(v)],
+  rate: [(s) => s.result.perSecond ?? s.result.requestsPerSecond, fixed(0)],
   cpuMs: [
     (s) => (s.result.perSecond === undefined ? undefined : cpu(s, s.result.connections, 1e3)),
-    (v) => n(v, 2),
+    fixed(2),
   ],
-  cpuUs: [(s) => cpu(s, s.result.requestsPerSecond && s.result.complete, 1e6), (v) => n(v, 1)],
+  cpuUs: [(s) => cpu(s, s.result.requestsPerSecond && s.result.complete, 1e6), fixed(1)],
   mbps: [
     (s, body) =>
       s.result.megabytesPerSecond ??
       (s.result.complete === undefined ? undefined : (s.result.requestsPerSecond * body) / 1e6),
-    (v) => n(v),
+    fixed(0),
   ],
   cpuPerMb: [
     (s, body) =>
       s.result.megabytesPerSecond === undefined
         ? undefined
         : cpu(s, (s.result.bytes ?? s.result.requests * body) / 1e6, 1e3),
-    (v) => n(v, 2),
+    fixed(2),
   ],
   ...Object.fromEntries(["p50", "p90", "p99", "p999", "max"].map((p) => [p, percentile(p)])),
-  achieved: [(s) => s.result.achievedRate, (v) => n(v)],
-  unanswered: [(s) => s.result.unanswered, (v) => n(v)],
+  achieved: [(s) => s.result.achievedRate, fixed(0)],
+  unanswered: [(s) => s.result.unanswered, fixed(0)],
   lateness: [(s) => s.result.sendLatenessP99Ms, ms],
 };
 
@@ -59,49 +59,20 @@ const METRICS: Record<string, Metric> = {
 export const sampleValue = (metric: string, sample: AnySample, bodyBytes: number) =>
   METRICS[metric]![0](sample, bodyBytes) ?? Number.NaN;
 
-/** The variant a run compares ours with: Node's own V8 defaults, or (older runs) the tuned one. */
-export function otherKind(run: BenchResults): "ours-defaults" | "ours-tuned" | undefined {
-  if (run.keepAlive?.["ours-defaults"]) return "ours-defaults";
-  return run.keepAlive?.["ours-tuned"] ? "ours-tuned" : undefined;
-}
-
-/** Every measurement of a run: its name and its samples per server. */
-function measurements(run: BenchResults): [string, Record<string, AnySample[] | undefined> | undefined][] {
-  const proxy = run.proxy;
-  return [
-    ...(run.handshakes ?? []).flatMap((c) => [
-      [`hs.${c.keyAlgorithm}.${c.protocol}.full`, c.full],
-      [`hs.${c.keyAlgorithm}.${c.protocol}.resumed`, c.resumed],
-    ]),
-    ["keepAlive", run.keepAlive],
-    ["bulk", run.bulk],
-    ["bulkAb", run.bulkAb],
-    ...(run.latency ?? []).map((l) => [
-      `latency.${l.basis === "half of nginx's maximum" ? "nginxHalf" : "ourHalf"}`,
-      l.samples,
-    ]),
-    ["keys", run.keyAlgorithms],
-    ["proxy.newConnection", proxy?.newConnection],
-    ["proxy.keepAlive", proxy?.keepAlive],
-    ["proxy.tunnel", proxy?.tunnel],
-  ] as [string, Record<string, AnySample[]> | undefined][];
-}
-
 /** Each throughput figure as shipped over the same with Node's V8 defaults, in the same run. */
 export function v8Costs(values: Record<string, number>) {
-  const of = (what: string, path: string, metric: string, cpuMetric: string) => ({
-    what,
-    ratio: values[`${path}.ours.${metric}`]! / values[`${path}.ours-defaults.${metric}`]!,
-    cpuRatio: values[`${path}.ours-defaults.${cpuMetric}`]! / values[`${path}.ours.${cpuMetric}`]!,
-  });
   if (values["keepAlive.ours-defaults.rate"] === undefined) return [];
   const main = "hs.ECDSA-P256.TLSv1.3";
   return [
-    of("full handshakes", `${main}.full`, "rate", "cpuMs"),
-    of("resumed handshakes", `${main}.resumed`, "rate", "cpuMs"),
-    of("keep-alive requests", "keepAlive", "rate", "cpuUs"),
-    of("bulk echo", "bulk", "mbps", "cpuPerMb"),
-  ];
+    ["full handshakes", `${main}.full`, "rate", "cpuMs"],
+    ["resumed handshakes", `${main}.resumed`, "rate", "cpuMs"],
+    ["keep-alive requests", "keepAlive", "rate", "cpuUs"],
+    ["bulk echo", "bulk", "mbps", "cpuPerMb"],
+  ].map(([what, path, metric, cpuMetric]) => ({
+    what: what!,
+    ratio: values[`${path}.ours.${metric}`]! / values[`${path}.ours-defaults.${metric}`]!,
+    cpuRatio: values[`${path}.ours-defaults.${cpuMetric}`]! / values[`${path}.ours.${cpuMetric}`]!,
+  }));
 }
 
 /** The V8 settings' costliest figure (NaN ones left out), if the run measured Node's defaults. */
@@ -113,35 +84,42 @@ export const lowestCost = (values: Record<string, number>) =>
 export function figureValues(run: BenchResults): Record<string, number> {
   const values: Record<string, number> = {};
   const body = run.settings.bulkBodyBytes;
-  for (const l of run.latency ?? [])
-    values[`latency.${l.basis === "half of nginx's maximum" ? "nginxHalf" : "ourHalf"}.rate`] = l.rate;
-  for (const [path, perServer] of measurements(run)) {
-    for (const [kind, samples] of Object.entries(perServer ?? {})) {
-      if (!samples?.length) continue;
+  // Every metric of every server of a measurement, the median over its repetitions.
+  const add = (path: string, perServer: Record<string, AnySample[] | undefined> = {}) => {
+    for (const [kind, samples] of Object.entries(perServer))
       for (const [metric, [pick]] of Object.entries(METRICS))
-        if (pick(samples[0]!, body) !== undefined)
+        if (samples?.length && pick(samples[0]!, body) !== undefined)
           values[`${path}.${kind}.${metric}`] = median(samples.map((s) => pick(s, body)!));
-    }
+  };
+  for (const c of run.handshakes ?? [])
+    for (const kind of ["full", "resumed"] as const)
+      add(`hs.${c.keyAlgorithm}.${c.protocol}.${kind}`, c[kind]);
+  for (const [path, perServer] of Object.entries({
+    keepAlive: run.keepAlive,
+    bulk: run.bulk,
+    bulkAb: run.bulkAb,
+  }))
+    add(path, perServer);
+  add("keys", run.keyAlgorithms);
+  for (const { basis, rate, samples } of run.latency ?? []) {
+    const path = `latency.${basis === "half of nginx's maximum" ? "nginxHalf" : "ourHalf"}`;
+    values[`${path}.rate`] = rate;
+    add(path, samples);
   }
-  // Peak RSS as shipped, in MiB: after the fixed-count handshakes if measured, else after the handshake load.
+  for (const path of ["newConnection", "keepAlive", "tunnel"] as const)
+    add(`proxy.${path}`, run.proxy?.[path]);
+  // Peak RSS in MiB: after the fixed-count handshakes if measured, else after the handshake load.
   const variants = run.memory?.variants ?? [];
   const [shipped, defaults] = [variants.find((v) => v.shipped), variants.find((v) => v.nodeOptions === "")];
   const peak = (kind: string | undefined) =>
     kind ? (run.peakRss?.handshakes[kind as "ours"] ?? Number.NaN) / MIB : Number.NaN;
   values["peak.ours"] = shipped ? shipped.peakAfterResumedBytes / MIB : peak("ours");
-  values["peak.defaults"] =
-    defaults && !defaults.shipped ? defaults.peakAfterResumedBytes / MIB : peak(otherKind(run));
+  values["peak.ours-defaults"] =
+    defaults && !defaults.shipped ? defaults.peakAfterResumedBytes / MIB : peak("ours-defaults");
   values["peak.ours-ts"] = peak("ours-ts");
   values["peak.nginx"] = peak("nginx");
   const lowest = lowestCost(values);
   if (lowest) values["v8Cost.lowest"] = lowest.ratio;
-  // The variant ours is compared with, whichever it was in this run, as "other".
-  const other = otherKind(run);
-  for (const [name, value] of Object.entries(other ? values : {})) {
-    const alias = name.replace(new RegExp(`\\.${other}(\\.|$)`), ".other$1");
-    if (alias !== name) values[alias] = value;
-  }
-  if (other) values["peak.other"] = values["peak.defaults"]!;
   return values;
 }
 
@@ -149,20 +127,19 @@ export function figureValues(run: BenchResults): Record<string, number> {
 export function figureSlots(values: Record<string, number>): Slots {
   const slots: Slots = {};
   for (const [name, value] of Object.entries(values)) {
-    const metric = METRICS[name.slice(name.lastIndexOf(".") + 1)];
-    if (!metric || name.startsWith("peak.")) continue;
-    slots[name] = metric[1](value);
-    slots[name.slice(0, name.lastIndexOf("."))] = true;
+    const at = name.lastIndexOf(".");
+    const format = METRICS[name.slice(at + 1)]?.[1];
+    if (!format || name.startsWith("peak.")) continue;
+    slots[name] = format(value);
+    slots[name.slice(0, at)] = true;
   }
   return slots;
 }
 
+const ROW_FIGURES = [...Object.keys(METRICS), "idle", "handshakes", "whole"];
+
 /** A figure of a measurement this run did not make: "n/a", and its row flag off. */
 export function absentFigure(name: string): SlotValue | undefined {
   if (!/^(hs|keepAlive|bulk|bulkAb|latency|keys|proxy|rss)\./.test(name)) return undefined;
-  return /\.(busy|load|rate|cpuMs|cpuUs|mbps|cpuPerMb|p50|p90|p99|p999|max|achieved|unanswered|lateness|idle|handshakes|whole)$/.test(
-    name,
-  )
-    ? "n/a"
-    : false;
+  return ROW_FIGURES.includes(name.slice(name.lastIndexOf(".") + 1)) ? "n/a" : false;
 }

@@ -6,9 +6,8 @@
 import { median } from "../measure.ts";
 import type { BenchResults } from "../results.ts";
 import { figureValues } from "./figures.ts";
-import { formatRange, rangeOf } from "./maths.ts";
 import { keyVerdict, runsWhen } from "./slots.ts";
-import { TARGET_IDS, type Target, type TargetId, targets } from "./targets.ts";
+import { formatRange, rangeOf, TARGET_IDS, type Target, targets } from "./targets.ts";
 import { fillTemplate, readTemplate } from "./template.ts";
 
 export const BEGIN_MARKER =
@@ -16,17 +15,14 @@ export const BEGIN_MARKER =
 export const END_MARKER = "<!-- /performance -->";
 
 /** Lines of at most `width` characters (a longer word alone on its line). */
-const wrap = (text: string, width = 100) =>
-  text
-    .split(/\s+/)
-    .filter(Boolean)
-    .reduce<string[]>((lines, word) => {
-      const last = lines.at(-1);
-      if (last !== undefined && last.length + 1 + word.length <= width)
-        lines[lines.length - 1] = `${last} ${word}`;
-      else lines.push(word);
-      return lines;
-    }, []);
+function wrap(text: string, width = 100): string[] {
+  const lines: string[] = [];
+  for (const word of text.split(/\s+/).filter(Boolean))
+    if (lines.length > 0 && lines.at(-1)!.length + 1 + word.length <= width)
+      lines.push(`${lines.pop()} ${word}`);
+    else lines.push(word);
+  return lines;
+}
 
 const list = (items: string[]) =>
   items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
@@ -35,9 +31,9 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
   if (runs.length === 0) throw new Error("no recorded runs in bench/runs/: run `npm run bench` first");
   const perRun = runs.map(targets);
   // A target measured only by some runs (the proxy paths, say) ranges over the runs that measured it.
-  const of = (id: TargetId) => perRun.flatMap((goals) => goals.filter((goal) => goal.id === id));
+  const of = (id: string) => perRun.flatMap((goals) => goals.filter((goal) => goal.id === id));
   // Three decimals where two would round a miss up to its threshold (0.796 is not "0.80", met).
-  const ratios = (id: TargetId) => {
+  const ratios = (id: string) => {
     const goals = of(id);
     const digits = goals.some((goal) => Math.abs(goal.ratio - goal.threshold) < 0.01) ? 3 : 2;
     return formatRange(rangeOf(goals.map((goal) => goal.ratio)), (v) => v.toFixed(digits), "×");
@@ -49,12 +45,9 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
   const sometimes = latest
     .filter((goal) => metIn(goal) > 0 && metIn(goal) < of(goal.id).length)
     .map((goal) => `${goal.spoken} (${metIn(goal)} of ${of(goal.id).length})`);
-  const keys = rangeOf(
-    runs.map((run) => {
-      const values = figureValues(run);
-      return (values["keys.ECDSA-P256.rate"] ?? Number.NaN) / (values["keys.RSA-2048.rate"] ?? Number.NaN);
-    }),
-  );
+  const keyRatio = (v: Record<string, number>) =>
+    (v["keys.ECDSA-P256.rate"] ?? NaN) / (v["keys.RSA-2048.rate"] ?? NaN);
+  const keys = rangeOf(runs.map((run) => keyRatio(figureValues(run))));
   const proxyRuns = of("proxyKeepAlive").length;
   const slots = {
     minutes: Math.ceil(

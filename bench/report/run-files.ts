@@ -4,7 +4,7 @@
  * checkout it ran in. The report, its chart and the README's "Performance" paragraph are rendered
  * from these files only, so every figure and range in them can be checked against the data.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchResults } from "../results.ts";
 
@@ -24,12 +24,7 @@ export function writeRunFile(runsDir: string, results: BenchResults): string {
 
 /** Every recorded run, oldest first. */
 export function readRunFiles(runsDir: string): BenchResults[] {
-  let names: string[];
-  try {
-    names = readdirSync(runsDir).filter((name) => name.endsWith(".json"));
-  } catch {
-    return [];
-  }
+  const names = existsSync(runsDir) ? readdirSync(runsDir).filter((name) => name.endsWith(".json")) : [];
   return names.sort().map((name) => {
     const results = JSON.parse(readFileSync(join(runsDir, name), "utf8")) as BenchResults;
     if (runFileName(results.startedAt) !== name)

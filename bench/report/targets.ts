@@ -2,14 +2,35 @@
  * The targets the report judges, as data rows: the figure of ours and the one it is compared with
  * (names of figures.ts, or a number), whether the ratio or our value itself is judged, which way
  * is better, the threshold, and the words of the tables, the chart and the README. A target whose
- * figures a run lacks (a selection, or a run file older than the target) is left out of it.
+ * figures a run lacks (a selection, or a run file older than the target) is left out of it. Also
+ * the arithmetic of judging them: met or missed, and a figure's range over the recorded runs.
  */
 import type { BenchResults } from "../results.ts";
-import { figureValues, lowestCost, otherKind } from "./figures.ts";
-import { type Better, isMet } from "./maths.ts";
+import { figureValues, lowestCost } from "./figures.ts";
 
-// id | ours | compared with | judged on | better | threshold | unit | peer | label | short label | goal | spoken
-const TABLE = `
+export type Better = "higher" | "lower";
+
+/** Met exactly at the threshold; a figure that could not be measured (NaN) never meets a target. */
+export const isMet = (value: number, goal: { better: Better; threshold: number }) =>
+  Number.isFinite(value) && (goal.better === "higher" ? value >= goal.threshold : value <= goal.threshold);
+
+/** Lowest and highest over the runs that measured the figure (`count`; non-finite values left out). */
+export function rangeOf(values: readonly number[]) {
+  const finite = values.filter((value) => Number.isFinite(value));
+  const [min, max] = finite.length ? [Math.min(...finite), Math.max(...finite)] : [Number.NaN, Number.NaN];
+  return { min, max, count: finite.length };
+}
+
+/** "0.95–1.31×", or one figure when every run rounds to the same text. */
+export function formatRange(range: ReturnType<typeof rangeOf>, format: (value: number) => string, unit = "") {
+  if (range.count === 0) return "n/a";
+  const [low, high] = [format(range.min), format(range.max)];
+  return low === high ? `${low}${unit}` : `${low}–${high}${unit}`;
+}
+
+// The header names the columns after Target's fields; `ours` and `peer` name figures (figures.ts) or a number.
+const [HEADER, ...ROWS] = `
+id | ours | peer | thresholdOn | better | threshold | unit | peerLabel | label | short | goal | spoken
 full | hs.ECDSA-P256.TLSv1.3.full.ours.rate | hs.ECDSA-P256.TLSv1.3.full.nginx.rate | ratio | higher | 0.8 | /s | nginx | Full mTLS handshakes/s, ECDSA P-256, TLS 1.3 | Full handshakes/s, ECDSA P-256, TLS 1.3 | ≥ 0.8× nginx | full handshakes
 resumed | hs.ECDSA-P256.TLSv1.3.resumed.ours.rate | hs.ECDSA-P256.TLSv1.3.full.ours.rate | ratio | higher | 2 | /s | our full handshakes | Resumed handshakes/s (TLS 1.3 tickets) vs our full ones | Resumed handshakes/s, TLS 1.3 tickets | ≥ 2× our full rate, every connection resumed | resumption
 keepAlive | keepAlive.ours.rate | keepAlive.nginx.rate | ratio | higher | 0.5 | /s | nginx | Keep-alive GET /v1/whoami requests/s | Keep-alive GET requests/s | ≥ 0.5× nginx (stretch 0.7×) | keep-alive requests
@@ -25,31 +46,33 @@ tunnelBulk | proxy.tunnel.ours.mbps | proxy.tunnel.haproxy.mbps | ratio | higher
   .trim()
   .split("\n")
   .map((line) => line.split(" | "));
+const TABLE = ROWS.map((cells) => Object.fromEntries(HEADER!.map((name, i) => [name, cells[i]!])));
 
-export const TARGET_IDS = TABLE.map((row) => row[0]!);
-export type TargetId = string;
+export const TARGET_IDS = TABLE.map((row) => row.id!);
 
+/**
+ * A target as a run measured it: `label` in the tables, `short` in the chart, `spoken` in the
+ * README's sentences; `ours` against `peer` (a peer's figure, or our own), judged on the ratio or, for
+ * an absolute goal ("value"), on `ours` itself; `extras`: further chart bars in the target's own
+ * unit (peak RSS as .ts sources, ...); `other`: the same figure with Node's own V8 defaults, and its
+ * ratio, when the run measured ours on them side by side.
+ */
 export interface Target {
-  id: TargetId;
-  /** The row's label in the tables; `short` for the chart; `spoken` in the README's sentences. */
+  id: string;
   label: string;
   short: string;
   spoken: string;
   unit: string;
   ours: number;
-  /** What ours is compared with (a peer's figure, or our own). */
   peer: number;
   peerLabel: string;
   ratio: number;
   goal: string;
-  /** The goal as a test: of `ratio`, or of `ours` itself for an absolute goal ("value"). */
   threshold: number;
   thresholdOn: "ratio" | "value";
   better: Better;
   met: boolean;
-  /** Further bars for the chart, in the target's own unit (peak RSS as .ts sources, ...). */
   extras?: { label: string; value: number }[];
-  /** The same figure for the variant ours is compared with (otherKind), and its ratio. */
   other?: { value: number; ratio: number };
 }
 
@@ -57,62 +80,43 @@ export interface Target {
 export const markerOf = (goal: Target) =>
   goal.thresholdOn === "ratio" ? goal.threshold : goal.threshold / goal.peer;
 
-/** The run-specific words and conditions of a target, and its chart's further bars. */
-function worded(run: BenchResults, values: Record<string, number>, goal: Target): Target {
-  if (goal.id === "p99")
-    goal.label = goal.label.replace("half", `${values["latency.nginxHalf.rate"]} req/s, half`);
-  if (goal.id === "rss" && run.memory)
-    goal.label += ` (after ${run.memory.handshakes} full + ${run.memory.handshakes} resumed)`;
-  if (goal.id === "v8Cost") goal.label += ` (${lowestCost(values)!.what})`;
-  if (goal.id === "resumed") {
-    const resumed = run.handshakes?.find((c) => c.keyAlgorithm === "ECDSA-P256" && c.protocol === "TLSv1.3")
-      ?.resumed?.ours;
-    const all = (resumed ?? []).every((s) => s.result.resumed === s.result.connections);
-    goal.goal += ` (${all ? "all were" : "NOT all were"})`;
-    goal.met &&= all;
-  }
-  if (goal.id === "rss") {
-    const label = otherKind(run) === "ours-tuned" ? "with --max-semi-space-size=1" : "Node's V8 defaults";
-    goal.extras = [
-      { label: "Peak RSS, .ts sources (npm run server)", value: values["peak.ours-ts"]! },
-      { label: `Peak RSS, ${label}`, value: values["peak.defaults"]! },
-    ].filter((extra) => Number.isFinite(extra.value));
-  }
-  return goal;
-}
-
 export function targets(run: BenchResults): Target[] {
   const values = figureValues(run);
   const figure = (name: string) => (/^[\d.]+$/.test(name) ? Number(name) : (values[name] ?? Number.NaN));
-  return TABLE.flatMap(
-    ([id, oursName, peerName, on, better, threshold, unit, peerLabel, label, short, goal, spoken]) => {
-      const [ours, peer] = [figure(oursName!), figure(peerName!)];
-      if (!Number.isFinite(ours) || !Number.isFinite(peer)) return [];
-      const spec = {
-        better: better as Better,
-        threshold: Number(threshold),
-        thresholdOn: on as "ratio" | "value",
-      };
-      const met = isMet(spec.thresholdOn === "ratio" ? ours / peer : ours, spec);
-      const words = {
-        id: id!,
-        label: label!,
-        short: short!,
-        spoken: spoken!,
-        unit: unit!,
-        goal: goal!,
-        peerLabel: peerLabel!,
-      };
-      const target: Target = { ...words, ...spec, ours, peer, ratio: ours / peer, met };
-      // The variant ours is compared with: the same figures with "other" for "ours".
-      const asOther = (name: string) =>
-        /\.ours(\.|$)/.test(name) ? figure(name.replace(/\.ours(\.|$)/, ".other$1")) : Number.NaN;
-      const [value, otherPeer] = [
-        asOther(oursName!),
-        peerName!.includes(".ours") ? asOther(peerName!) : peer,
-      ];
-      if (otherKind(run) && Number.isFinite(value)) target.other = { value, ratio: value / otherPeer };
-      return [worded(run, values, target)];
-    },
-  );
+  // The same figures of ours on Node's V8 defaults, if the run measured them side by side.
+  const OURS = /\.ours(\.|$)/;
+  const asOther = (name: string) =>
+    OURS.test(name) ? figure(name.replace(OURS, ".ours-defaults$1")) : Number.NaN;
+  return TABLE.flatMap((row) => {
+    const [ours, peer] = [figure(row.ours!), figure(row.peer!)];
+    if (!Number.isFinite(ours) || !Number.isFinite(peer)) return [];
+    const { better, threshold, thresholdOn } = row as unknown as Target;
+    const spec = { better, threshold: Number(threshold), thresholdOn };
+    const met = isMet(thresholdOn === "ratio" ? ours / peer : ours, spec);
+    // The table's words, then the figures of this run.
+    const goal: Target = { ...(row as unknown as Target), ...spec, ours, peer, ratio: ours / peer, met };
+    const id = goal.id;
+    const [other, otherPeer] = [asOther(row.ours!), row.peer!.includes(".ours") ? asOther(row.peer!) : peer];
+    if (values["keepAlive.ours-defaults.rate"] !== undefined && Number.isFinite(other))
+      goal.other = { value: other, ratio: other / otherPeer };
+    // The run-specific words and conditions, and the chart's further bars.
+    if (id === "p99")
+      goal.label = goal.label.replace("half", `${values["latency.nginxHalf.rate"]} req/s, half`);
+    if (id === "rss" && run.memory)
+      goal.label += ` (after ${run.memory.handshakes} full + ${run.memory.handshakes} resumed)`;
+    if (id === "v8Cost") goal.label += ` (${lowestCost(values)!.what})`;
+    if (id === "resumed") {
+      const main = run.handshakes?.find((c) => c.keyAlgorithm === "ECDSA-P256" && c.protocol === "TLSv1.3");
+      const all = (main?.resumed?.ours ?? []).every((s) => s.result.resumed === s.result.connections);
+      goal.goal += ` (${all ? "all were" : "NOT all were"})`;
+      goal.met &&= all;
+    }
+    if (id === "rss") {
+      goal.extras = [
+        { label: "Peak RSS, .ts sources (npm run server)", value: values["peak.ours-ts"]! },
+        { label: "Peak RSS, Node's V8 defaults", value: values["peak.ours-defaults"]! },
+      ].filter((extra) => Number.isFinite(extra.value));
+    }
+    return [goal];
+  });
 }

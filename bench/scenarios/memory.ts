@@ -6,33 +6,42 @@
  * (the peak only grows), rotating the order; the report takes medians. What each setting costs in
  * throughput is measured side by side in the server scenario ("ours" against "ours-defaults").
  */
-import { runSTime } from "../load/s-time.ts";
+import { runSTime } from "../load/loads.ts";
 import { median } from "../measure.ts";
 import type { MemoryVariant } from "../results.ts";
 import type { Scenario, ScenarioContext } from "../scenarios.ts";
-import { imageNodeOptions, type OurServer } from "../servers/ours.ts";
+import { imageNodeOptions } from "../servers/ours.ts";
 import { serverCpuSeconds, serverRssBytes } from "../servers/server-under-test.ts";
 
 /** Candidates around V8's default young generation (16 MiB semi-spaces on 64-bit machines). */
-export const CANDIDATES = [
-  "",
-  "--max-semi-space-size=1",
-  "--max-semi-space-size=2",
-  "--max-semi-space-size=4",
-  "--max-semi-space-size=8",
-];
+const CANDIDATES = ["", ...[1, 2, 4, 8].map((mib) => `--max-semi-space-size=${mib}`)];
+const FIGURES = ["peakAfterFullBytes", "peakAfterResumedBytes", "cpuPerFullMs", "cpuPerResumedMs"] as const;
+type Figures = Omit<MemoryVariant, "nodeOptions" | "shipped">;
 
-/** `count` handshakes (at least: s_time runs for whole rounds) and the server CPU they took. */
-async function handshakes(context: ScenarioContext, server: OurServer, mode: "new" | "reuse", count: number) {
-  const { settings } = context;
-  const pki = context.pkis[server.keyAlgorithm];
-  const cpuBefore = serverCpuSeconds(server);
-  const round = { core: settings.loadCore, port: server.port, pki, policy: "modern" as const, mode };
-  let made = 0;
-  // Whole seconds: s_time takes no fractions.
-  while (made < count)
-    made += (await runSTime({ ...round, seconds: 1, processes: settings.sTimeProcesses })).connections;
-  return ((serverCpuSeconds(server) - cpuBefore) * 1000) / made;
+/** A fresh server with `nodeOptions`: `count` full handshakes, then as many resumed, the peak after each. */
+async function measureVariant(context: ScenarioContext, nodeOptions: string, count: number) {
+  const { settings, pkis } = context;
+  const server = await context.ours(pkis["ECDSA-P256"], "modern", { nodeOptions, logLabel: "memory" });
+  const round = {
+    core: settings.loadCore,
+    port: server.port,
+    pki: pkis["ECDSA-P256"],
+    policy: "modern" as const,
+  };
+  const [seconds, processes] = [1, settings.sTimeProcesses];
+  // At least `count`: s_time runs for whole seconds (it takes no fractions). The server CPU per one, ms.
+  const handshakes = async (mode: "new" | "reuse") => {
+    const cpuBefore = serverCpuSeconds(server);
+    let made = 0;
+    while (made < count) made += (await runSTime({ ...round, mode, seconds, processes })).connections;
+    return ((serverCpuSeconds(server) - cpuBefore) * 1000) / made;
+  };
+  const cpuPerFullMs = await handshakes("new");
+  const peakAfterFullBytes = serverRssBytes(server);
+  const cpuPerResumedMs = await handshakes("reuse");
+  const peakAfterResumedBytes = serverRssBytes(server);
+  await server.stop();
+  return { peakAfterFullBytes, peakAfterResumedBytes, cpuPerFullMs, cpuPerResumedMs } satisfies Figures;
 }
 
 async function run(context: ScenarioContext) {
@@ -40,37 +49,23 @@ async function run(context: ScenarioContext) {
   const shipped = imageNodeOptions(settings.repoRoot);
   const variants = [...new Set([...CANDIDATES, shipped])];
   const count = settings.memoryHandshakes;
-  const samples = new Map<string, Omit<MemoryVariant, "nodeOptions" | "shipped">[]>();
+  const samples = new Map<string, Figures[]>(variants.map((nodeOptions) => [nodeOptions, []]));
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
   for (let repetition = 0; repetition < settings.runs; repetition++) {
-    for (const [index] of variants.entries()) {
+    for (const index of variants.keys()) {
       const nodeOptions = variants[(index + repetition) % variants.length]!;
-      const server = await context.ours(context.pkis["ECDSA-P256"], "modern", {
-        nodeOptions,
-        logLabel: "memory",
-      });
-      const cpuPerFullMs = await handshakes(context, server, "new", count);
-      const peakAfterFullBytes = serverRssBytes(server);
-      const cpuPerResumedMs = await handshakes(context, server, "reuse", count);
-      const peakAfterResumedBytes = serverRssBytes(server);
-      await server.stop();
-      const entry = { peakAfterFullBytes, peakAfterResumedBytes, cpuPerFullMs, cpuPerResumedMs };
-      samples.set(nodeOptions, [...(samples.get(nodeOptions) ?? []), entry]);
-      const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
-      log(
-        `  ${count} + ${count} handshakes, NODE_OPTIONS="${nodeOptions}": peak ${mib(peakAfterFullBytes)} / ${mib(peakAfterResumedBytes)} MiB`,
-      );
+      const figures = await measureVariant(context, nodeOptions, count);
+      samples.get(nodeOptions)!.push(figures);
+      const peaks = `${mib(figures.peakAfterFullBytes)} / ${mib(figures.peakAfterResumedBytes)} MiB`;
+      log(`  ${count} + ${count} handshakes, NODE_OPTIONS="${nodeOptions}": peak ${peaks}`);
     }
   }
-  const medianOf = (list: Omit<MemoryVariant, "nodeOptions" | "shipped">[]) =>
-    Object.fromEntries(
-      (["peakAfterFullBytes", "peakAfterResumedBytes", "cpuPerFullMs", "cpuPerResumedMs"] as const).map(
-        (key) => [key, median(list.map((entry) => entry[key]))],
-      ),
-    ) as Omit<MemoryVariant, "nodeOptions" | "shipped">;
-  const results = variants.map((nodeOptions) => ({
-    nodeOptions,
-    shipped: nodeOptions === shipped,
-    ...medianOf(samples.get(nodeOptions) ?? []),
+  const medianOf = (list: Figures[]) =>
+    Object.fromEntries(FIGURES.map((key) => [key, median(list.map((f) => f[key]))])) as Figures;
+  const results = variants.map((o) => ({
+    nodeOptions: o,
+    shipped: o === shipped,
+    ...medianOf(samples.get(o)!),
   }));
   return { memory: { handshakes: count, variants: results } };
 }

@@ -3,36 +3,36 @@
  * TLS policy; on the default configuration (ECDSA P-256, TLS 1.3) also keep-alive requests, bulk
  * echo, latency at a fixed rate, memory and our client in loop mode, with the variants that explain
  * a gap beside ours: the same code on Node's own V8 defaults, its .ts sources, and bare Node. The
- * servers of a case run side by side (an idle one costs nothing).
+ * servers of a case run side by side (an idle one costs nothing). The key-algorithm scenario runs
+ * our server with each PKI side by side instead, alternating: the per-case measurements happen
+ * minutes apart, too far apart on a shared machine to compare key algorithms with.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROUTES, type TlsPolicy } from "../../services/src/contract.ts";
-import type { BulkEchoResult } from "../load/bulk-echo-generator.ts";
 import { runClientLoop } from "../load/client-loop.ts";
-import type { FixedRateResult } from "../load/fixed-rate-generator.ts";
-import { loadsFor } from "../load/loads.ts";
-import { fetchWhoami } from "../load/mtls-connect.ts";
-import { protocolOf } from "../load/s-time.ts";
+import type { BulkEchoResult, FixedRateResult } from "../load/generators.ts";
+import { fetchWhoami } from "../load/generators.ts";
+import { loadsFor, protocolOf } from "../load/loads.ts";
 import { median } from "../measure.ts";
-import { KEY_ALGORITHMS, type PkiFiles } from "../pki/pki.ts";
-import type { BenchResults, HandshakeCase, LatencyAtRate, PerKind } from "../results.ts";
+import { KEY_ALGORITHMS, type PkiFiles } from "../pki/issue-pki.ts";
+import type { BenchResults, HandshakeCase, LatencyAtRate } from "../results.ts";
 import type { Scenario, ScenarioContext } from "../scenarios.ts";
 import { startBareNode } from "../servers/bare-node.ts";
-import { startNginx } from "../servers/nginx.ts";
+import { nginxConfig, startNginx } from "../servers/nginx-config.ts";
 import { imageNodeOptions, type OurServer } from "../servers/ours.ts";
 import { type ServerKind, type ServerUnderTest, serverRssBytes } from "../servers/server-under-test.ts";
 
-const rssOf = (servers: ServerUnderTest[], field: "VmHWM" | "VmRSS" = "VmHWM"): PerKind<number> =>
+const rssOf = (servers: ServerUnderTest[], field: "VmHWM" | "VmRSS" = "VmHWM") =>
   Object.fromEntries(servers.map((server) => [server.kind, serverRssBytes(server, field)]));
 const perSecond = (r: { perSecond: number; resumed: number; connections: number }) =>
   `${r.perSecond.toFixed(0)}/s (${r.resumed}/${r.connections} resumed)`;
+const requestRate = (r: { requestsPerSecond: number }) => `${r.requestsPerSecond.toFixed(0)} req/s`;
 
 async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
   const { settings, log } = context;
-  const handshakes: HandshakeCase[] = [];
+  const [handshakes, core]: [HandshakeCase[], number] = [[], settings.serverCore];
   let main: Partial<BenchResults> = {};
-  const shippedOptions = imageNodeOptions(settings.repoRoot);
   for (const keyAlgorithm of KEY_ALGORITHMS) {
     for (const policy of ["modern", "intermediate"] satisfies TlsPolicy[]) {
       const pki = context.pkis[keyAlgorithm];
@@ -42,37 +42,41 @@ async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
       const ours = await context.ours(pki, policy);
       const identity = { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey };
       const whoamiBody = await fetchWhoami({ port: ours.port, policy, ...identity });
-      const nginxOptions = { pki, policy, core: settings.serverCore, workDir: settings.workDir, whoamiBody };
+      const { workDir, bulkBodyBytes: maxBodyBytes } = settings;
+      const dir = join(workDir, "nginx", `${keyAlgorithm}-${policy}`);
+      const config = (dir: string, port: number) =>
+        nginxConfig({ dir, port, pki, policy, whoamiBody, maxBodyBytes });
       const servers: ServerUnderTest[] = [
         ours,
-        context.track(await startNginx({ ...nginxOptions, maxBodyBytes: settings.bulkBodyBytes })),
+        context.track(await startNginx({ dir, core, pki, policy, config })),
       ];
       let oursTs: OurServer | undefined;
       if (isMain) {
         // With no NODE_OPTIONS in the image, "ours" already runs on Node's defaults.
-        if (shippedOptions)
+        if (imageNodeOptions(settings.repoRoot))
           servers.push(await context.ours(pki, policy, { nodeOptions: "", kind: "ours-defaults" }));
         oursTs = await context.ours(pki, policy, { shippedDir: undefined, kind: "ours-ts" });
-        const bare = await startBareNode("server", pki, settings.serverCore, { policy, body: whoamiBody });
-        servers.push(oursTs, context.track(bare));
+        servers.push(
+          oursTs,
+          context.track(await startBareNode("server", pki, core, { policy, body: whoamiBody })),
+        );
       }
       const idle = isMain ? rssOf(servers, "VmRSS") : {};
       const full = await context.repeat("full handshakes", servers, loads.handshakes("new"), perSecond);
       const entry: HandshakeCase = { keyAlgorithm, policy, protocol: protocolOf(policy), full };
-      if (policy === "modern") {
-        const resumedOn = servers.filter((server) => server.kind !== "node-bare");
+      const resumedOn = servers.filter((server) => server.kind !== "node-bare");
+      if (policy === "modern")
         entry.resumed = await context.repeat(
           "resumed handshakes",
           resumedOn,
           loads.handshakes("reuse"),
           perSecond,
         );
-      }
       handshakes.push(entry);
-      if (isMain) {
+      if (oursTs) {
         const afterHandshakes = rssOf(servers);
         // The .ts variant is measured for memory only (same code, same throughput): stop it first.
-        await oursTs!.stop();
+        await oursTs.stop();
         const rest = servers.filter((server) => server !== oursTs);
         main = await mainCase(context, rest, pki);
         const idleTsWithCompileCache = await idleWithCompileCache(context, pki);
@@ -86,31 +90,20 @@ async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
 
 /** Everything beyond handshakes, on the default configuration (ECDSA P-256, TLS 1.3). */
 async function mainCase(context: ScenarioContext, servers: ServerUnderTest[], pki: PkiFiles) {
-  const { settings, log } = context;
+  const { settings, log, repeat } = context;
   const loads = loadsFor(settings, pki);
   const byKind = (kind: ServerKind) => servers.find((server) => server.kind === kind)!;
-  const requestRate = (r: { requestsPerSecond: number }) => `${r.requestsPerSecond.toFixed(0)} req/s`;
-  const mbRate = (r: BulkEchoResult) => `${r.megabytesPerSecond.toFixed(0)} MB/s`;
-  const keepAlive = await context.repeat(
-    "keep-alive GET",
-    servers,
-    loads.requests(ROUTES.whoami),
-    requestRate,
-  );
-  const echo = loads.generator<BulkEchoResult>("bulk-echo-generator.ts", (warmup) => ({
+  const keepAlive = await repeat("keep-alive GET", servers, loads.requests(ROUTES.whoami), requestRate);
+  const echo = loads.generator<BulkEchoResult>("bulk-echo", (warmup) => ({
     bodyBytes: settings.bulkBodyBytes,
     seconds: warmup ?? settings.bulkSeconds,
   }));
-  const bulk = await context.repeat("bulk echo (own generator)", servers, echo, mbRate);
+  const mbRate = (r: BulkEchoResult) => `${r.megabytesPerSecond.toFixed(0)} MB/s`;
+  const bulk = await repeat("bulk echo (own generator)", servers, echo, mbRate);
   const bodyFile = join(settings.workDir, "bulk-body.bin");
   writeFileSync(bodyFile, Buffer.alloc(settings.bulkBodyBytes, "mtls-bench "));
   const abEcho = loads.requests(ROUTES.echo, 1, bodyFile);
-  const bulkAb = await context.repeat(
-    "bulk echo (ab)",
-    [byKind("ours"), byKind("nginx")],
-    abEcho,
-    requestRate,
-  );
+  const bulkAb = await repeat("bulk echo (ab)", [byKind("ours"), byKind("nginx")], abEcho, requestRate);
   const maxRate = (kind: ServerKind) =>
     median((keepAlive[kind] ?? []).map((s) => s.result.requestsPerSecond));
   const latency: LatencyAtRate[] = [];
@@ -124,22 +117,28 @@ async function mainCase(context: ScenarioContext, servers: ServerUnderTest[], pk
       basis === "half of our maximum"
         ? servers.filter((s) => s.kind !== "node-bare")
         : [byKind("ours"), byKind("nginx")];
-    const fixedRate = loads.generator<FixedRateResult>("fixed-rate-generator.ts", (warmup) => ({
+    const fixedRate = loads.generator<FixedRateResult>("fixed-rate", (warmup) => ({
       rate,
       seconds: warmup ? 0.5 : settings.latencySeconds,
       warmupSeconds: warmup ? 0 : settings.latencyWarmupSeconds,
       connections: settings.latencyConnections,
     }));
-    const describe = (r: FixedRateResult) =>
-      `p50 ${r.percentilesMs.p50.toFixed(2)} ms, p99 ${r.percentilesMs.p99.toFixed(2)} ms`;
-    const samples = await context.repeat("fixed-rate latency", measured, fixedRate, describe);
-    latency.push({ rate, basis, samples });
+    const describe = ({ percentilesMs: p }: FixedRateResult) =>
+      `p50 ${p.p50.toFixed(2)} ms, p99 ${p.p99.toFixed(2)} ms`;
+    latency.push({ rate, basis, samples: await repeat("fixed-rate latency", measured, fixedRate, describe) });
   }
-  log(`  our client in loop mode, ${settings.clientRounds} rounds every ${settings.clientIntervalMs} ms`);
   const { loadCore: core, clientRounds: rounds, clientIntervalMs: intervalMs, repoRoot } = settings;
+  log(`  our client in loop mode, ${rounds} rounds every ${intervalMs} ms`);
   const server = byKind("ours") as OurServer;
-  const loop = { core, server, pki, policy: "modern" as const, rounds, intervalMs, repoRoot };
-  const clientLoop = await runClientLoop(loop);
+  const clientLoop = await runClientLoop({
+    core,
+    server,
+    pki,
+    policy: "modern",
+    rounds,
+    intervalMs,
+    repoRoot,
+  });
   log(
     `  ${clientLoop.handshakes} handshake(s) for ${clientLoop.rounds} rounds (${clientLoop.failedRounds} failed)`,
   );
@@ -161,3 +160,20 @@ async function idleWithCompileCache(context: ScenarioContext, pki: PkiFiles): Pr
 }
 
 export const serverScenario: Scenario = { key: "server", run };
+
+export const keyAlgorithmsScenario: Scenario = {
+  key: "keys",
+  run: async ({ settings, pkis, log, ...context }) => {
+    log("ECDSA P-256 vs RSA-2048, our server, TLS 1.3, side by side");
+    const servers = [];
+    for (const keyAlgorithm of KEY_ALGORITHMS) servers.push(await context.ours(pkis[keyAlgorithm], "modern"));
+    const keyAlgorithms = await context.repeat(
+      "full handshakes",
+      servers,
+      (server, warmup) => loadsFor(settings, pkis[server.keyAlgorithm]).handshakes("new")(server, warmup),
+      (result) => `${result.perSecond.toFixed(0)}/s`,
+      { key: (server) => server.keyAlgorithm },
+    );
+    return { keyAlgorithms } as Partial<BenchResults>;
+  },
+};

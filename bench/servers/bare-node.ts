@@ -1,21 +1,14 @@
 /**
- * The reference points for "how fast can Node itself go", with the same certificate, CA, TLS
- * policy and client-certificate requirement as our server, and nothing else (no routing, identity,
- * metrics, logs, timeouts): the gap between one and nginx is Node's, the gap between it and our
- * server is our code's. Modes:
- *
- * - `server`: `https.createServer` streaming `POST` bodies back and answering anything else with
- *   the fixed whoami body, with our server's work-around for Node's paused-parser reset
- *   (services/src/server/pausable-reads.ts);
- * - `http-proxy`: the same server forwarding to the upstream over a keep-alive `http.Agent`,
- *   dropping only Connection/Keep-Alive: what a user writes by hand;
- * - `tcp-proxy`: `tls.createServer` piped to a TCP connection to the upstream;
- * - `tcp-echo`: the tunnels' upstream, plain TCP, every byte sent back (no TLS).
- *
- *   node bench/servers/bare-node.ts '<json options>'   (startBareNode starts it pinned)
+ * Bare Node, what Node itself costs: the same certificate, CA, policy and client-certificate
+ * requirement as our server and nothing else, so the gap to nginx is Node's and the gap to ours is
+ * our code's. `server`: https.createServer echoing POST bodies and answering the fixed whoami body
+ * otherwise (with our server's paused-parser work-around, services/src/server/pausable-reads.ts);
+ * `http-proxy`: the same forwarding over a keep-alive http.Agent, dropping only Connection and
+ * Keep-Alive (what a user writes by hand); `tcp-proxy`: tls.createServer piped to the upstream;
+ * `tcp-echo`: the tunnels' plain-TCP upstream.   node bench/servers/bare-node.ts '<json options>'
  */
 import { readFileSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { Agent, type IncomingHttpHeaders, request } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { connect, createServer as createTcpServer } from "node:net";
 import { pipeline } from "node:stream";
@@ -23,13 +16,12 @@ import { createServer as createTlsServer } from "node:tls";
 import type { TlsPolicy } from "../../services/src/contract.ts";
 import { keepReadsPausable } from "../../services/src/server/pausable-reads.ts";
 import { tlsPolicyOptions } from "../../services/src/tls-policy.ts";
-import type { PkiFiles } from "../pki/pki.ts";
-import { freePort } from "../system/ports.ts";
-import { type ServerUnderTest, startPinnedServer } from "./server-under-test.ts";
+import type { PkiFiles } from "../pki/issue-pki.ts";
+import { freePort } from "../system/processes.ts";
+import { startPinnedServer } from "./server-under-test.ts";
 
-type Mode = "server" | "http-proxy" | "tcp-proxy" | "tcp-echo";
 interface Options {
-  mode: Mode;
+  mode: "server" | "http-proxy" | "tcp-proxy" | "tcp-echo";
   port: number;
   tls: { cert: string; key: string; ca: string };
   policy: TlsPolicy;
@@ -39,43 +31,34 @@ interface Options {
 }
 
 export async function startBareNode(
-  mode: Mode,
+  mode: Options["mode"],
   pki: PkiFiles,
   core: number,
   more: { policy?: TlsPolicy; body?: string; upstreamPort?: number } = {},
-): Promise<ServerUnderTest> {
+) {
   const port = await freePort();
   const policy = more.policy ?? "modern";
   const tls = { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca };
   const options: Options = { mode, port, tls, policy, ...more };
-  const args = [new URL(import.meta.url).pathname, JSON.stringify(options)];
-  const { keyAlgorithm } = pki;
   return startPinnedServer({
-    kind: "node-bare",
-    what: `bare Node (${mode})`,
-    port,
-    keyAlgorithm,
-    policy,
-    core,
+    ...{ kind: "node-bare", what: `bare Node (${mode})`, port, keyAlgorithm: pki.keyAlgorithm, policy, core },
     command: process.execPath,
-    args,
+    args: [new URL(import.meta.url).pathname, JSON.stringify(options)],
   });
 }
 
-const withoutHopByHop = (headers: Record<string, string | string[] | undefined>) => {
-  const { connection: _connection, "keep-alive": _keepAlive, ...rest } = headers;
-  return rest;
-};
+const withoutHopByHop = ({ connection: _c, "keep-alive": _k, ...rest }: IncomingHttpHeaders) => rest;
 
 function serve(options: Options): void {
-  const files = options.tls;
+  const { cert, key, ca } = options.tls;
   const tls = {
-    ...{ cert: readFileSync(files.cert), key: readFileSync(files.key), ca: readFileSync(files.ca) },
+    ...{ cert: readFileSync(cert), key: readFileSync(key), ca: readFileSync(ca) },
     ...tlsPolicyOptions(options.policy),
     requestCert: true,
     rejectUnauthorized: true,
   };
   const target = { host: "127.0.0.1", port: options.upstreamPort! };
+  process.once("SIGTERM", () => process.exit(0));
   if (options.mode === "tcp-echo") {
     createTcpServer((socket) => {
       socket.setNoDelay(true);
@@ -118,7 +101,6 @@ function serve(options: Options): void {
     keepReadsPausable(server);
     server.listen(options.port, "127.0.0.1");
   }
-  process.once("SIGTERM", () => process.exit(0));
 }
 
 if (import.meta.main) serve(JSON.parse(process.argv[2]!) as Options);

@@ -1,33 +1,19 @@
 /**
- * nginx configured to the same policy as our server: mTLS required (`ssl_verify_client on`) with the
- * same certificate, key and CA files, the same protocol versions and cipher suites (taken from
- * services/src/tls-policy.ts, the list our server uses), session tickets on, one worker, 127.0.0.1
- * only, no access log. `GET /v1/whoami` returns a fixed body: the very bytes our server answered
- * for the benchmark client (same size, no per-request work). `POST /v1/echo` uses the echo module
- * (libnginx-mod-http-echo), which reads the whole body into memory and sends it back: nginx
- * buffers, our server streams; see docs/BENCHMARKS.md for what that does to the comparison.
+ * nginx from Debian's packages, in the foreground pinned to a core, to our server's policy
+ * (docs/BENCHMARKS.md, Method): `ssl_verify_client on` with the same files, protocols and suites
+ * (services/src/tls-policy.ts), session tickets on, one worker, no access log. `GET /v1/whoami`
+ * returns the very bytes our server answered; `POST /v1/echo` uses the echo module, which buffers
+ * the whole body where ours streams it.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { TlsPolicy } from "../../services/src/contract.ts";
 import { tlsPolicyOptions } from "../../services/src/tls-policy.ts";
-import type { PkiFiles } from "../pki/pki.ts";
+import type { PkiFiles } from "../pki/issue-pki.ts";
+import { childrenOf, freePort } from "../system/processes.ts";
+import { startPinnedServer } from "./server-under-test.ts";
 
 export const ECHO_MODULE = "/usr/lib/nginx/modules/ngx_http_echo_module.so";
-
-export interface NginxConfigOptions {
-  dir: string;
-  port: number;
-  pki: PkiFiles;
-  policy: TlsPolicy;
-  whoamiBody: string;
-  maxBodyBytes: number;
-}
-
-/** A double-quoted nginx string; `$` would start a variable, so it is refused rather than escaped. */
-function quoted(text: string): string {
-  if (text.includes("$"))
-    throw new Error("the fixed whoami body contains '$', which nginx would read as a variable");
-  return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-}
 
 /**
  * A whole nginx.conf as every nginx of the bench runs: one worker, pid, error log and temp paths
@@ -64,27 +50,37 @@ ${http}
  */
 export function nginxMtlsListen(port: number, pki: PkiFiles, policy: TlsPolicy): string {
   const suites = tlsPolicyOptions(policy).ciphers.split(":");
-  const tls13 = suites.filter((name) => name.startsWith("TLS_"));
   const tls12 = suites.filter((name) => !name.startsWith("TLS_"));
-  const protocols = policy === "modern" ? "TLSv1.3" : "TLSv1.2 TLSv1.3";
   return `    listen 127.0.0.1:${port} ssl;
     ssl_certificate ${pki.serverCert};
     ssl_certificate_key ${pki.serverKey};
     ssl_client_certificate ${pki.ca};
     ssl_verify_client on;
     ssl_verify_depth 2;
-    ssl_protocols ${protocols};
+    ssl_protocols ${policy === "modern" ? "TLSv1.3" : "TLSv1.2 TLSv1.3"};
     ${tls12.length > 0 ? `ssl_ciphers ${tls12.join(":")};` : "# TLS 1.2 is off: no TLS 1.2 cipher list"}
-    ssl_conf_command Ciphersuites ${tls13.join(":")};
+    ssl_conf_command Ciphersuites ${suites.filter((name) => name.startsWith("TLS_")).join(":")};
     ssl_session_tickets on;`;
 }
 
-export function nginxConfig(options: NginxConfigOptions): string {
+/** nginx in place of our server's endpoints: the fixed whoami body, and the echo module. */
+export function nginxConfig(options: {
+  dir: string;
+  port: number;
+  pki: PkiFiles;
+  policy: TlsPolicy;
+  whoamiBody: string;
+  maxBodyBytes: number;
+}): string {
+  // A double-quoted nginx string; `$` would start a variable, so it is refused rather than escaped.
+  if (options.whoamiBody.includes("$"))
+    throw new Error("the fixed whoami body contains '$', which nginx would read as a variable");
+  const body = `"${options.whoamiBody.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
   const server = `  server {
 ${nginxMtlsListen(options.port, options.pki, options.policy)}
     location = /v1/whoami {
       default_type application/json;
-      return 200 ${quoted(options.whoamiBody)};
+      return 200 ${body};
     }
     location = /v1/echo {
       client_max_body_size ${options.maxBodyBytes};
@@ -95,4 +91,27 @@ ${nginxMtlsListen(options.port, options.pki, options.policy)}
     }
   }`;
   return nginxConf(options.dir, server, { head: `load_module ${ECHO_MODULE};\n` });
+}
+
+/** nginx running `config(dir, port)`, written to `dir`/nginx.conf, for the case of `pki` and `policy`. */
+export async function startNginx(options: {
+  dir: string;
+  core: number;
+  pki: PkiFiles;
+  policy?: TlsPolicy;
+  config: (dir: string, port: number) => string;
+}) {
+  const { dir, core, pki, policy = "modern" } = options;
+  const port = await freePort();
+  mkdirSync(dir, { recursive: true });
+  const confFile = join(dir, "nginx.conf");
+  writeFileSync(confFile, options.config(dir, port));
+  return startPinnedServer({
+    ...{ kind: "nginx", what: `nginx (${confFile}; its error log is beside it)`, port, core, policy },
+    keyAlgorithm: pki.keyAlgorithm,
+    command: "nginx",
+    args: ["-c", confFile, "-g", "daemon off;"],
+    // The worker inherits the master's affinity; the master only waits for signals.
+    pids: (master) => [master, ...childrenOf(master)],
+  });
 }

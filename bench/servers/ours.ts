@@ -1,20 +1,17 @@
 /**
- * Our server, pinned to the server core, with the per-request access log off (nginx's is off too)
- * and the echo limit raised to the bulk body size, started one of two ways:
- *
- * - as shipped (the default): the sources type-stripped to .js by the image's own build step
- *   (services/build/strip-types.ts, see shipServices) and started as the image's ENTRYPOINT and CMD
- *   do, `node <dir>/main.js server`, with the NODE_OPTIONS the image sets (services/Dockerfile);
- * - as its .ts sources, the way `npm run server` runs it on a host (Node strips the types at load).
+ * Our server on the server core, access log off (nginx's is off too) and the echo limit raised to
+ * the bulk body size: as shipped (default), the sources type-stripped by the image's own build step
+ * (shipServices) and started as the image's ENTRYPOINT and CMD do, `node <dir>/main.js server`, with
+ * the image's NODE_OPTIONS; or as its .ts sources, as `npm run server` runs it on a host.
  */
-import { cpSync, createWriteStream, readFileSync, rmSync } from "node:fs";
+import { cpSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { stripTree } from "../../services/build/strip-types.ts";
 import { ENV, STATUS_ROUTES, type TlsPolicy } from "../../services/src/contract.ts";
-import type { PkiFiles } from "../pki/pki.ts";
-import { freePort } from "../system/ports.ts";
-import { spawnPinned, stopProcess } from "../system/processes.ts";
-import type { ServerKind, ServerUnderTest } from "./server-under-test.ts";
+import type { PkiFiles } from "../pki/issue-pki.ts";
+import type { BenchSettings } from "../settings.ts";
+import { freePort } from "../system/processes.ts";
+import { type ServerKind, type ServerUnderTest, startPinnedServer } from "./server-under-test.ts";
 
 export interface OurServer extends ServerUnderTest {
   /** mtls_handshakes_total{result="success"} from the server's /metrics. */
@@ -24,10 +21,6 @@ export interface OurServer extends ServerUnderTest {
 export interface OurServerOptions {
   pki: PkiFiles;
   policy: TlsPolicy;
-  core: number;
-  repoRoot: string;
-  logDir: string;
-  maxBodyBytes: number;
   /** The shipped tree (shipServices), or undefined to run the .ts sources as `npm run server` does. */
   shippedDir: string | undefined;
   /** NODE_OPTIONS; default: the image's for the shipped tree, none for the .ts sources. */
@@ -56,61 +49,40 @@ export function imageNodeOptions(repoRoot: string): string {
   return /^ENV NODE_OPTIONS="?([^"\n]*)"?$/m.exec(dockerfile)?.[1] ?? "";
 }
 
-export async function startOurServer(options: OurServerOptions): Promise<OurServer> {
-  const port = await freePort();
-  const statusPort = await freePort();
+export async function startOurServer(settings: BenchSettings, options: OurServerOptions): Promise<OurServer> {
+  const { pki, policy, shippedDir } = options;
+  const { repoRoot, serverCore: core } = settings;
+  const [port, statusPort] = [await freePort(), await freePort()];
   const kind = options.kind ?? "ours";
-  const nodeOptions = options.nodeOptions ?? (options.shippedDir ? imageNodeOptions(options.repoRoot) : "");
   const env = {
     ...process.env,
-    NODE_OPTIONS: nodeOptions,
-    [ENV.certFile]: options.pki.serverCert,
-    [ENV.keyFile]: options.pki.serverKey,
-    [ENV.caFile]: options.pki.ca,
+    NODE_OPTIONS: options.nodeOptions ?? (shippedDir ? imageNodeOptions(repoRoot) : ""),
+    [ENV.certFile]: pki.serverCert,
+    [ENV.keyFile]: pki.serverKey,
+    [ENV.caFile]: pki.ca,
     [ENV.listen]: `127.0.0.1:${port}`,
     [ENV.statusListen]: `127.0.0.1:${statusPort}`,
-    [ENV.tlsPolicy]: options.policy,
+    [ENV.tlsPolicy]: policy,
     [ENV.accessLog]: "off",
-    [ENV.maxBodyBytes]: String(options.maxBodyBytes),
+    [ENV.maxBodyBytes]: String(settings.bulkBodyBytes),
     [ENV.identityWaitMs]: "0",
     ...options.env,
   };
   const label = options.logLabel ? `-${options.logLabel}` : "";
-  const logFile = join(options.logDir, `${kind}${label}-${options.pki.keyAlgorithm}-${options.policy}.log`);
-  const args = options.shippedDir
-    ? [join(options.shippedDir, "main.js"), "server"]
-    : [join(options.repoRoot, "services/src/server.ts")];
-  const child = spawnPinned(options.core, process.execPath, args, { env });
-  const log = createWriteStream(logFile);
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
   const statusUrl = `http://127.0.0.1:${statusPort}`;
-  const exited = new Promise<never>((_, reject) =>
-    child.once("exit", (code) => reject(new Error(`our server exited with ${code}; see ${logFile}`))),
-  );
-  await Promise.race([waitUntilReady(`${statusUrl}${STATUS_ROUTES.readyz}`, 15_000, logFile), exited]);
-  exited.catch(() => {}); // a later exit is reported by the measurement that notices it
-  return {
-    kind,
-    keyAlgorithm: options.pki.keyAlgorithm,
-    policy: options.policy,
-    port,
-    pids: () => [child.pid!],
-    stop: () => stopProcess(child, "SIGTERM", 15_000),
-    successfulHandshakes: async () => {
-      const text = await (await fetch(`${statusUrl}${STATUS_ROUTES.metrics}`)).text();
-      const match = /^mtls_handshakes_total\{result="success"\} (\d+)$/m.exec(text);
-      if (!match) throw new Error(`our server's /metrics has no mtls_handshakes_total{result="success"}`);
-      return Number(match[1]);
-    },
+  const server = await startPinnedServer({
+    ...{ what: "our server", kind, keyAlgorithm: pki.keyAlgorithm, policy, port, core, env },
+    command: process.execPath,
+    args: shippedDir ? [join(shippedDir, "main.js"), "server"] : [join(repoRoot, "services/src/server.ts")],
+    logFile: join(settings.workDir, "logs", `${kind}${label}-${pki.keyAlgorithm}-${policy}.log`),
+    ready: async () =>
+      (await fetch(`${statusUrl}${STATUS_ROUTES.readyz}`).catch(() => undefined))?.status === 200,
+  });
+  const successfulHandshakes = async () => {
+    const text = await (await fetch(`${statusUrl}${STATUS_ROUTES.metrics}`)).text();
+    const match = /^mtls_handshakes_total\{result="success"\} (\d+)$/m.exec(text);
+    if (!match) throw new Error(`our server's /metrics has no mtls_handshakes_total{result="success"}`);
+    return Number(match[1]);
   };
-}
-
-async function waitUntilReady(url: string, timeoutMs: number, logFile: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if ((await fetch(url).catch(() => undefined))?.status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`our server was not ready at ${url} within ${timeoutMs} ms; see ${logFile}`);
+  return { ...server, successfulHandshakes };
 }

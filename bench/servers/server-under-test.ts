@@ -1,26 +1,23 @@
 /** What the measurements need from a running server, ours or a peer, and how one is started. */
 import { createWriteStream } from "node:fs";
 import type { TlsPolicy } from "../../services/src/contract.ts";
-import type { KeyAlgorithm } from "../pki/pki.ts";
-import { waitForPort } from "../system/ports.ts";
-import { cpuSecondsOf, statusField } from "../system/proc-stats.ts";
-import { spawnPinned, stopProcess } from "../system/processes.ts";
+import type { KeyAlgorithm } from "../pki/issue-pki.ts";
+import {
+  accepts,
+  cpuSecondsOf,
+  spawnPinned,
+  statusField,
+  stopProcess,
+  waitUntil,
+} from "../system/processes.ts";
 
 /**
- * Our server as the image runs it ("ours": the type-stripped .js with the image's NODE_OPTIONS),
- * the same with Node's own V8 defaults ("ours-defaults", how the image ran before it set any), its
- * .ts sources as `npm run server` runs them, nginx (the peer), a bare Node https server or proxy
- * (what Node itself costs) and, for the proxy paths, HAProxy. "ours-tuned" is a variant of run
- * files recorded earlier (their `memoryTuning` says its setting).
+ * Our server as the image runs it ("ours": the type-stripped .js with the image's NODE_OPTIONS), the
+ * same on Node's own V8 defaults, its .ts sources as `npm run server` runs them, nginx (the peer), a
+ * bare Node https server or proxy (what Node itself costs) and, for the proxy paths, HAProxy. (Run
+ * files older than 2026-12-07 also hold "ours-tuned", with the `memoryTuning` they name.)
  */
-export type ServerKind =
-  | "ours"
-  | "ours-defaults"
-  | "ours-ts"
-  | "ours-tuned"
-  | "nginx"
-  | "haproxy"
-  | "node-bare";
+export type ServerKind = "ours" | "ours-defaults" | "ours-ts" | "nginx" | "haproxy" | "node-bare";
 
 export interface ServerUnderTest {
   kind: ServerKind;
@@ -33,53 +30,47 @@ export interface ServerUnderTest {
   stop(): Promise<void>;
 }
 
-export function serverCpuSeconds(server: ServerUnderTest): number {
-  return server.pids().reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
-}
+export const serverCpuSeconds = (server: ServerUnderTest) =>
+  server.pids().reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
 
 /** Peak (VmHWM) or current (VmRSS) resident memory, summed over the server's processes. */
-export function serverRssBytes(server: ServerUnderTest, field: "VmHWM" | "VmRSS" = "VmHWM"): number {
-  return server.pids().reduce((sum, pid) => sum + statusField(pid, field), 0);
-}
+export const serverRssBytes = (server: ServerUnderTest, field: "VmHWM" | "VmRSS" = "VmHWM") =>
+  server.pids().reduce((sum, pid) => sum + statusField(pid, field), 0);
 
-export interface PinnedServerOptions {
-  kind: ServerKind;
+/**
+ * A process started pinned to `core` with its output in `logFile` (or dropped), returned once
+ * `ready` holds (by default: it accepts connections on `port`).
+ */
+type PinnedServerOptions = Pick<ServerUnderTest, "kind" | "keyAlgorithm" | "policy" | "port"> & {
   /** For error lines: "nginx (…/nginx.conf)". */
   what: string;
-  port: number;
-  keyAlgorithm: KeyAlgorithm;
-  policy: TlsPolicy;
   core: number;
   command: string;
   args: string[];
+  env?: NodeJS.ProcessEnv;
   logFile?: string;
+  ready?: () => Promise<boolean>;
   /** Every pid of the server, given the first (nginx adds its worker). */
   pids?: (pid: number) => number[];
-}
+};
 
-/** A process started pinned to `core`, returned once it accepts connections on `port`. */
 export async function startPinnedServer(options: PinnedServerOptions): Promise<ServerUnderTest> {
-  const child = spawnPinned(options.core, options.command, options.args);
-  if (options.logFile) {
-    const log = createWriteStream(options.logFile);
-    child.stdout?.pipe(log);
-    child.stderr?.pipe(log);
-  } else {
-    child.stdout?.resume();
-    child.stderr?.resume();
-  }
-  const seeLog = options.logFile ? `; see ${options.logFile}` : "";
+  const { what, port, logFile } = options;
+  const child = spawnPinned(options.core, options.command, options.args, { env: options.env ?? process.env });
+  const log = logFile ? createWriteStream(logFile) : undefined;
+  for (const stream of [child.stdout!, child.stderr!])
+    if (log) stream.pipe(log);
+    else stream.resume();
+  const seeLog = logFile ? `; see ${logFile}` : "";
   const exited = new Promise<never>((_, reject) =>
-    child.once("exit", (code) => reject(new Error(`${options.what} exited with ${code}${seeLog}`))),
+    child.once("exit", (code) => reject(new Error(`${what} exited with ${code}${seeLog}`))),
   );
-  await Promise.race([waitForPort(options.port, 10_000, options.what), exited]);
+  const ready = waitUntil(options.ready ?? (() => accepts(port)), 15_000).then((ok) => {
+    if (!ok) throw new Error(`${what} was not ready on 127.0.0.1:${port} within 15 s${seeLog}`);
+  });
+  await Promise.race([ready, exited]);
   exited.catch(() => {}); // a later exit is reported by the measurement that notices it
-  return {
-    kind: options.kind,
-    keyAlgorithm: options.keyAlgorithm,
-    policy: options.policy,
-    port: options.port,
-    pids: () => options.pids?.(child.pid!) ?? [child.pid!],
-    stop: () => stopProcess(child, "SIGTERM", 10_000),
-  };
+  const { kind, keyAlgorithm, policy } = options;
+  const pids = () => options.pids?.(child.pid!) ?? [child.pid!];
+  return { kind, keyAlgorithm, policy, port, pids, stop: () => stopProcess(child, "SIGTERM", 15_000) };
 }

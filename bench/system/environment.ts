@@ -7,26 +7,21 @@ import { existsSync, readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { ECHO_MODULE } from "../servers/nginx-config.ts";
 
-interface Requirement {
-  /** A command on PATH (or in /usr/sbin), or an absolute file path. */
-  needs: string;
-  debianPackage: string;
-}
-
-const REQUIREMENTS: Requirement[] = [
-  { needs: "nginx", debianPackage: "nginx-light" },
-  { needs: ECHO_MODULE, debianPackage: "libnginx-mod-http-echo" },
-  { needs: "ab", debianPackage: "apache2-utils" },
-  { needs: "openssl", debianPackage: "openssl" },
+/** What each needs: a command on PATH (or in /usr/sbin), or an absolute file path; its package. */
+const REQUIREMENTS = [
+  ["nginx", "nginx-light"],
+  [ECHO_MODULE, "libnginx-mod-http-echo"],
+  ["ab", "apache2-utils"],
+  ["openssl", "openssl"],
   // The proxy benchmarks' second peer (bench/proxy/); a bench prerequisite, not a test one.
-  { needs: "haproxy", debianPackage: "haproxy" },
-  { needs: "taskset", debianPackage: "util-linux" },
-];
+  ["haproxy", "haproxy"],
+  ["taskset", "util-linux"],
+] as const;
 
-function present(needs: string): boolean {
-  if (needs.startsWith("/")) return existsSync(needs);
-  return spawnSync("sh", ["-c", `command -v ${needs} || test -x /usr/sbin/${needs}`]).status === 0;
-}
+const present = (needs: string) =>
+  needs.startsWith("/")
+    ? existsSync(needs)
+    : spawnSync("sh", ["-c", `command -v ${needs} || test -x /usr/sbin/${needs}`]).status === 0;
 
 function sh(command: string): string {
   const result = spawnSync("sh", ["-c", command], { encoding: "utf8" });
@@ -35,66 +30,51 @@ function sh(command: string): string {
 
 /** Installs what is missing; returns what it installed (for the report). */
 export function ensureTools(log: (line: string) => void): string[] {
-  const missing = REQUIREMENTS.filter((requirement) => !present(requirement.needs));
+  const missing = REQUIREMENTS.filter(([needs]) => !present(needs));
   if (missing.length === 0) return [];
-  const packages = [...new Set(missing.map((requirement) => requirement.debianPackage))];
-  if (process.getuid?.() !== 0) {
-    throw new Error(
-      `missing ${missing.map((m) => m.needs).join(", ")}; install them with: sudo apt-get install -y ${packages.join(" ")}`,
-    );
-  }
-  log(`installing ${packages.join(", ")} with apt-get (missing: ${missing.map((m) => m.needs).join(", ")})`);
+  const needs = missing.map(([what]) => what).join(", ");
+  const packages = [...new Set(missing.map(([, debian]) => debian))];
+  if (process.getuid?.() !== 0)
+    throw new Error(`missing ${needs}; install them with: sudo apt-get install -y ${packages.join(" ")}`);
+  log(`installing ${packages.join(", ")} with apt-get (missing: ${needs})`);
+  const [stdio, env] = ["inherit" as const, { ...process.env, DEBIAN_FRONTEND: "noninteractive" }];
   const install = () =>
-    spawnSync("apt-get", ["install", "-y", "--no-install-recommends", ...packages], {
-      stdio: "inherit",
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-    }).status;
+    spawnSync("apt-get", ["install", "-y", "--no-install-recommends", ...packages], { stdio, env }).status;
   if (install() !== 0) {
-    spawnSync("apt-get", ["update"], { stdio: "inherit" });
+    spawnSync("apt-get", ["update"], { stdio });
     if (install() !== 0) throw new Error(`apt-get could not install ${packages.join(" ")}`);
   }
-  const still = missing.filter((requirement) => !present(requirement.needs));
-  if (still.length > 0)
-    throw new Error(`still missing after apt-get: ${still.map((m) => m.needs).join(", ")}`);
+  const still = missing.flatMap(([what]) => (present(what) ? [] : [what]));
+  if (still.length > 0) throw new Error(`still missing after apt-get: ${still.join(", ")}`);
   return packages;
 }
 
-export interface MachineDescription {
-  cpuModel: string;
-  cores: number;
-  memoryGiB: number;
-  kernel: string;
-  os: string;
-  versions: Record<string, string>;
-}
+export type MachineDescription = ReturnType<typeof describeMachine>;
 
-function packageVersion(name: string): string {
-  return sh(`dpkg-query -W -f='\${Version}' ${name} 2>/dev/null`) || "not a Debian package here";
-}
+const packageVersion = (name: string) =>
+  sh(`dpkg-query -W -f='\${Version}' ${name} 2>/dev/null`) || "not a Debian package here";
 
-export function describeMachine(): MachineDescription {
-  const osRelease = readFileSync("/etc/os-release", "utf8");
+export function describeMachine() {
   const nginxV = sh("nginx -V");
-  // Debian's nginx may run with a newer OpenSSL than it was built with; the running one matters.
-  const nginxOpenssl =
-    /running with (OpenSSL [^\s)]+)/.exec(nginxV)?.[1] ??
-    /built with (OpenSSL [^\s]+)/.exec(nginxV)?.[1] ??
-    "unknown";
+  const versionIn = (pattern: RegExp, text: string) => pattern.exec(text)?.[1] ?? "unknown";
   return {
     cpuModel: cpus()[0]?.model ?? "unknown",
     cores: cpus().length,
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     kernel: sh("uname -r"),
-    os: /^PRETTY_NAME="?([^"\n]*)/m.exec(osRelease)?.[1] ?? "unknown",
+    os: versionIn(/^PRETTY_NAME="?([^"\n]*)/m, readFileSync("/etc/os-release", "utf8")),
     versions: {
       node: process.version,
       "node's OpenSSL": process.versions.openssl,
       nginx: `${sh("nginx -v").replace("nginx version: ", "")} (Debian ${packageVersion("nginx-light")})`,
-      "nginx's OpenSSL": nginxOpenssl,
+      // Debian's nginx may run with a newer OpenSSL than it was built with; the running one matters.
+      "nginx's OpenSSL":
+        /running with (OpenSSL [^\s)]+)/.exec(nginxV)?.[1] ??
+        versionIn(/built with (OpenSSL [^\s]+)/, nginxV),
       "nginx echo module": `Debian libnginx-mod-http-echo ${packageVersion("libnginx-mod-http-echo")}`,
-      haproxy: `${/version ([^\s]+)/.exec(sh("haproxy -v"))?.[1] ?? "unknown"} (Debian ${packageVersion("haproxy")})`,
+      haproxy: `${versionIn(/version ([^\s]+)/, sh("haproxy -v"))} (Debian ${packageVersion("haproxy")})`,
       "openssl (s_time)": sh("openssl version"),
-      ab: `${/Version ([^\s]+)/.exec(sh("ab -V"))?.[1] ?? "unknown"} (Debian apache2-utils ${packageVersion("apache2-utils")})`,
-    },
+      ab: `${versionIn(/Version ([^\s]+)/, sh("ab -V"))} (Debian apache2-utils ${packageVersion("apache2-utils")})`,
+    } as Record<string, string>,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The proxy benchmarks refuse to measure a peer that accepts a caller without a client certificate
- * (bench/proxy/anonymous-probe.ts). Checked on real TLS listeners with a real test PKI: one that
+ * (bench/proxy/proxy-suite.ts). Checked on real TLS listeners with a real test PKI: one that
  * requires client certificates (refused at the TLS layer), one that answers such a caller with an
  * HTTP 400 (as nginx does), and two that let it through (an HTTP answer, a TCP echo).
  */
@@ -8,10 +8,7 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { createServer, type Server, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import {
-  probeWithoutClientCertificate,
-  requireClientVerification,
-} from "../../bench/proxy/anonymous-probe.ts";
+import { probeWithoutClientCertificate, requireClientVerification } from "../../bench/proxy/proxy-suite.ts";
 import { type IdentityFiles, removeDir, writeIdentity } from "../support/pki-fixtures/files.ts";
 import { createTestPki } from "../support/pki-fixtures/pki.ts";
 

@@ -6,7 +6,7 @@
  * certificate before it measures it: see anonymous-probe.test.ts).
  */
 import { describe, expect, test } from "vitest";
-import type { PkiFiles } from "../../bench/pki/pki.ts";
+import type { PkiFiles } from "../../bench/pki/issue-pki.ts";
 import {
   haproxyConfig,
   nginxProxyConfig,

@@ -6,10 +6,11 @@
  */
 import { describe, expect, test } from "vitest";
 import type { Sample } from "../../bench/measure.ts";
+import { chartRows } from "../../bench/report/chart.ts";
 import { renderPerformanceParagraph } from "../../bench/report/performance-paragraph.ts";
 import { readRunFiles } from "../../bench/report/run-files.ts";
 import { targets } from "../../bench/report/targets.ts";
-import { chartRows, renderReport } from "../../bench/report/write-report.ts";
+import { renderReport } from "../../bench/report/write-report.ts";
 import type { BenchResults, ProxyResults } from "../../bench/results.ts";
 
 const sample = <T>(result: T): Sample<T> => ({

@@ -1,18 +1,19 @@
 /**
  * The published benchmark figures are the recorded data's: docs/BENCHMARKS.md, docs/benchmarks.svg
  * and the README's Performance paragraph must be exactly what the report renders from the run files
- * in bench/runs/ (regenerate with `node bench/report/from-results.ts` after changing the report's template or
+ * in bench/runs/ (regenerate with `node bench/report/write-report.ts` after changing the report's template or
  * its slots).
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
+import { chartRows, renderChartOf } from "../../bench/report/chart.ts";
 import {
   performanceParagraphOf,
   renderPerformanceParagraph,
 } from "../../bench/report/performance-paragraph.ts";
 import { readRunFiles } from "../../bench/report/run-files.ts";
 import { markerOf, targets } from "../../bench/report/targets.ts";
-import { chartRows, renderChartOf, renderReport } from "../../bench/report/write-report.ts";
+import { renderReport } from "../../bench/report/write-report.ts";
 
 const runs = readRunFiles("bench/runs");
 const latest = runs.at(-1);

@@ -1,12 +1,12 @@
 /**
- * The benchmark report's arithmetic (bench/report/maths.ts, chart.ts): whether a figure meets its
+ * The benchmark report's arithmetic (bench/report/targets.ts, chart.ts): whether a figure meets its
  * target, ranges over runs, the chart's axis, and that the chart draws a missed target as missed.
  */
 import { describe, expect, test } from "vitest";
-import { type ChartRow, COLOURS, layoutRow, renderChart, xOf } from "../../bench/report/chart.ts";
-import { chooseAxis, formatRange, isMet, rangeOf } from "../../bench/report/maths.ts";
+import { type ChartRow, COLOURS, chooseAxis, layoutRow, renderChart, xOf } from "../../bench/report/chart.ts";
 import { runFileName } from "../../bench/report/run-files.ts";
 import { keyVerdict } from "../../bench/report/slots.ts";
+import { formatRange, isMet, rangeOf } from "../../bench/report/targets.ts";
 
 describe("target met or missed", () => {
   test("higher is better: met at the threshold and above, missed just below", () => {
