@@ -20,6 +20,12 @@ import {
 import { canonicalSerial, parseSerial } from "../services/src/server/serial.ts";
 import { FIRST_GENERATION, generationProblems } from "./ca-generations.ts";
 import { type KeyAlgorithmName, type KeySpec, parseKeyAlgorithm } from "./key-algorithm.ts";
+import {
+  KUBERNETES_CONFIG_DEFAULTS,
+  type KubernetesConfig,
+  kubernetesProblems,
+  parseKubernetesConfig,
+} from "./kubernetes-config.ts";
 import { type MtlsPkiArgs, PKI_DEFAULTS } from "./mtls-pki-args.ts";
 import { workloadMembers } from "./mtls-workload-args.ts";
 import { DEFAULT_BASE_IMAGE } from "./service-image.ts";
@@ -66,10 +72,15 @@ export interface MtlsConfig {
   issuingCa: string;
   /** Serials the server refuses, in canonical form (services/src/server/serial.ts). */
   revokedSerials: string[];
-  /** Where the services run: containers on one Docker engine, or services on a Docker Swarm. */
+  /**
+   * Where the services run: containers on one Docker engine, services on a Docker Swarm, or
+   * Deployments on a Kubernetes cluster.
+   */
   runtime: Runtime;
-  /** Server tasks on a swarm (runtime "swarm" only). */
+  /** Server tasks on a swarm, server pods on Kubernetes (ignored by the docker runtime). */
   serverReplicas: number;
+  /** Runtime kubernetes only: where the cluster is and what the pods run (kubernetes-config.ts). */
+  kubernetes: KubernetesConfig;
   /**
    * Users' apps behind our sidecars (workloads-config.ts); empty by default. Each one's `subnet` is
    * set: its own, or its slot of `workloadSubnetPool`.
@@ -79,7 +90,7 @@ export interface MtlsConfig {
   workloadSubnetPool: string;
 }
 
-export const RUNTIMES = ["docker", "swarm"] as const;
+export const RUNTIMES = ["docker", "swarm", "kubernetes"] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 
 /** Defaults, mirrored in Pulumi.yaml (a unit test keeps the two in step). */
@@ -104,6 +115,7 @@ export const CONFIG_DEFAULTS = {
   serverReplicas: 2,
   workloads: [],
   workloadSubnetPool: DEFAULT_WORKLOAD_SUBNET_POOL,
+  ...KUBERNETES_CONFIG_DEFAULTS,
 } as const;
 
 /** The key naming the pool of the workloads' subnets. */
@@ -259,7 +271,7 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
   const workloads = parseWorkloads(raw(WORKLOADS_KEY), [serverName, ...clients], problems);
   if (runtime === "swarm" && workloads.length > 0) {
     problems.push(
-      `${WORKLOADS_KEY}: cannot be used with runtime swarm yet: workloads run as containers on one Docker engine; use runtime docker for workloads`,
+      `${WORKLOADS_KEY}: cannot be used with runtime swarm yet: workloads run as containers on one Docker engine or as pods on Kubernetes; use runtime docker or kubernetes for workloads`,
     );
   }
   // Each workload's private network: its own subnet, or a stable slot of the pool. The scope keeps
@@ -276,8 +288,22 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
     })),
     WORKLOAD_SUBNET_POOL_KEY,
   );
-  problems.push(...allocation.problems);
-  for (const workload of workloads) workload.subnet = allocation.subnets[workload.name];
+  // On Kubernetes a workload is one pod: no private network, so no subnet to allocate.
+  if (runtime !== "kubernetes") {
+    problems.push(...allocation.problems);
+    for (const workload of workloads) workload.subnet = allocation.subnets[workload.name];
+  }
+  const kubernetes = parseKubernetesConfig((key, fallback) => reader.string(key, fallback), stack, problems);
+  if (runtime === "kubernetes") {
+    problems.push(
+      ...kubernetesProblems({
+        publishPort,
+        workloads,
+        workloadSubnetPoolSet: raw(WORKLOAD_SUBNET_POOL_KEY) !== undefined,
+        image: kubernetes.image,
+      }),
+    );
+  }
 
   if (problems.length > 0 || "error" in parsedKey) throw new ConfigError(stack, problems);
 
@@ -305,6 +331,7 @@ export function parseConfig(raw: RawConfig, stack: string): MtlsConfig {
     serverReplicas,
     workloads,
     workloadSubnetPool,
+    kubernetes,
   };
 }
 

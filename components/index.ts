@@ -13,6 +13,10 @@
  * On Docker Swarm the same PKI and image run as MtlsSwarmService on a SwarmNetwork (its `id`), with
  * `replicas` and rolling, health-gated rotation; the other args are the same.
  *
+ * On Kubernetes: a ServiceNamespace, the image as LocalClusterImage (loaded into a local cluster)
+ * or a registry's reference, MtlsKubernetesService (a Deployment and, for a server, a Service named
+ * as its certificate) and MtlsKubernetesWorkload (the app and native sidecars in one pod).
+ *
  *   // A user's own app behind our sidecars, on a private network only its sidecar shares:
  *   new MtlsWorkload("orders", { role: "server", image: image.repoDigest, networkName: network.name,
  *     identity: pki.issueServer("orders"), aliases: ["orders"], appImage: "my/orders", appPort: 8080,
@@ -30,6 +34,38 @@ export {
 export { InvalidArgsError } from "./arg-checks.ts";
 export { Identity, type IdentityArgs, type IssuerArgs, type ServiceIdentity } from "./identity.ts";
 export { KEY_ALGORITHM_NAMES, KEY_ALGORITHMS, type KeyAlgorithmName, type KeySpec } from "./key-algorithm.ts";
+export {
+  LOCAL_CLUSTER_IMAGE_TYPE,
+  LocalClusterImage,
+  type LocalClusterImageArgs,
+  localImageRef,
+} from "./kubernetes/local-cluster-image.ts";
+export {
+  CHAIN_HASH_ANNOTATION,
+  type HostAlias,
+  IMAGE_PULL_POLICIES,
+  type ImagePullPolicy,
+  MTLS_KUBERNETES_SERVICE_TYPE,
+  MtlsKubernetesService,
+  type MtlsKubernetesServiceArgs,
+  SKIP_AWAIT_ANNOTATION,
+} from "./kubernetes/mtls-kubernetes-service.ts";
+export {
+  APP_LOOPBACK,
+  KUBERNETES_WORKLOAD_ENV,
+  type KubernetesWorkloadCall,
+  MTLS_KUBERNETES_WORKLOAD_TYPE,
+  MtlsKubernetesWorkload,
+  type MtlsKubernetesWorkloadArgs,
+  tunnelStatusPort,
+  WORKLOAD_CONTAINERS,
+} from "./kubernetes/mtls-kubernetes-workload.ts";
+export {
+  OWNER_LABEL,
+  SERVICE_NAMESPACE_TYPE,
+  ServiceNamespace,
+  type ServiceNamespaceArgs,
+} from "./kubernetes/service-namespace.ts";
 export {
   type GenerationRoot,
   MtlsPki,

@@ -185,7 +185,7 @@ describe("one run", () => {
     );
   });
 
-  test("explicit provider resources are refused: the program uses the default providers", async () => {
+  test("explicit provider resources of a package whose provider does not model them are refused", async () => {
     const run = up(() => {
       class FakeProviderResource extends pulumi.ProviderResource {
         constructor(name: string) {
@@ -195,7 +195,7 @@ describe("one run", () => {
       return { id: new Thing("t", { size: 1 }, { provider: new FakeProviderResource("explicit") }).id };
     });
     await expect(run).rejects.toThrow(
-      "pulumi:providers:fake 'explicit': explicit provider resources are not emulated",
+      `pulumi:providers:fake 'explicit': explicit provider resources of package "fake" are not emulated`,
     );
   });
 

@@ -133,10 +133,10 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
 
 async function runOnce(options: RunProgramOptions): Promise<ProgramRun> {
   const { engine, project } = options;
-  await engine.startRun({ project, stack: options.stack, preview: options.preview });
   const config = Object.fromEntries(
     Object.entries(options.config ?? {}).map(([k, v]) => [qualify(project, k), configValue(v)]),
   );
+  await engine.startRun({ project, stack: options.stack, preview: options.preview, config });
   pulumi.runtime.setAllConfig(config);
   options.freshModules?.();
 

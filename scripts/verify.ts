@@ -9,12 +9,15 @@
  * Exit codes: 0 deployed as the stack says (after --repair: everything repaired); 1 drift found
  * (after --repair: still there); 2 usage or stack problem (unknown argument, no such stack, stack
  * not deployed, state unreadable); 3 the Docker engine does not answer; 4 a repair command failed;
- * 5 the stack runs on swarm (mtls-pki:runtime swarm) and the engine is not a swarm manager.
+ * 5 the stack runs on swarm (mtls-pki:runtime swarm) and the engine is not a swarm manager;
+ * 6 the stack runs on Kubernetes (mtls-pki:runtime kubernetes), which verify does not check yet.
  * Without --repair nothing is changed (it only reads the state and inspects Docker; the file check
  * runs a throwaway container that mounts the volume read-only; on swarm it only inspects services,
  * tasks and secrets' metadata).
  */
 import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   type ContainerFacts,
@@ -40,7 +43,15 @@ import { compareWorkload } from "./verify/workload-findings.ts";
 import type { WorkloadInStack } from "./verify/workload-stack.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const EXIT = { ok: 0, drift: 1, usage: 2, engine: 3, repairFailed: 4, notSwarmManager: 5 } as const;
+const EXIT = {
+  ok: 0,
+  drift: 1,
+  usage: 2,
+  engine: 3,
+  repairFailed: 4,
+  notSwarmManager: 5,
+  kubernetes: 6,
+} as const;
 /** A health check still "starting" settles within its start period and retries (MtlsService: 10 s + 3 x 5 s). */
 const SETTLE_MS = Number(process.env.MTLS_VERIFY_SETTLE_MS ?? 40_000);
 
@@ -179,6 +190,23 @@ async function verify(stack: string, afterRepair = false): Promise<Finding[]> {
   return findings;
 }
 
+/**
+ * The stack file's Kubernetes namespace when it says `runtime: kubernetes`, else undefined. Read as
+ * scripts/up.sh reads the runtime (a line of the stack file), so verify needs nothing installed;
+ * the default namespace is components/kubernetes-config.ts's `defaultNamespace`.
+ */
+function kubernetesStack(stack: string): { namespace: string } | undefined {
+  const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+  if (!existsSync(file)) return undefined;
+  const text = readFileSync(file, "utf8");
+  const value = (key: string) => new RegExp(`^ *mtls-pki:${key}: *"?([^"\\s#]*)"?`, "m").exec(text)?.[1];
+  if (value("runtime") !== "kubernetes") return undefined;
+  const fallback = `mtls-pki-${stack.toLowerCase().replace(/[^a-z0-9-]+/g, "-")}`
+    .slice(0, 63)
+    .replace(/-+$/, "");
+  return { namespace: value("namespace") || fallback };
+}
+
 function runRepair(command: string): Promise<number> {
   say(`verify: running: ${command}`);
   return new Promise((resolve) => {
@@ -193,6 +221,13 @@ async function main(): Promise<number> {
   const stack = process.env.STACK || "dev";
   if (!/^[A-Za-z0-9._-]+$/.test(stack))
     fail(`STACK=${JSON.stringify(stack)} is not a stack name`, EXIT.usage);
+  const kubernetes = kubernetesStack(stack);
+  if (kubernetes) {
+    fail(
+      `stack ${stack} runs on Kubernetes (mtls-pki:runtime kubernetes), which verify does not check yet; see what runs with: kubectl -n ${kubernetes.namespace} get deployments,pods,services,secrets (README, "Kubernetes")`,
+      EXIT.kubernetes,
+    );
+  }
   try {
     const findings = await verify(stack);
     if (findings.length === 0) return EXIT.ok;

@@ -9,8 +9,16 @@
  * then `finishRun` (deletes what the program no longer declares). `runProgram` in
  * emulation/run-program.ts does all of that.
  */
+import { randomUUID } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import type { EmulatedProvider, Inputs, State } from "./provider.ts";
+import {
+  type EmulatedProvider,
+  type Inputs,
+  type ProviderConfig,
+  ResourceInitError,
+  type State,
+  type Timeouts,
+} from "./provider.ts";
 import {
   type AliasSpec,
   makeUrn,
@@ -44,10 +52,17 @@ export interface ResourceState {
   seq: number;
   /** Outputs a component registered with `registerOutputs`. */
   componentOutputs?: Record<string, unknown>;
+  /** The URN of the explicit provider resource serving it; absent for the default provider. */
+  provider?: string;
+  /** Why its last create/update did not complete (the plugin's ErrorResourceInitFailed reasons). */
+  initErrors?: string[];
 }
 
 /** One registration of the current run, with what the engine did about it. */
-export type Registration = Omit<ResourceState, "seq" | "secretOutputs" | "componentOutputs"> & {
+export type Registration = Omit<
+  ResourceState,
+  "seq" | "secretOutputs" | "componentOutputs" | "initErrors"
+> & {
   op: Exclude<Op, "delete">;
   /** Input property names whose change caused an update / replace. */
   changed: string[];
@@ -75,6 +90,8 @@ export interface StartRunOptions {
   project: string;
   stack: string;
   preview?: boolean;
+  /** The stack config (`<namespace>:<key>` -> value); a default provider gets its package's keys. */
+  config?: Record<string, string>;
 }
 
 const NEVER = new Promise<never>(() => {});
@@ -103,8 +120,14 @@ function deletionOrder(resources: ResourceState[]): ResourceState[] {
   const left = [...resources].sort((a, b) => b.seq - a.seq);
   const order: ResourceState[] = [];
   while (left.length > 0) {
+    // A resource's explicit provider is one of its dependencies: the engine deletes it last.
     const dependedOn = (r: ResourceState) =>
-      left.some((other) => other !== r && other.urn !== r.urn && other.options.dependencies.includes(r.urn));
+      left.some(
+        (other) =>
+          other !== r &&
+          other.urn !== r.urn &&
+          (other.options.dependencies.includes(r.urn) || other.provider === r.urn),
+      );
     const index = Math.max(
       0,
       left.findIndex((r) => !dependedOn(r)),
@@ -118,6 +141,31 @@ function isProviderResource(type: string): boolean {
   return type.startsWith("pulumi:providers:");
 }
 
+const DURATION_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/** A Go duration ("5m", "1h30m", "90s") in seconds; "" is "not set". */
+function durationSeconds(text: string, option: string): number | undefined {
+  if (text === "") return undefined;
+  if (!/^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/.test(text)) {
+    throw new Error(`customTimeouts.${option}: "${text}" is not a duration (e.g. "5m", "90s")`);
+  }
+  let total = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)/g)) {
+    total += Number(n) * (DURATION_UNITS[unit ?? "s"] ?? 1);
+  }
+  return total;
+}
+
+function timeoutsOf(options: RegistrationOptions): Timeouts | undefined {
+  const t = options.customTimeouts;
+  const timeouts: Timeouts = {
+    create: durationSeconds(t.create, "create"),
+    update: durationSeconds(t.update, "update"),
+    delete: durationSeconds(t.delete, "delete"),
+  };
+  return Object.values(timeouts).some((v) => v !== undefined) ? timeouts : undefined;
+}
+
 export class EmulatedEngine implements pulumi.runtime.Mocks {
   private readonly providers = new Map<string, EmulatedProvider>();
   private readonly state = new Map<string, ResourceState>();
@@ -129,6 +177,9 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
   private project = "project";
   private stack = "stack";
   private preview = false;
+  private config: Record<string, string> = {};
+  /** Provider resources registered this run (in preview too), URN -> inputs. */
+  private providerInputs = new Map<string, Inputs>();
   private running = false;
   private registeredThisRun = new Set<string>();
   private inFlight = new Set<Promise<unknown>>();
@@ -162,6 +213,8 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
     this.project = options.project;
     this.stack = options.stack;
     this.preview = options.preview ?? false;
+    this.config = options.config ?? {};
+    this.providerInputs = new Map();
     this.running = true;
     this.registeredThisRun = new Set();
     this.inFlight = new Set();
@@ -372,17 +425,15 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
     const secretInputs = Object.keys(inputs).filter((k) => unwrapSecrets((args.inputs as Inputs)[k]).secret);
     const custom = args.custom !== false;
 
-    if (isProviderResource(args.type)) {
-      throw new Error(
-        "explicit provider resources are not emulated (the program uses the default providers)",
-      );
-    }
     const unemulated = [
       ...(options.ignoreChanges.length > 0 ? ["ignoreChanges"] : []),
       ...(options.retainOnDelete ? ["retainOnDelete"] : []),
     ];
     if (unemulated.length > 0) throw new Error(`resource option(s) not emulated: ${unemulated.join(", ")}`);
     if (!custom) return this.registerComponent(args, urn, options, inputs);
+    if (isProviderResource(args.type)) {
+      return this.registerProviderResource(args, urn, options, inputs, secretInputs);
+    }
     const provider = this.providers.get(packageOf(args.type));
     if (!provider) {
       throw new Error(
@@ -393,15 +444,44 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
       ...new Set([...provider.secretOutputs(args.type), ...options.additionalSecretOutputs, ...secretInputs]),
     ];
     const old = this.oldState(urn);
-    const base = { urn, type: args.type, name: args.name, parent: options.parent, custom, options };
+    const base = {
+      urn,
+      type: args.type,
+      name: args.name,
+      parent: options.parent,
+      custom,
+      options,
+      provider: options.provider,
+    };
+    const providerConfig = this.providerConfig(packageOf(args.type), options.provider);
+    const timeouts = timeoutsOf(options);
+    const call = { urn, provider: providerConfig, timeouts };
 
     if (!old) {
-      const created = await this.providerCreate(provider, args.type, args.name, inputs);
+      const created = await this.providerCreate(provider, args.type, args.name, inputs, call, (failed) =>
+        this.commit(
+          {
+            ...base,
+            id: failed.id,
+            inputs,
+            outputs: failed.state,
+            secretOutputs,
+            seq: 0,
+            initErrors: [failed.message],
+          },
+          true,
+        ),
+      );
       const record = this.commit(
         { ...base, id: created.id, inputs, outputs: created.state, secretOutputs, seq: 0 },
         true,
       );
       return this.result("create", [], record, secretOutputs);
+    }
+    if (old.provider !== options.provider) {
+      throw new Error(
+        `moving a resource to another provider (from ${old.provider ?? "the default provider"} to ${options.provider ?? "the default provider"}) is not emulated`,
+      );
     }
 
     const newInputs = inputs;
@@ -411,7 +491,11 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
       oldInputs: old.inputs,
       newInputs,
       oldState: old.outputs,
+      provider: providerConfig,
     });
+    // An unchanged resource whose last create/update did not complete is updated again, so the
+    // plugin resumes waiting for it (step_generator.go: "generate an empty update step").
+    if (diff.kind === "none" && (old.initErrors?.length ?? 0) > 0) diff = { kind: "update", changed: [] };
     if (diff.kind === "update" && this.forcesReplace(diff.changed, options.replaceOnChanges)) {
       diff = { kind: "replace", changed: diff.changed, deleteBeforeReplace: false };
     }
@@ -432,18 +516,39 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
           id: old.id,
           preview: this.preview,
         });
-        const updated = await provider.update({
-          type: args.type,
-          name: args.name,
-          inputs: newInputs,
-          preview: this.preview,
-          id: old.id ?? "",
-          oldInputs: old.inputs,
-          oldState: old.outputs,
-        });
+        let updated: Awaited<ReturnType<EmulatedProvider["update"]>>;
+        try {
+          updated = await provider.update({
+            type: args.type,
+            name: args.name,
+            inputs: newInputs,
+            preview: this.preview,
+            id: old.id ?? "",
+            oldInputs: old.inputs,
+            oldState: old.outputs,
+            ...call,
+          });
+        } catch (err) {
+          if (err instanceof ResourceInitError && !this.preview) {
+            Object.assign(old, {
+              inputs: newInputs,
+              outputs: err.state,
+              secretOutputs,
+              options,
+              initErrors: [err.message],
+            });
+          }
+          throw err;
+        }
         const record = this.preview
           ? { ...old, inputs: newInputs, outputs: updated.state, secretOutputs, options }
-          : Object.assign(old, { inputs: newInputs, outputs: updated.state, secretOutputs, options });
+          : Object.assign(old, {
+              inputs: newInputs,
+              outputs: updated.state,
+              secretOutputs,
+              options,
+              initErrors: undefined,
+            });
         return this.result("update", diff.changed, record, secretOutputs);
       }
       case "replace": {
@@ -456,8 +561,34 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
           await this.deleteResource(old);
           this.state.delete(urn);
         }
-        const created = await this.providerCreate(provider, args.type, args.name, newInputs);
-        if (!deleteFirst && !this.preview) this.pendingDeletes.push(old);
+        // A replacement that was made but did not become ready still takes the URN, and the old
+        // one waits for its delete as after a complete replacement.
+        const keepOld = () => {
+          if (!deleteFirst && !this.preview) this.pendingDeletes.push(old);
+        };
+        const created = await this.providerCreate(
+          provider,
+          args.type,
+          args.name,
+          newInputs,
+          call,
+          (failed) => {
+            keepOld();
+            return this.commit(
+              {
+                ...base,
+                id: failed.id,
+                inputs: newInputs,
+                outputs: failed.state,
+                secretOutputs,
+                seq: 0,
+                initErrors: [failed.message],
+              },
+              true,
+            );
+          },
+        );
+        keepOld();
         const record = this.commit(
           { ...base, id: created.id, inputs: newInputs, outputs: created.state, secretOutputs, seq: 0 },
           true,
@@ -583,18 +714,109 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
     return tops.includes("*") || changed.some((k) => tops.includes(k));
   }
 
-  private async providerCreate(provider: EmulatedProvider, type: string, name: string, inputs: Inputs) {
+  /**
+   * A create; one the plugin made but could not see become ready (ResourceInitError) is kept in
+   * the state by `keepPartial` (not in preview) before the run fails with its message.
+   */
+  private async providerCreate(
+    provider: EmulatedProvider,
+    type: string,
+    name: string,
+    inputs: Inputs,
+    call: { urn: string; provider: ProviderConfig; timeouts?: Timeouts },
+    keepPartial: (failed: ResourceInitError) => void,
+  ) {
     this.runCalls.push({ method: "create", type, name, preview: this.preview });
-    return provider.create({ type, name, inputs, preview: this.preview });
+    try {
+      return await provider.create({ type, name, inputs, preview: this.preview, ...call });
+    } catch (err) {
+      if (err instanceof ResourceInitError && !this.preview) keepPartial(err);
+      throw err;
+    }
   }
 
   private async deleteResource(r: ResourceState): Promise<void> {
     if (!r.custom) return;
+    // A provider resource has nothing to delete: the plugin instance just goes away.
+    if (isProviderResource(r.type)) return;
     const provider = this.providers.get(packageOf(r.type));
     if (!provider)
       throw new Error(`no emulated provider for package "${packageOf(r.type)}" to delete ${r.urn}`);
     this.runCalls.push({ method: "delete", type: r.type, name: r.name, id: r.id, preview: false });
-    await provider.delete({ type: r.type, name: r.name, id: r.id ?? "", state: r.outputs });
+    await provider.delete({
+      type: r.type,
+      name: r.name,
+      urn: r.urn,
+      id: r.id ?? "",
+      state: r.outputs,
+      provider: this.providerConfig(packageOf(r.type), r.provider),
+      timeouts: timeoutsOf(r.options),
+    });
+  }
+
+  /**
+   * The configuration of the plugin serving a resource: its explicit provider resource's inputs
+   * (registered this run, else as last recorded in the state), or for the default provider the
+   * stack config of the package (`kubernetes:namespace` -> `{ namespace }`).
+   */
+  private providerConfig(pkg: string, providerUrn: string | undefined): ProviderConfig {
+    if (providerUrn) {
+      const inputs = this.providerInputs.get(providerUrn) ?? this.state.get(providerUrn)?.inputs;
+      if (!inputs) throw new Error(`emulated engine: provider ${providerUrn} is not registered`);
+      return { urn: providerUrn, inputs };
+    }
+    const prefix = `${pkg}:`;
+    const inputs: Inputs = {};
+    for (const [key, value] of Object.entries(this.config)) {
+      if (key.startsWith(prefix)) inputs[key.slice(prefix.length)] = value;
+    }
+    return { inputs };
+  }
+
+  /**
+   * An explicit provider resource (`pulumi:providers:<pkg>`): the package's plugin checks and diffs
+   * its inputs (CheckConfig, DiffConfig); its id is a fresh UUID, as the engine gives providers.
+   * A change the plugin answers with a replacement would replace every resource it serves, which
+   * is not emulated.
+   */
+  private registerProviderResource(
+    args: pulumi.runtime.MockResourceArgs,
+    urn: string,
+    options: RegistrationOptions,
+    inputs: Inputs,
+    secretInputs: string[],
+  ): pulumi.runtime.MockResourceResult {
+    const pkg = args.type.slice("pulumi:providers:".length);
+    const provider = this.providers.get(pkg);
+    if (!provider?.diffConfig || !provider.checkConfig) {
+      throw new Error(`explicit provider resources of package "${pkg}" are not emulated`);
+    }
+    // The plugin's version and download URL, when the SDK sends them, select the plugin; they are
+    // not its configuration.
+    const { version: _version, pluginDownloadURL: _url, ...config } = inputs;
+    provider.checkConfig(args.name, config);
+    const old = this.oldState(urn);
+    const base = { urn, type: args.type, name: args.name, parent: options.parent, custom: true, options };
+    if (!old) {
+      this.providerInputs.set(urn, config);
+      const id = this.preview ? "" : randomUUID();
+      const record = this.commit(
+        { ...base, id, inputs: config, outputs: config, secretOutputs: secretInputs, seq: 0 },
+        true,
+      );
+      return this.result("create", [], record, secretInputs);
+    }
+    const diff = provider.diffConfig({ name: args.name, oldInputs: old.inputs, newInputs: config });
+    if (diff.kind === "replace") {
+      throw new Error(
+        `replacing provider ${urn} (changed: ${diff.changed.join(", ")}) would replace every resource it serves; that is not emulated`,
+      );
+    }
+    this.providerInputs.set(urn, config);
+    const op = diff.kind === "none" ? "same" : "update";
+    const next = { inputs: config, outputs: config, options, secretOutputs: secretInputs };
+    const record = this.preview ? { ...old, ...next } : Object.assign(old, next);
+    return this.result(op, diff.kind === "update" ? diff.changed : [], record, secretInputs);
   }
 
   /** Stores a resource (not in preview); a created or replaced one gets the next creation number. */
@@ -606,7 +828,13 @@ export class EmulatedEngine implements pulumi.runtime.Mocks {
   }
 
   private record(op: Exclude<Op, "delete">, changed: string[], r: ResourceState): void {
-    const { seq: _seq, secretOutputs: _secrets, componentOutputs: _outputs, ...registered } = r;
+    const {
+      seq: _seq,
+      secretOutputs: _secrets,
+      componentOutputs: _outputs,
+      initErrors: _initErrors,
+      ...registered
+    } = r;
     const aliasedFrom = this.adopted.get(r.urn);
     this.runRegistrations.push({ ...registered, op, changed, ...(aliasedFrom ? { aliasedFrom } : {}) });
     this.recordOp(op, r, changed);

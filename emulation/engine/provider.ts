@@ -11,13 +11,36 @@
 export type Inputs = Record<string, unknown>;
 export type State = Record<string, unknown>;
 
+/**
+ * The configuration the plugin instance serving a resource was configured with: an explicit
+ * provider resource's inputs (`new k8s.Provider(name, { kubeconfig })`), or for the default
+ * provider the stack config of its package (`kubernetes:namespace` as `{ namespace }`), as the
+ * engine hands a default provider its package's config.
+ */
+export interface ProviderConfig {
+  /** The provider resource's URN; absent for the default provider. */
+  urn?: string;
+  inputs: Inputs;
+}
+
+/** Custom timeouts (`customTimeouts` resource option) in seconds; absent when not set. */
+export interface Timeouts {
+  create?: number;
+  update?: number;
+  delete?: number;
+}
+
 export interface CreateRequest {
   type: string;
   /** The logical (Pulumi) name of the resource. */
   name: string;
+  /** The resource's URN (some plugins quote it in their messages). */
+  urn?: string;
   inputs: Inputs;
   /** true under `pulumi preview`: make nothing real, return what the plugin would know. */
   preview: boolean;
+  provider?: ProviderConfig;
+  timeouts?: Timeouts;
 }
 
 export interface UpdateRequest extends CreateRequest {
@@ -29,8 +52,11 @@ export interface UpdateRequest extends CreateRequest {
 export interface DeleteRequest {
   type: string;
   name: string;
+  urn?: string;
   id: string;
   state: State;
+  provider?: ProviderConfig;
+  timeouts?: Timeouts;
 }
 
 export interface DiffRequest {
@@ -39,6 +65,14 @@ export interface DiffRequest {
   oldInputs: Inputs;
   newInputs: Inputs;
   oldState: State;
+  provider?: ProviderConfig;
+}
+
+/** A provider resource (`pulumi:providers:<pkg>`): its old and new inputs, for CheckConfig/DiffConfig. */
+export interface ConfigDiffRequest {
+  name: string;
+  oldInputs: Inputs;
+  newInputs: Inputs;
 }
 
 /** What the plugin's Diff would tell the engine. */
@@ -52,6 +86,24 @@ export interface CreateResult {
   id: string;
   /** Outputs. In preview, omit what the plugin cannot know at plan time: it becomes unknown. */
   state: State;
+}
+
+/**
+ * A create or update that made the object but could not see it become ready (the plugin's
+ * `ErrorResourceInitFailed`, e.g. a Deployment whose rollout timed out): the engine keeps the
+ * resource in its state with this id and outputs, fails the run with the message, and on the next
+ * run updates the resource even when nothing changed (pkg/resource/deploy/step_generator.go:
+ * "If resource was unchanged, but there were initialization errors, generate an empty update").
+ */
+export class ResourceInitError extends Error {
+  readonly id: string;
+  readonly state: State;
+  constructor(message: string, id: string, state: State) {
+    super(message);
+    this.name = "ResourceInitError";
+    this.id = id;
+    this.state = state;
+  }
 }
 
 export interface EmulatedProvider {
@@ -68,4 +120,11 @@ export interface EmulatedProvider {
    * DeleteBeforeReplace, e.g. pulumi-docker's for containers); used for `--replace` of a resource.
    */
   deletesBeforeReplace?(type: string): boolean;
+  /**
+   * Optional: explicit provider resources of this package (`pulumi:providers:<pkg>`), the
+   * plugin's CheckConfig + DiffConfig. Without it the engine refuses such a resource.
+   */
+  diffConfig?(req: ConfigDiffRequest): DiffResult;
+  /** With `diffConfig`: the plugin's CheckConfig of a provider resource's inputs (throws on bad input). */
+  checkConfig?(name: string, inputs: Inputs): void;
 }

@@ -33,6 +33,10 @@ export interface RegistrationOptions {
    * nested, unknowns as the unknown sentinel string. What the engine hands a policy pack.
    */
   sentInputs: Record<string, unknown>;
+  /** The explicit provider's URN (from the SDK's `<urn>::<id>` reference); absent for the default one. */
+  provider?: string;
+  /** `customTimeouts` as the SDK sends them (Go durations such as "5m"; "" when not set). */
+  customTimeouts: { create: string; update: string; delete: string };
 }
 
 /** One alias: a whole URN, or the parts of the old URN that differ (empty = the resource's own). */
@@ -90,6 +94,8 @@ interface RegisterRequest {
     forEach(cb: (deps: { getUrnsList(): string[] }, key: string) => void): void;
   };
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+  getProvider(): string;
+  getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
 }
 
 interface OutputsRequest {
@@ -157,7 +163,20 @@ function readOptions(req: RegisterRequest): RegistrationOptions {
     aliases: req.getAliasesList().map(readAlias),
     propertyDependencies: readPropertyDependencies(req),
     sentInputs: req.getObject()?.toJavaScript() ?? {},
+    provider: providerUrn(req.getProvider()),
+    customTimeouts: {
+      create: req.getCustomtimeouts()?.getCreate() ?? "",
+      update: req.getCustomtimeouts()?.getUpdate() ?? "",
+      delete: req.getCustomtimeouts()?.getDelete() ?? "",
+    },
   };
+}
+
+/** `<urn>::<id>` (the SDK's provider reference) -> `<urn>`; "" (the default provider) -> undefined. */
+function providerUrn(ref: string): string | undefined {
+  if (!ref) return undefined;
+  const cut = ref.lastIndexOf("::");
+  return cut > 0 ? ref.slice(0, cut) : ref;
 }
 
 function readPropertyDependencies(req: RegisterRequest): Record<string, string[]> {
@@ -180,6 +199,7 @@ export function noOptions(): RegistrationOptions {
     aliases: [],
     propertyDependencies: {},
     sentInputs: {},
+    customTimeouts: { create: "", update: "", delete: "" },
   };
 }
 

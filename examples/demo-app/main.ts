@@ -1,12 +1,13 @@
 /**
  * The demo app of Pulumi.sidecar.yaml, a stand-in for a user's own service. It knows nothing of TLS:
  *
- * - with MTLS_APP_PORT (a server workload), it serves plain HTTP on 0.0.0.0:<port> (every interface
- *   of its container: its only network is the workload's private one, shared only with the server
- *   sidecar) and answers every request with JSON holding the `x-forwarded-client-cert` header it
- *   received: the caller's identity as the server sidecar verified it;
+ * - with MTLS_APP_PORT (a server workload), it serves plain HTTP on MTLS_APP_HOST:<port> (default
+ *   0.0.0.0, every interface of its container: on Docker its only network is the workload's private
+ *   one, shared only with the server sidecar; on Kubernetes 127.0.0.1, the pod's loopback) and
+ *   answers every request with JSON holding the `x-forwarded-client-cert` header it received: the
+ *   caller's identity as the server sidecar verified it;
  * - with MTLS_TUNNEL_<NAME>=<host>:<port> (a client workload: `tunnel-<name>:<port>`, its tunnel
- *   sidecar on the private network), it calls each tunnel every DEMO_INTERVAL_MS (default 2000)
+ *   sidecar on the private network; `127.0.0.1:<port>` in a pod), it calls each tunnel every DEMO_INTERVAL_MS (default 2000)
  *   with a plain `GET /hello` on a new connection (so every call also makes the tunnel's mTLS
  *   connection) and logs one JSON line per call, failures included (5 s timeout).
  *
@@ -29,8 +30,10 @@ if (port !== undefined) {
     log("request", { path: request.url, xfcc });
     response.writeHead(200, { "content-type": "application/json" }).end(body);
   });
-  // Every interface of its own container: on the private network only the sidecar reaches it.
-  server.listen(Number(port), "0.0.0.0", () => log("listening", { address: `0.0.0.0:${port}` }));
+  // Every interface of its own container (on the private network only the sidecar reaches it), or
+  // the address it is told (a pod's loopback, where only the pod's own sidecar reaches it).
+  const host = process.env.MTLS_APP_HOST ?? "0.0.0.0";
+  server.listen(Number(port), host, () => log("listening", { address: `${host}:${port}` }));
 } else if (tunnels.length > 0) {
   const intervalMs = Number(process.env.DEMO_INTERVAL_MS ?? 2000);
   const call = (name: string, address: string) => {

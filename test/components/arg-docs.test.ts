@@ -17,6 +17,10 @@ const ARGS: Array<[file: string, type: string]> = [
   ["service-network.ts", "ServiceNetworkArgs"],
   ["mtls-swarm-service-args.ts", "MtlsSwarmServiceArgs"],
   ["swarm-network.ts", "SwarmNetworkArgs"],
+  ["kubernetes/mtls-kubernetes-service-args.ts", "MtlsKubernetesServiceArgs"],
+  ["kubernetes/mtls-kubernetes-workload-args.ts", "MtlsKubernetesWorkloadArgs"],
+  ["kubernetes/service-namespace.ts", "ServiceNamespaceArgs"],
+  ["kubernetes/local-cluster-image.ts", "LocalClusterImageArgs"],
 ];
 
 /** Each property of the interface with its JSDoc text ("" when it has none). */

@@ -1,6 +1,6 @@
 /**
- * Runs components as a small Pulumi program under the emulated engine and the emulated tls and
- * docker providers, without a Docker engine: PKI programs run as `pulumi up` (the tls emulation
+ * Runs components as a small Pulumi program under the emulated engine and the emulated tls,
+ * docker, kubernetes and command providers, without a Docker engine or a cluster: PKI programs run as `pulumi up` (the tls emulation
  * issues real keys and certificates in-process), Docker programs as `pulumi preview` (the docker
  * emulation touches no engine in preview), so these tests never skip.
  *
@@ -9,7 +9,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import {
+  createCommandProvider,
   createDockerProvider,
+  createKubernetesProvider,
   EmulatedEngine,
   type ProgramRun,
   type Registration,
@@ -67,7 +69,12 @@ export async function runComponents(
 }
 
 export function newEngine(): RecordingEngine {
-  return new RecordingEngine([new TlsProvider(), createDockerProvider()]);
+  return new RecordingEngine([
+    new TlsProvider(),
+    createDockerProvider(),
+    createKubernetesProvider(),
+    createCommandProvider(),
+  ]);
 }
 
 /** Runs a program that must fail; returns the engine's message and what was registered. */

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { isKubernetesTestFile } from "../../vitest.kubernetes.config.ts";
 import { DOCKER_TEST_FILES } from "../../vitest.quick.config.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -26,9 +27,10 @@ const listed = (file: string) =>
   );
 
 describe("the quick run's list of Docker test files", () => {
-  // test/crash has a config of its own and is never part of npm test or test:quick.
+  // test/crash and the Kubernetes tests have configs of their own and are never part of npm test
+  // or test:quick (kubernetes-config.test.ts checks those).
   const dockerFiles = [...testFiles("test"), ...testFiles("emulation")]
-    .filter((file) => !file.startsWith("test/crash/"))
+    .filter((file) => !file.startsWith("test/crash/") && !isKubernetesTestFile(file))
     .filter((file) => NEEDS_DOCKER.test(readFileSync(path.join(ROOT, file), "utf8")));
 
   it("finds the Docker test files by what they call", () => {

@@ -2,7 +2,8 @@
  * `npm run verify` on bad input: one line on stderr naming the problem, the documented exit code,
  * and nothing changed (the only CLI call is the read of the state; no repair runs even with
  * --repair). A stack that does not exist, a stack with nothing deployed, an engine that does not
- * answer, an unknown argument, a STACK that is no stack name.
+ * answer, an unknown argument, a STACK that is no stack name, a stack on Kubernetes (not checked
+ * yet).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runVerify } from "./support/run-verify.ts";
@@ -112,5 +113,16 @@ describe("npm run verify on bad input", () => {
     const result = await verify([], { STACK: "dev; rm -rf /" });
     expect(result.code).toBe(2);
     expect(result.stderr.trim()).toBe('verify: STACK="dev; rm -rf /" is not a stack name');
+  });
+
+  it("says a Kubernetes stack is not checked yet, naming its namespace and what to look at, with exit 6", async () => {
+    cli.calls.length = 0;
+    const result = await verify(["--repair"], { STACK: "kubernetes" });
+    expect(result.code).toBe(6);
+    expect(result.stdout).toBe("");
+    expect(result.stderr.trim()).toBe(
+      'verify: stack kubernetes runs on Kubernetes (mtls-pki:runtime kubernetes), which verify does not check yet; see what runs with: kubectl -n mtls-pki-kubernetes get deployments,pods,services,secrets (README, "Kubernetes")',
+    );
+    expect(cli.calls).toEqual([]);
   });
 });

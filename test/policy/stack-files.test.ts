@@ -42,7 +42,11 @@ function mutate(
 
 const names = (ds: { policyName: string }[]) => [...new Set(ds.map((d) => d.policyName))].sort();
 
-describe.each(stackNames())("stack %s", (stack) => {
+// The pack judges the docker provider's resources; a kubernetes stack's are not covered yet (and
+// its preview needs a cluster: the program checks the API server first).
+const judged = stackNames().filter((stack) => stackConfig(stack).runtime !== "kubernetes");
+
+describe.each(judged)("stack %s", (stack) => {
   const config = stackConfig(stack);
   const serverName = config.serverName ?? "mtls-server";
   const swarm = config.runtime === "swarm";

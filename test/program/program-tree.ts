@@ -13,7 +13,19 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { note } from "../support/run-notes.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const PROGRAM_PATHS = ["index.ts", "package.json", "components", "services", "examples/demo-app"];
+const PROGRAM_PATHS = ["index.ts", "package.json", "program", "components", "services", "examples/demo-app"];
+
+/** The program's paths that `commit` has (older releases have no program/). */
+function pathsAt(commit: string): string[] {
+  return PROGRAM_PATHS.filter((entry) => {
+    try {
+      execFileSync("git", ["-C", ROOT, "cat-file", "-e", `${commit}:${entry}`], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
 
 export interface ProgramTree {
   dir: string;
@@ -50,7 +62,7 @@ export function missingRelease(commit: string): string | undefined {
 /** The program of `commit`, every file as it was then. */
 export function releaseTree(commit: string): ProgramTree {
   const dir = mkdtempSync(path.join(tmpdir(), "mtls-pki-release-"));
-  const archive = execFileSync("git", ["-C", ROOT, "archive", commit, ...PROGRAM_PATHS], {
+  const archive = execFileSync("git", ["-C", ROOT, "archive", commit, ...pathsAt(commit)], {
     maxBuffer: 64 * 1024 * 1024,
   });
   // Modes as a checkout has them (the umask applied), not the archive's: an image's build context

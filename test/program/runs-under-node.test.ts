@@ -45,6 +45,7 @@ it("loads the whole program with plain Node, as Pulumi's language host imports i
     "clientCredentials",
     "clients",
     "containerNames",
+    "kubernetes",
     "networkName",
     "nextRenewalDueAt",
     "server",

@@ -51,11 +51,17 @@ it("the repository has the dev, staging and prod stacks, with no plaintext secre
 const skip = await dockerSkipReason();
 // A swarm stack (mtls-pki:runtime swarm) also needs the engine to be a swarm manager.
 const swarmSkip = skip ?? (await swarmSkipReason());
-const needsSwarm = (stack: string) => stackConfig(stack).runtime === "swarm";
-const stacksOn = (swarm: boolean) => stackNames().filter((stack) => needsSwarm(stack) === swarm);
+const runtimeOf = (stack: string) => stackConfig(stack).runtime ?? "docker";
+const stacksOn = (runtime: string) => stackNames().filter((stack) => runtimeOf(stack) === runtime);
 
-describe.skipIf(skip).each(stacksOn(false))("stack %s", stackSuite);
-describe.skipIf(swarmSkip).each(stacksOn(true))("stack %s", stackSuite);
+describe.skipIf(skip).each(stacksOn("docker"))("stack %s", stackSuite);
+describe.skipIf(swarmSkip).each(stacksOn("swarm"))("stack %s", stackSuite);
+// A kubernetes stack needs a cluster: test/kubernetes deploys it there (npm run test:kubernetes).
+it("leaves no stack file of an unknown runtime untested", () => {
+  const tested = [...stacksOn("docker"), ...stacksOn("swarm"), ...stacksOn("kubernetes")];
+  expect(tested.sort()).toEqual(stackNames());
+  expect(stacksOn("kubernetes")).toEqual(["kubernetes"]);
+});
 
 function stackSuite(stack: string): void {
   const config = stackConfig(stack);
@@ -171,7 +177,7 @@ function stackSuite(stack: string): void {
         "caCertificatePem",
         "server",
         "clients",
-        needsSwarm(stack) ? "serviceNames" : "containerNames",
+        runtimeOf(stack) === "swarm" ? "serviceNames" : "containerNames",
       ]),
     );
     for (const name of plain) {

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 
 const REPO = fileURLToPath(new URL("../../..", import.meta.url));
 /** What verify reads or runs, relative to the project root. */
-const PROJECT_FILES = ["scripts", "services/src/contract.ts", "package.json"];
+const PROJECT_FILES = ["scripts", "services/src/contract.ts", "package.json", "Pulumi.kubernetes.yaml"];
 
 export interface VerifyRun {
   code: number;
