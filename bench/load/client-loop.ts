@@ -5,9 +5,10 @@
  */
 import { createInterface } from "node:readline";
 import { ENV, type TlsPolicy } from "../../services/src/contract.ts";
+import { freePort } from "../../test/support/free-port.ts";
 import type { PkiFiles } from "../pki/issue-pki.ts";
 import type { OurServer } from "../servers/ours.ts";
-import { freePort, spawnPinned, stopProcess } from "../system/processes.ts";
+import { spawnPinned, stopProcess } from "../system/processes.ts";
 
 export type ClientLoopResult = Awaited<ReturnType<typeof runClientLoop>>;
 

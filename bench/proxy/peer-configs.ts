@@ -9,10 +9,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tlsPolicyOptions } from "../../services/src/tls-policy.ts";
+import { freePort } from "../../test/support/free-port.ts";
 import type { PkiFiles } from "../pki/issue-pki.ts";
 import { nginxConf, nginxMtlsListen } from "../servers/nginx-config.ts";
 import { startPinnedServer } from "../servers/server-under-test.ts";
-import { freePort } from "../system/processes.ts";
 
 /** Idle connections each proxy may keep to the upstream; above the load's 32 concurrent requests. */
 export const UPSTREAM_POOL = 64;

@@ -16,8 +16,8 @@ import { createServer as createTlsServer } from "node:tls";
 import type { TlsPolicy } from "../../services/src/contract.ts";
 import { keepReadsPausable } from "../../services/src/server/pausable-reads.ts";
 import { tlsPolicyOptions } from "../../services/src/tls-policy.ts";
+import { freePort } from "../../test/support/free-port.ts";
 import type { PkiFiles } from "../pki/issue-pki.ts";
-import { freePort } from "../system/processes.ts";
 import { startPinnedServer } from "./server-under-test.ts";
 
 interface Options {

@@ -9,8 +9,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TlsPolicy } from "../../services/src/contract.ts";
 import { tlsPolicyOptions } from "../../services/src/tls-policy.ts";
+import { freePort } from "../../test/support/free-port.ts";
 import type { PkiFiles } from "../pki/issue-pki.ts";
-import { childrenOf, freePort } from "../system/processes.ts";
+import { childrenOf } from "../system/processes.ts";
 import { startPinnedServer } from "./server-under-test.ts";
 
 export const ECHO_MODULE = "/usr/lib/nginx/modules/ngx_http_echo_module.so";

@@ -8,9 +8,9 @@ import { cpSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { stripTree } from "../../services/build/strip-types.ts";
 import { ENV, STATUS_ROUTES, type TlsPolicy } from "../../services/src/contract.ts";
+import { freePort } from "../../test/support/free-port.ts";
 import type { PkiFiles } from "../pki/issue-pki.ts";
 import type { BenchSettings } from "../settings.ts";
-import { freePort } from "../system/processes.ts";
 import { type ServerKind, type ServerUnderTest, startPinnedServer } from "./server-under-test.ts";
 
 export interface OurServer extends ServerUnderTest {

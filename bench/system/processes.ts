@@ -1,6 +1,6 @@
 /**
  * Child processes pinned to one core with taskset, so the server under test and the load generator
- * never share a core; the loopback ports they listen on; and what /proc says of them and of the
+ * never share a core; whether they accept connections yet; and what /proc says of them and of the
  * cores (CPU time, peak memory, how busy each core was: the load core's share shows whether the
  * generator set the pace, the server core's how much other tenants of a shared machine took).
  * Every child is tracked, so the run can stop what is still running when it ends or fails (by pid,
@@ -9,7 +9,7 @@
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
-import { type AddressInfo, connect, createServer } from "node:net";
+import { connect } from "node:net";
 
 const running = new Set<ChildProcess>();
 
@@ -50,15 +50,6 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
 /** Stops what this run started and is still running (nginx's master takes its worker along). */
 export async function stopAllStarted(): Promise<void> {
   await Promise.all([...running].map((child) => stopProcess(child, "SIGTERM", 3000)));
-}
-
-/** A loopback port free at the time of asking (the OS picks it). */
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Whether something accepts TCP connections on 127.0.0.1:`port` now. */
