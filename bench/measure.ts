@@ -6,6 +6,7 @@
 import type { Load } from "./load/loads.ts";
 import type { PerServer } from "./results.ts";
 import { type ServerUnderTest, serverCpuSeconds } from "./servers/server-under-test.ts";
+import type { BenchSettings } from "./settings.ts";
 import { busyFractions, coreTimes } from "./system/processes.ts";
 
 export interface Sample<T> {
@@ -17,24 +18,16 @@ export interface Sample<T> {
   loadCoreBusy: number;
 }
 
-export interface Cores {
-  server: number;
-  load: number;
-}
-
-export async function measure<T>(
-  server: ServerUnderTest,
-  cores: Cores,
-  run: () => Promise<T>,
-): Promise<Sample<T>> {
+export async function measure<T>(server: ServerUnderTest, settings: BenchSettings, run: () => Promise<T>) {
   const [cpuBefore, coresBefore, started] = [serverCpuSeconds(server), coreTimes(), performance.now()];
   const result = await run();
   const wallSeconds = (performance.now() - started) / 1000;
   const busy = busyFractions(coresBefore, coreTimes());
   return {
     ...{ result, wallSeconds, serverCpuSeconds: serverCpuSeconds(server) - cpuBefore },
-    ...{ serverCoreBusy: busy[cores.server] ?? Number.NaN, loadCoreBusy: busy[cores.load] ?? Number.NaN },
-  };
+    serverCoreBusy: busy[settings.serverCore] ?? Number.NaN,
+    loadCoreBusy: busy[settings.loadCore] ?? Number.NaN,
+  } satisfies Sample<T>;
 }
 
 export function busyText(sample: Sample<unknown>): string {
@@ -49,13 +42,13 @@ export function busyText(sample: Sample<unknown>): string {
  * server's kind).
  */
 export const repeater =
-  (defaultRuns: number, cores: Cores, log: (line: string) => void) =>
+  (settings: BenchSettings, log: (line: string) => void) =>
   async <T>(
     what: string,
     servers: ServerUnderTest[],
     load: Load<T>,
     describe: (result: T) => string,
-    { runs = defaultRuns, key = (server: ServerUnderTest): string => server.kind } = {},
+    { runs = settings.runs, key = (server: ServerUnderTest): string => server.kind } = {},
   ): Promise<PerServer<T>> => {
     for (const server of servers) await load(server, 1);
     const samples: Record<string, Sample<T>[]> = Object.fromEntries(
@@ -63,7 +56,7 @@ export const repeater =
     );
     for (let run = 0; run < runs; run++) {
       for (const server of servers.map((_, i) => servers[(i + run) % servers.length]!)) {
-        const sample = await measure(server, cores, () => load(server));
+        const sample = await measure(server, settings, () => load(server));
         samples[key(server)]!.push(sample);
         log(
           `  ${what} run ${run + 1}/${runs} ${key(server)}: ${describe(sample.result)}, ${busyText(sample)}`,

@@ -44,10 +44,9 @@ async function main(): Promise<void> {
   }
   const shippedDir = shipServices(repoRoot, join(workDir, "shipped", "src"));
   log(`our server as shipped: services/src type-stripped (services/build/strip-types.ts) into ${shippedDir}`);
-  const cores = { server: settings.serverCore, load: settings.loadCore };
   const measured: Partial<BenchResults> = {};
   for (const scenario of scenarios)
-    Object.assign(measured, await runScenario(scenario, { settings, pkis, shippedDir, cores, log }));
+    Object.assign(measured, await runScenario(scenario, { settings, pkis, shippedDir, log }));
   const [startedAt, finishedAt] = [new Date(started).toISOString(), new Date().toISOString()];
   const loadAverageAfter = loadAverage();
   const results: BenchResults = {

@@ -8,7 +8,7 @@
  */
 import type { TlsPolicy } from "../services/src/contract.ts";
 import { floodsScenario } from "./floods/scenario.ts";
-import { type Cores, repeater } from "./measure.ts";
+import { repeater } from "./measure.ts";
 import type { KeyAlgorithm, PkiFiles } from "./pki/issue-pki.ts";
 import { proxyScenario } from "./proxy/proxy-suite.ts";
 import type { Slots } from "./report/template.ts";
@@ -24,7 +24,6 @@ export interface ScenarioContext {
   pkis: Record<KeyAlgorithm, PkiFiles>;
   /** services/src as the image ships it (servers/ours.ts, shipServices). */
   shippedDir: string;
-  cores: Cores;
   log: (line: string) => void;
   /** Repetitions of one measurement (measure.ts, repeater), `runs` by default the settings'. */
   repeat: ReturnType<typeof repeater>;
@@ -71,7 +70,7 @@ export async function runScenario(
   const ours = async (pki: PkiFiles, policy: TlsPolicy, extra: Partial<OurServerOptions> = {}) =>
     track(await startOurServer(settings, { pki, policy, shippedDir: base.shippedDir, ...extra }));
   try {
-    const repeat = repeater(settings.runs, base.cores, base.log);
+    const repeat = repeater(settings, base.log);
     return await scenario.run({ ...base, track, repeat, ours });
   } finally {
     for (const server of started) await server.stop();
