@@ -4,24 +4,17 @@
  * "round" log lines; handshakes from the server's mtls_handshakes_total{result="success"}.
  */
 import { createInterface } from "node:readline";
-import { ENV, type TlsPolicy } from "../../services/src/contract.ts";
+import { ENV } from "../../services/src/contract.ts";
 import { freePort } from "../../test/support/free-port.ts";
 import type { PkiFiles } from "../pki/issue-pki.ts";
 import type { OurServer } from "../servers/ours.ts";
+import type { BenchSettings } from "../settings.ts";
 import { spawnPinned, stopProcess } from "../system/processes.ts";
 
 export type ClientLoopResult = Awaited<ReturnType<typeof runClientLoop>>;
 
-export async function runClientLoop(options: {
-  core: number;
-  server: OurServer;
-  pki: PkiFiles;
-  policy: TlsPolicy;
-  rounds: number;
-  intervalMs: number;
-  repoRoot: string;
-}) {
-  const { server, pki } = options;
+/** Our client in loop mode against `server` for the settings' rounds and interval, on the load core. */
+export async function runClientLoop(settings: BenchSettings, server: OurServer, pki: PkiFiles) {
   const before = await server.successfulHandshakes();
   const env = {
     ...process.env,
@@ -29,14 +22,13 @@ export async function runClientLoop(options: {
     [ENV.keyFile]: pki.clientKey,
     [ENV.caFile]: pki.ca,
     [ENV.serverUrl]: `https://localhost:${server.port}`,
-    [ENV.intervalMs]: String(options.intervalMs),
+    [ENV.intervalMs]: String(settings.clientIntervalMs),
     [ENV.statusListen]: `127.0.0.1:${await freePort()}`,
-    [ENV.tlsPolicy]: options.policy,
+    [ENV.tlsPolicy]: server.policy,
     [ENV.identityWaitMs]: "0",
   };
-  const client = spawnPinned(options.core, process.execPath, [`${options.repoRoot}/services/src/client.ts`], {
-    env,
-  });
+  const clientEntry = `${settings.repoRoot}/services/src/client.ts`;
+  const client = spawnPinned(settings.loadCore, process.execPath, [clientEntry], { env });
   let [rounds, failedRounds] = [0, 0];
   const lastLines: string[] = [];
   const done = new Promise<void>((resolve, reject) => {
@@ -52,7 +44,7 @@ export async function runClientLoop(options: {
       if (entry.event !== "round") return;
       if (entry.result === "ok") rounds++;
       else failedRounds++;
-      if (rounds + failedRounds >= options.rounds) resolve();
+      if (rounds + failedRounds >= settings.clientRounds) resolve();
     });
   });
   await done.finally(() => stopProcess(client));

@@ -127,18 +127,8 @@ async function mainCase(context: ScenarioContext, servers: ServerUnderTest[], pk
       `p50 ${p.p50.toFixed(2)} ms, p99 ${p.p99.toFixed(2)} ms`;
     latency.push({ rate, basis, samples: await repeat("fixed-rate latency", measured, fixedRate, describe) });
   }
-  const { loadCore: core, clientRounds: rounds, clientIntervalMs: intervalMs, repoRoot } = settings;
-  log(`  our client in loop mode, ${rounds} rounds every ${intervalMs} ms`);
-  const server = byKind("ours") as OurServer;
-  const clientLoop = await runClientLoop({
-    core,
-    server,
-    pki,
-    policy: "modern",
-    rounds,
-    intervalMs,
-    repoRoot,
-  });
+  log(`  our client in loop mode, ${settings.clientRounds} rounds every ${settings.clientIntervalMs} ms`);
+  const clientLoop = await runClientLoop(settings, byKind("ours") as OurServer, pki);
   log(
     `  ${clientLoop.handshakes} handshake(s) for ${clientLoop.rounds} rounds (${clientLoop.failedRounds} failed)`,
   );
