@@ -6,11 +6,10 @@
  * flood a verified caller makes GET /v1/whoami calls on a new connection each. `BENCH_ONLY=floods`
  * runs it alone (a trial); its figures go to the run file's `floods` key, floodsTable renders them.
  */
-import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DEFAULTS } from "../../services/src/contract.ts";
-import type { CallsFigures, FloodSpec, FloodStats } from "../../test/services/support/flood-generator.ts";
+import type { CallsFigures, FloodSpec } from "../../test/services/support/flood-generator.ts";
 import { generatorCommand, startFlood, stopAllFloods } from "../../test/services/support/floods.ts";
 import {
   buildShippedImage,
@@ -19,10 +18,10 @@ import {
 } from "../../test/services/support/shipped-server.ts";
 import { ensureBaseImage } from "../../test/support/docker-available.ts";
 import type { PkiFiles } from "../pki/issue-pki.ts";
-import type { BenchResults } from "../results.ts";
 import type { Scenario, ScenarioContext } from "../scenarios.ts";
 import { nginxConf, nginxMtlsListen, startNginx } from "../servers/nginx-config.ts";
 import { serverRssBytes } from "../servers/server-under-test.ts";
+import { runPinned } from "../system/processes.ts";
 
 /** A service container's default memory limit (MtlsService's memoryMb). */
 const MEMORY_LIMIT_MIB = 256;
@@ -32,21 +31,8 @@ const FLOODS = {
 } as const;
 const CALL_TIMEOUT_MS = 2000;
 
-export interface FloodResults {
-  maxConnections: number;
-  memoryLimitMiB: number;
-  callSeconds: number;
-  callTimeoutMs: number;
-  cases: {
-    server: "ours" | "nginx";
-    flood: keyof typeof FLOODS;
-    calls: CallsFigures;
-    peakRssMiB: number;
-    /** Still serving afterwards: ours answered /readyz 200 and was not killed; nginx's worker ran. */
-    healthy: boolean;
-    flooder: FloodStats;
-  }[];
-}
+/** The run file's `floods` key. */
+export type FloodResults = NonNullable<Awaited<ReturnType<typeof run>>["floods"]>;
 
 /** nginx at the limits of our server's defaults. */
 const nginxFloodConfig = (pki: PkiFiles) => (dir: string, port: number) =>
@@ -106,21 +92,15 @@ async function startServer(kind: "ours" | "nginx", context: ScenarioContext, pki
 }
 
 /** The verified caller: new-connection calls for `seconds`, pinned to the load core. */
-function measureCalls(spec: Extract<FloodSpec, { kind: "calls" }>, core: number): Promise<CallsFigures> {
-  const [command, args] = generatorCommand(spec, core);
-  const child = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"] });
-  let out = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
-  return new Promise((resolve, reject) =>
-    child.once("exit", (code) => {
-      const line = out.split("\n").find((text) => text.includes('"event":"calls"'));
-      if (code !== 0 || !line) reject(new Error(`the caller exited with ${code}: ${out}`));
-      else resolve(JSON.parse(line) as CallsFigures);
-    }),
-  );
+async function measureCalls(spec: Extract<FloodSpec, { kind: "calls" }>, core: number) {
+  const [command, args] = generatorCommand(spec);
+  const { stdout } = await runPinned(core, command, args, "the verified caller");
+  const line = stdout.split("\n").find((text) => text.includes('"event":"calls"'));
+  if (!line) throw new Error(`the caller printed no calls line: ${stdout}`);
+  return JSON.parse(line) as CallsFigures;
 }
 
-async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
+async function run(context: ScenarioContext) {
   const { settings, log } = context;
   const pki = context.pkis["ECDSA-P256"];
   const callSeconds = settings.quick ? 5 : 20;
@@ -133,31 +113,32 @@ async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
     key: readFileSync(join(dirname(pki.clientCert), `${name}.key`), "utf8"),
   });
   const [caller, hoarder] = [identity("client"), identity("client-b")];
-  const [{ maxConnections }, core] = [DEFAULTS, settings.loadCore];
-  const cases: FloodResults["cases"] = [];
+  const [maxConnections, core]: [number, number] = [DEFAULTS.maxConnections, settings.loadCore];
+  const floodCase = async (flood: keyof typeof FLOODS, kind: "ours" | "nginx") => {
+    log(`floods: ${flood} flood against ${kind}`);
+    const server = await startServer(kind, context, pki, image);
+    const base = { host: "127.0.0.1", port: server.port, servername: "mtls-server" };
+    const flooder = await startFlood(
+      flood === "anonymous"
+        ? { kind: "anonymous", ...base, connections: Math.round(maxConnections * 1.1) }
+        : { kind: "hoard", ...base, connections: maxConnections, intervalMs: 1000, ...hoarder },
+      { core, timeoutMs: 120_000 },
+    );
+    const [durationMs, timeoutMs] = [callSeconds * 1000, CALL_TIMEOUT_MS];
+    const calls = await measureCalls({ kind: "calls", ...base, durationMs, timeoutMs, ...caller }, core);
+    // Still serving afterwards: ours answered /readyz 200 and was not killed; nginx's worker ran.
+    const healthy = await server.healthy();
+    const flooderStats = await flooder.stop();
+    const peakRssMiB = server.peakRssMiB();
+    const served = `${calls.ok}/${calls.calls} calls ok, p50 ${calls.p50Ms} ms`;
+    log(`floods: ${flood}/${kind}: ${served}, peak RSS ${peakRssMiB} MiB`);
+    await server.stop();
+    return { server: kind, flood, calls, peakRssMiB, healthy, flooder: flooderStats };
+  };
+  const cases: Awaited<ReturnType<typeof floodCase>>[] = [];
   try {
-    for (const flood of Object.keys(FLOODS) as (keyof typeof FLOODS)[]) {
-      for (const kind of ["ours", "nginx"] as const) {
-        log(`floods: ${flood} flood against ${kind}`);
-        const server = await startServer(kind, context, pki, image);
-        const base = { host: "127.0.0.1", port: server.port, servername: "mtls-server" };
-        const flooder = await startFlood(
-          flood === "anonymous"
-            ? { kind: "anonymous", ...base, connections: Math.round(maxConnections * 1.1) }
-            : { kind: "hoard", ...base, connections: maxConnections, intervalMs: 1000, ...hoarder },
-          { core, timeoutMs: 120_000 },
-        );
-        const [durationMs, timeoutMs] = [callSeconds * 1000, CALL_TIMEOUT_MS];
-        const calls = await measureCalls({ kind: "calls", ...base, durationMs, timeoutMs, ...caller }, core);
-        const healthy = await server.healthy();
-        const flooderStats = await flooder.stop();
-        const peakRssMiB = server.peakRssMiB();
-        cases.push({ server: kind, flood, calls, peakRssMiB, healthy, flooder: flooderStats });
-        const served = `${calls.ok}/${calls.calls} calls ok, p50 ${calls.p50Ms} ms`;
-        log(`floods: ${flood}/${kind}: ${served}, peak RSS ${peakRssMiB} MiB`);
-        await server.stop();
-      }
-    }
+    for (const flood of Object.keys(FLOODS) as (keyof typeof FLOODS)[])
+      for (const kind of ["ours", "nginx"] as const) cases.push(await floodCase(flood, kind));
   } finally {
     stopAllFloods();
     await removeShippedServers();
