@@ -9,10 +9,12 @@
 import type { TlsPolicy } from "../services/src/contract.ts";
 import type { FloodResults } from "./floods/scenario.ts";
 import type { ClientLoopResult } from "./load/client-loop.ts";
-import type { BulkEchoResult, FixedRateResult, TunnelBulkResult } from "./load/generators.ts";
+import type { BulkEchoResult, FixedRateResult } from "./load/generators.ts";
 import type { AbResult, STimeResult } from "./load/loads.ts";
 import type { Sample } from "./measure.ts";
 import type { KeyAlgorithm } from "./pki/issue-pki.ts";
+import type { ProxyResults } from "./proxy/proxy-suite.ts";
+import type { MemoryResults } from "./scenarios/memory.ts";
 import type { ServerKind } from "./servers/server-under-test.ts";
 import type { RecordedSettings } from "./settings.ts";
 import type { MachineDescription } from "./system/environment.ts";
@@ -34,32 +36,6 @@ export interface LatencyAtRate {
   rate: number;
   basis: "half of nginx's maximum" | "half of our maximum";
   samples: PerServer<FixedRateResult>;
-}
-
-/** Our server in its sidecar modes against nginx, HAProxy and a bare Node proxy (bench/proxy/). */
-export interface ProxyResults {
-  /** What each peer answered a caller without a client certificate (each must have refused it). */
-  anonymousRefused: Record<string, string>;
-  upstreamBodyBytes: number;
-  /** A full mTLS handshake per proxied request (openssl s_time -new). */
-  newConnection: PerServer<STimeResult>;
-  /** Kept-alive proxied requests (ab -k). */
-  keepAlive: PerServer<AbResult>;
-  /** One connection through the TCP tunnel to a TCP echo. */
-  tunnel: PerServer<TunnelBulkResult>;
-}
-
-/** Peak RSS of our server after a fixed number of handshakes, per V8 setting (scenarios/memory.ts). */
-export interface MemoryVariant {
-  /** NODE_OPTIONS it ran with ("" = Node's own defaults). */
-  nodeOptions: string;
-  shipped: boolean;
-  /** VmHWM after `handshakes` full handshakes, then after as many resumed ones. */
-  peakAfterFullBytes: number;
-  peakAfterResumedBytes: number;
-  /** Server CPU per full and per resumed handshake, ms. */
-  cpuPerFullMs: number;
-  cpuPerResumedMs: number;
 }
 
 export interface BenchResults {
@@ -90,8 +66,9 @@ export interface BenchResults {
   clientLoop?: ClientLoopResult;
   /** Our server's full TLS 1.3 handshakes, ECDSA P-256 and RSA-2048 side by side, alternating. */
   keyAlgorithms?: Record<KeyAlgorithm, Sample<STimeResult>[]>;
+  /** Our server in its sidecar modes against nginx, HAProxy and a bare Node proxy (bench/proxy/). */
   proxy?: ProxyResults;
-  memory?: { handshakes: number; variants: MemoryVariant[] };
+  memory?: MemoryResults;
   /** The flood scenario (floods/scenario.ts). */
   floods?: FloodResults;
 }

@@ -12,7 +12,6 @@ import { connect } from "node:tls";
 import { tlsPolicyOptions } from "../../services/src/tls-policy.ts";
 import type { TunnelBulkResult } from "../load/generators.ts";
 import { loadsFor } from "../load/loads.ts";
-import type { ProxyResults } from "../results.ts";
 import type { Scenario, ScenarioContext } from "../scenarios.ts";
 import { startBareNode } from "../servers/bare-node.ts";
 import { startNginx } from "../servers/nginx-config.ts";
@@ -82,11 +81,15 @@ export async function requireClientVerification(what: string, port: number, caFi
   return outcome.how;
 }
 
-async function runProxyPaths(context: ScenarioContext): Promise<ProxyResults> {
+/** The run file's `proxy` key. */
+export type ProxyResults = Awaited<ReturnType<typeof runProxyPaths>>;
+
+async function runProxyPaths(context: ScenarioContext) {
   const { settings, log, track, repeat } = context;
   const pki = context.pkis["ECDSA-P256"];
   const [runs, core, workDir] = [settings.proxyRuns, settings.serverCore, settings.workDir];
   const loads = loadsFor(settings, pki);
+  // What each peer answered a caller without a client certificate (each must have refused it).
   const anonymousRefused: Record<string, string> = {};
   const verified = async (mode: string, servers: ServerUnderTest[]) => {
     for (const server of servers) {
@@ -114,6 +117,7 @@ async function runProxyPaths(context: ScenarioContext): Promise<ProxyResults> {
   await verified("HTTP proxy", http);
   const perSecond = (r: { perSecond: number }) => `${r.perSecond.toFixed(0)}/s`;
   const requestRate = (r: { requestsPerSecond: number }) => `${r.requestsPerSecond.toFixed(0)} req/s`;
+  // A full mTLS handshake per proxied request (openssl s_time -new), and kept-alive ones (ab -k).
   const handshakes = loads.handshakes("new", "/");
   const newConnection = await repeat("proxied, new connection each", http, handshakes, perSecond, { runs });
   const keepAlive = await repeat("proxied, keep-alive", http, loads.requests("/"), requestRate, { runs });

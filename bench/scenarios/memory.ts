@@ -8,7 +8,6 @@
  */
 import { runSTime } from "../load/loads.ts";
 import { median } from "../measure.ts";
-import type { MemoryVariant } from "../results.ts";
 import type { Scenario, ScenarioContext } from "../scenarios.ts";
 import { imageNodeOptions } from "../servers/ours.ts";
 import { serverCpuSeconds, serverRssBytes } from "../servers/server-under-test.ts";
@@ -16,18 +15,17 @@ import { serverCpuSeconds, serverRssBytes } from "../servers/server-under-test.t
 /** Candidates around V8's default young generation (16 MiB semi-spaces on 64-bit machines). */
 const CANDIDATES = ["", ...[1, 2, 4, 8].map((mib) => `--max-semi-space-size=${mib}`)];
 const FIGURES = ["peakAfterFullBytes", "peakAfterResumedBytes", "cpuPerFullMs", "cpuPerResumedMs"] as const;
-type Figures = Omit<MemoryVariant, "nodeOptions" | "shipped">;
+type Figures = Awaited<ReturnType<typeof measureVariant>>;
+/** Peak RSS of our server after a fixed number of handshakes, per V8 setting: the run file's `memory`. */
+export type MemoryResults = Awaited<ReturnType<typeof run>>["memory"];
+/** NODE_OPTIONS it ran with ("" = Node's own defaults), whether the image sets it, the medians. */
+export type MemoryVariant = MemoryResults["variants"][number];
 
 /** A fresh server with `nodeOptions`: `count` full handshakes, then as many resumed, the peak after each. */
 async function measureVariant(context: ScenarioContext, nodeOptions: string, count: number) {
-  const { settings, pkis } = context;
-  const server = await context.ours(pkis["ECDSA-P256"], "modern", { nodeOptions, logLabel: "memory" });
-  const round = {
-    core: settings.loadCore,
-    port: server.port,
-    pki: pkis["ECDSA-P256"],
-    policy: "modern" as const,
-  };
+  const [settings, pki] = [context.settings, context.pkis["ECDSA-P256"]];
+  const server = await context.ours(pki, "modern", { nodeOptions, logLabel: "memory" });
+  const round = { core: settings.loadCore, port: server.port, pki, policy: "modern" as const };
   const [seconds, processes] = [1, settings.sTimeProcesses];
   // At least `count`: s_time runs for whole seconds (it takes no fractions). The server CPU per one, ms.
   const handshakes = async (mode: "new" | "reuse") => {
@@ -36,12 +34,13 @@ async function measureVariant(context: ScenarioContext, nodeOptions: string, cou
     while (made < count) made += (await runSTime({ ...round, mode, seconds, processes })).connections;
     return ((serverCpuSeconds(server) - cpuBefore) * 1000) / made;
   };
+  // VmHWM after `count` full handshakes, then after as many resumed ones.
   const cpuPerFullMs = await handshakes("new");
   const peakAfterFullBytes = serverRssBytes(server);
   const cpuPerResumedMs = await handshakes("reuse");
   const peakAfterResumedBytes = serverRssBytes(server);
   await server.stop();
-  return { peakAfterFullBytes, peakAfterResumedBytes, cpuPerFullMs, cpuPerResumedMs } satisfies Figures;
+  return { peakAfterFullBytes, peakAfterResumedBytes, cpuPerFullMs, cpuPerResumedMs };
 }
 
 async function run(context: ScenarioContext) {

@@ -11,12 +11,9 @@ import { ENV, STATUS_ROUTES, type TlsPolicy } from "../../services/src/contract.
 import { freePort } from "../../test/support/free-port.ts";
 import type { PkiFiles } from "../pki/issue-pki.ts";
 import type { BenchSettings } from "../settings.ts";
-import { type ServerKind, type ServerUnderTest, startPinnedServer } from "./server-under-test.ts";
+import { type ServerKind, startPinnedServer } from "./server-under-test.ts";
 
-export interface OurServer extends ServerUnderTest {
-  /** mtls_handshakes_total{result="success"} from the server's /metrics. */
-  successfulHandshakes(): Promise<number>;
-}
+export type OurServer = Awaited<ReturnType<typeof startOurServer>>;
 
 export interface OurServerOptions {
   pki: PkiFiles;
@@ -49,7 +46,7 @@ export function imageNodeOptions(repoRoot: string): string {
   return /^ENV NODE_OPTIONS="?([^"\n]*)"?$/m.exec(dockerfile)?.[1] ?? "";
 }
 
-export async function startOurServer(settings: BenchSettings, options: OurServerOptions): Promise<OurServer> {
+export async function startOurServer(settings: BenchSettings, options: OurServerOptions) {
   const { pki, policy, shippedDir } = options;
   const { repoRoot, serverCore: core } = settings;
   const [port, statusPort] = [await freePort(), await freePort()];
@@ -78,6 +75,7 @@ export async function startOurServer(settings: BenchSettings, options: OurServer
     ready: async () =>
       (await fetch(`${statusUrl}${STATUS_ROUTES.readyz}`).catch(() => undefined))?.status === 200,
   });
+  /** mtls_handshakes_total{result="success"} from the server's /metrics. */
   const successfulHandshakes = async () => {
     const text = await (await fetch(`${statusUrl}${STATUS_ROUTES.metrics}`)).text();
     const match = /^mtls_handshakes_total\{result="success"\} (\d+)$/m.exec(text);

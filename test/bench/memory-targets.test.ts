@@ -8,7 +8,8 @@ import { describe, expect, test } from "vitest";
 import type { Sample } from "../../bench/measure.ts";
 import { readRunFiles } from "../../bench/report/run-files.ts";
 import { targets } from "../../bench/report/targets.ts";
-import type { BenchResults, MemoryVariant } from "../../bench/results.ts";
+import type { BenchResults } from "../../bench/results.ts";
+import type { MemoryVariant } from "../../bench/scenarios/memory.ts";
 import { selectScenarios } from "../../bench/scenarios.ts";
 
 const MIB = 2 ** 20;

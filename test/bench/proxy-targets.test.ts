@@ -6,12 +6,13 @@
  */
 import { describe, expect, test } from "vitest";
 import type { Sample } from "../../bench/measure.ts";
+import type { ProxyResults } from "../../bench/proxy/proxy-suite.ts";
 import { chartRows } from "../../bench/report/chart.ts";
 import { renderPerformanceParagraph } from "../../bench/report/performance-paragraph.ts";
 import { readRunFiles } from "../../bench/report/run-files.ts";
 import { targets } from "../../bench/report/targets.ts";
 import { renderReport } from "../../bench/report/write-report.ts";
-import type { BenchResults, ProxyResults } from "../../bench/results.ts";
+import type { BenchResults } from "../../bench/results.ts";
 
 const sample = <T>(result: T): Sample<T> => ({
   result,
