@@ -18,6 +18,8 @@ const pkiFiles = (dir: string, keyAlgorithm: KeyAlgorithm) => ({
   keyAlgorithm,
   serverCert: join(dir, "server.crt"),
   serverKey: join(dir, "server.key"),
+  /** Server chain and key in one file (HAProxy's `crt`). */
+  serverPem: join(dir, "server.pem"),
   ca: join(dir, "ca.crt"),
   clientCert: join(dir, "client.crt"),
   clientKey: join(dir, "client.key"),
@@ -68,7 +70,7 @@ async function issue(keyAlgorithm: string, outDir: string) {
       writeFileSync(join(outDir, `${role}.crt`), identity.chainPem);
       writeFileSync(join(outDir, `${role}.key`), identity.privateKeyPem, { mode: 0o600 });
       writeFileSync(join(outDir, "ca.crt"), identity.caBundlePem);
-      // ab -E and nginx-free tools want the chain and the key in one file.
+      // ab -E and HAProxy want the chain and the key in one file.
       writeFileSync(join(outDir, `${role}.pem`), identity.chainPem + identity.privateKeyPem, { mode: 0o600 });
     }
   } finally {

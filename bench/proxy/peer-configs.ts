@@ -6,7 +6,7 @@
  * (nginx's documented recipe); HAProxy: `verify required`, `mode http` with `http-reuse always`, or
  * `mode tcp` (startHaproxy starts it); the plain upstream: nginx answering a fixed body.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tlsPolicyOptions } from "../../services/src/tls-policy.ts";
 import { freePort } from "../../test/support/free-port.ts";
@@ -99,12 +99,9 @@ export async function startHaproxy(options: HaproxyOptions & { mode: "http" | "t
   const port = await freePort();
   const dir = join(options.workDir, "proxy", `haproxy-${mode}`);
   mkdirSync(dir, { recursive: true });
-  // HAProxy's `crt` takes the certificate chain and its key in one file.
-  const certAndKeyFile = join(dir, "server.pem");
-  const chain = readFileSync(pki.serverCert, "utf8").trimEnd();
-  writeFileSync(certAndKeyFile, `${chain}\n${readFileSync(pki.serverKey, "utf8")}`, { mode: 0o600 });
   const confFile = join(dir, "haproxy.cfg");
-  writeFileSync(confFile, haproxyConfig({ mode, port, certAndKeyFile, caFile: pki.ca, upstreamPort }));
+  const config = { mode, port, certAndKeyFile: pki.serverPem, caFile: pki.ca, upstreamPort };
+  writeFileSync(confFile, haproxyConfig(config));
   // -db: stay in the foreground (no daemon, no master process): one process, like nginx's one worker.
   return startPinnedServer({
     ...{ kind: "haproxy", what: `HAProxy (${confFile})`, port, core: options.core, policy: "modern" },

@@ -18,6 +18,7 @@ const pki: PkiFiles = {
   keyAlgorithm: "ECDSA-P256",
   serverCert: "/pki/server.crt",
   serverKey: "/pki/server.key",
+  serverPem: "/pki/server.pem",
   ca: "/pki/ca.crt",
   clientCert: "/pki/client.crt",
   clientKey: "/pki/client.key",
