@@ -3,7 +3,8 @@
  * server's own CPU time, and how busy each core was (the load core near 100% means the load
  * generator, not the server, set the pace), and the repetitions of one measurement (repeater).
  */
-import type { Load } from "./load/loads.ts";
+import type { FixedRateResult, TunnelBulkResult } from "./load/generators.ts";
+import type { AbResult, Load, STimeResult } from "./load/loads.ts";
 import type { PerServer } from "./results.ts";
 import { type ServerUnderTest, serverCpuSeconds } from "./servers/server-under-test.ts";
 import type { BenchSettings } from "./settings.ts";
@@ -30,9 +31,16 @@ export async function measure<T>(server: ServerUnderTest, settings: BenchSetting
   } satisfies Sample<T>;
 }
 
-export function busyText(sample: Sample<unknown>): string {
+/** A sample in a few words for the log: the figure its load measures, and how busy server and load were. */
+function describe({ result, ...sample }: Sample<unknown>): string {
+  const r = result as Partial<STimeResult & AbResult & FixedRateResult & TunnelBulkResult>;
   const server = ((sample.serverCpuSeconds / sample.wallSeconds) * 100).toFixed(0);
-  return `server ${server}% CPU, load core ${(sample.loadCoreBusy * 100).toFixed(0)}% busy`;
+  const busy = `server ${server}% CPU, load core ${(sample.loadCoreBusy * 100).toFixed(0)}% busy`;
+  if (r.requestsPerSecond !== undefined) return `${r.requestsPerSecond.toFixed(0)} req/s, ${busy}`;
+  if (r.megabytesPerSecond !== undefined) return `${r.megabytesPerSecond.toFixed(0)} MB/s, ${busy}`;
+  const p = r.percentilesMs;
+  if (p) return `p50 ${p.p50.toFixed(2)} ms, p99 ${p.p99.toFixed(2)} ms, ${busy}`;
+  return `${r.perSecond?.toFixed(0)}/s (${r.resumed}/${r.connections} resumed), ${busy}`;
 }
 
 /**
@@ -47,7 +55,6 @@ export const repeater =
     what: string,
     servers: ServerUnderTest[],
     load: Load<T>,
-    describe: (result: T) => string,
     { runs = settings.runs, key = (server: ServerUnderTest): string => server.kind } = {},
   ): Promise<PerServer<T>> => {
     for (const server of servers) await load(server, 1);
@@ -58,9 +65,7 @@ export const repeater =
       for (const server of servers.map((_, i) => servers[(i + run) % servers.length]!)) {
         const sample = await measure(server, settings, () => load(server));
         samples[key(server)]!.push(sample);
-        log(
-          `  ${what} run ${run + 1}/${runs} ${key(server)}: ${describe(sample.result)}, ${busyText(sample)}`,
-        );
+        log(`  ${what} run ${run + 1}/${runs} ${key(server)}: ${describe(sample)}`);
       }
     }
     return samples;

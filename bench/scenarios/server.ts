@@ -25,9 +25,6 @@ import { type ServerKind, type ServerUnderTest, serverRssBytes } from "../server
 
 const rssOf = (servers: ServerUnderTest[], field: "VmHWM" | "VmRSS" = "VmHWM") =>
   Object.fromEntries(servers.map((server) => [server.kind, serverRssBytes(server, field)]));
-const perSecond = (r: { perSecond: number; resumed: number; connections: number }) =>
-  `${r.perSecond.toFixed(0)}/s (${r.resumed}/${r.connections} resumed)`;
-const requestRate = (r: { requestsPerSecond: number }) => `${r.requestsPerSecond.toFixed(0)} req/s`;
 
 async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
   const { settings, log } = context;
@@ -62,16 +59,11 @@ async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
         );
       }
       const idle = isMain ? rssOf(servers, "VmRSS") : {};
-      const full = await context.repeat("full handshakes", servers, loads.handshakes("new"), perSecond);
+      const full = await context.repeat("full handshakes", servers, loads.handshakes("new"));
       const entry: HandshakeCase = { keyAlgorithm, policy, protocol: protocolOf(policy), full };
       const resumedOn = servers.filter((server) => server.kind !== "node-bare");
       if (policy === "modern")
-        entry.resumed = await context.repeat(
-          "resumed handshakes",
-          resumedOn,
-          loads.handshakes("reuse"),
-          perSecond,
-        );
+        entry.resumed = await context.repeat("resumed handshakes", resumedOn, loads.handshakes("reuse"));
       handshakes.push(entry);
       if (oursTs) {
         const afterHandshakes = rssOf(servers);
@@ -93,17 +85,16 @@ async function mainCase(context: ScenarioContext, servers: ServerUnderTest[], pk
   const { settings, log, repeat } = context;
   const loads = loadsFor(settings, pki);
   const byKind = (kind: ServerKind) => servers.find((server) => server.kind === kind)!;
-  const keepAlive = await repeat("keep-alive GET", servers, loads.requests(ROUTES.whoami), requestRate);
+  const keepAlive = await repeat("keep-alive GET", servers, loads.requests(ROUTES.whoami));
   const echo = loads.generator<BulkEchoResult>("bulk-echo", (warmup) => ({
     bodyBytes: settings.bulkBodyBytes,
     seconds: warmup ?? settings.bulkSeconds,
   }));
-  const mbRate = (r: BulkEchoResult) => `${r.megabytesPerSecond.toFixed(0)} MB/s`;
-  const bulk = await repeat("bulk echo (own generator)", servers, echo, mbRate);
+  const bulk = await repeat("bulk echo (own generator)", servers, echo);
   const bodyFile = join(settings.workDir, "bulk-body.bin");
   writeFileSync(bodyFile, Buffer.alloc(settings.bulkBodyBytes, "mtls-bench "));
   const abEcho = loads.requests(ROUTES.echo, 1, bodyFile);
-  const bulkAb = await repeat("bulk echo (ab)", [byKind("ours"), byKind("nginx")], abEcho, requestRate);
+  const bulkAb = await repeat("bulk echo (ab)", [byKind("ours"), byKind("nginx")], abEcho);
   const maxRate = (kind: ServerKind) =>
     median((keepAlive[kind] ?? []).map((s) => s.result.requestsPerSecond));
   const latency: LatencyAtRate[] = [];
@@ -123,9 +114,7 @@ async function mainCase(context: ScenarioContext, servers: ServerUnderTest[], pk
       warmupSeconds: warmup ? 0 : settings.latencyWarmupSeconds,
       connections: settings.latencyConnections,
     }));
-    const describe = ({ percentilesMs: p }: FixedRateResult) =>
-      `p50 ${p.p50.toFixed(2)} ms, p99 ${p.p99.toFixed(2)} ms`;
-    latency.push({ rate, basis, samples: await repeat("fixed-rate latency", measured, fixedRate, describe) });
+    latency.push({ rate, basis, samples: await repeat("fixed-rate latency", measured, fixedRate) });
   }
   log(`  our client in loop mode, ${settings.clientRounds} rounds every ${settings.clientIntervalMs} ms`);
   const clientLoop = await runClientLoop(settings, byKind("ours") as OurServer, pki);
@@ -161,7 +150,6 @@ export const keyAlgorithmsScenario: Scenario = {
       "full handshakes",
       servers,
       (server, warmup) => loadsFor(settings, pkis[server.keyAlgorithm]).handshakes("new")(server, warmup),
-      (result) => `${result.perSecond.toFixed(0)}/s`,
       { key: (server) => server.keyAlgorithm },
     );
     return { keyAlgorithms } as Partial<BenchResults>;
