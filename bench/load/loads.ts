@@ -8,8 +8,14 @@ import type { PkiFiles } from "../pki/issue-pki.ts";
 import type { ServerUnderTest } from "../servers/server-under-test.ts";
 import type { BenchSettings } from "../settings.ts";
 import { runPinned } from "../system/processes.ts";
+import type { GeneratorTarget } from "./generators.ts";
 
 export type Load<T> = (server: ServerUnderTest, warmupSeconds?: number) => Promise<T>;
+
+/** What our generators (generators.ts) are given: `server`, and the bench client's identity. */
+export function generatorTarget({ port, policy }: ServerUnderTest, pki: PkiFiles): GeneratorTarget {
+  return { port, policy, ca: pki.ca, cert: pki.clientCert, key: pki.clientKey };
+}
 
 export type STimeResult = Awaited<ReturnType<typeof runSTime>>;
 export type AbResult = Awaited<ReturnType<typeof runAb>>;
@@ -97,15 +103,14 @@ export function loadsFor(settings: BenchSettings, pki: PkiFiles) {
     /** One of our generators (generators.ts), with the bench client's identity and `options(warmup)`. */
     generator:
       <T>(generator: string, options: (warmup: number | undefined) => object): Load<T> =>
-      async ({ port, policy }, warmup) => {
-        const identity = { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey };
-        const json = JSON.stringify({ generator, port, policy, ...identity, ...options(warmup) });
+      async (server, warmup) => {
+        const json = JSON.stringify({ generator, ...generatorTarget(server, pki), ...options(warmup) });
         const path = new URL("./generators.ts", import.meta.url).pathname;
         const { stdout } = await runPinned(
           core,
           process.execPath,
           [path, json],
-          `the ${generator} generator against port ${port}`,
+          `the ${generator} generator against port ${server.port}`,
         );
         return JSON.parse(stdout.trim().split("\n").at(-1)!) as T;
       },

@@ -13,7 +13,7 @@ import { ROUTES, type TlsPolicy } from "../../services/src/contract.ts";
 import { runClientLoop } from "../load/client-loop.ts";
 import type { BulkEchoResult, FixedRateResult } from "../load/generators.ts";
 import { fetchWhoami } from "../load/generators.ts";
-import { loadsFor, protocolOf } from "../load/loads.ts";
+import { generatorTarget, loadsFor, protocolOf } from "../load/loads.ts";
 import { median } from "../measure.ts";
 import { KEY_ALGORITHMS, type PkiFiles } from "../pki/issue-pki.ts";
 import type { BenchResults, HandshakeCase, LatencyAtRate } from "../results.ts";
@@ -37,16 +37,11 @@ async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
       const isMain = keyAlgorithm === "ECDSA-P256" && policy === "modern";
       log(`${keyAlgorithm}, ${policy} policy (${protocolOf(policy)}): starting the servers`);
       const ours = await context.ours(pki, policy);
-      const identity = { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey };
-      const whoamiBody = await fetchWhoami({ port: ours.port, policy, ...identity });
-      const { workDir, bulkBodyBytes: maxBodyBytes } = settings;
-      const dir = join(workDir, "nginx", `${keyAlgorithm}-${policy}`);
-      const config = (dir: string, port: number) =>
-        nginxConfig({ dir, port, pki, policy, whoamiBody, maxBodyBytes });
-      const servers: ServerUnderTest[] = [
-        ours,
-        context.track(await startNginx({ dir, core, pki, policy, config })),
-      ];
+      const whoamiBody = await fetchWhoami(generatorTarget(ours, pki));
+      const dir = join(settings.workDir, "nginx", `${keyAlgorithm}-${policy}`);
+      const config = nginxConfig({ pki, policy, whoamiBody, maxBodyBytes: settings.bulkBodyBytes });
+      const nginx = context.track(await startNginx({ dir, core, pki, policy, config }));
+      const servers: ServerUnderTest[] = [ours, nginx];
       let oursTs: OurServer | undefined;
       if (isMain) {
         // With no NODE_OPTIONS in the image, "ours" already runs on Node's defaults.

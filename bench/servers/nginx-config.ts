@@ -65,20 +65,15 @@ export function nginxMtlsListen(port: number, pki: PkiFiles, policy: TlsPolicy):
 }
 
 /** nginx in place of our server's endpoints: the fixed whoami body, and the echo module. */
-export function nginxConfig(options: {
-  dir: string;
-  port: number;
-  pki: PkiFiles;
-  policy: TlsPolicy;
-  whoamiBody: string;
-  maxBodyBytes: number;
-}): string {
-  // A double-quoted nginx string; `$` would start a variable, so it is refused rather than escaped.
-  if (options.whoamiBody.includes("$"))
-    throw new Error("the fixed whoami body contains '$', which nginx would read as a variable");
-  const body = `"${options.whoamiBody.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-  const server = `  server {
-${nginxMtlsListen(options.port, options.pki, options.policy)}
+export const nginxConfig =
+  (options: { pki: PkiFiles; policy: TlsPolicy; whoamiBody: string; maxBodyBytes: number }) =>
+  (dir: string, port: number): string => {
+    // A double-quoted nginx string; `$` would start a variable, so it is refused rather than escaped.
+    if (options.whoamiBody.includes("$"))
+      throw new Error("the fixed whoami body contains '$', which nginx would read as a variable");
+    const body = `"${options.whoamiBody.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+    const server = `  server {
+${nginxMtlsListen(port, options.pki, options.policy)}
     location = /v1/whoami {
       default_type application/json;
       return 200 ${body};
@@ -91,8 +86,8 @@ ${nginxMtlsListen(options.port, options.pki, options.policy)}
       echo_request_body;
     }
   }`;
-  return nginxConf(options.dir, server, { head: `load_module ${ECHO_MODULE};\n` });
-}
+    return nginxConf(dir, server, { head: `load_module ${ECHO_MODULE};\n` });
+  };
 
 /** nginx running `config(dir, port)`, written to `dir`/nginx.conf, for the case of `pki` and `policy`. */
 export async function startNginx(options: {
