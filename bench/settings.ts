@@ -48,12 +48,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env) {
 }
 
 export type BenchSettings = ReturnType<typeof loadSettings>;
-const PATHS = ["repoRoot", "workDir", "reportFile", "chartFile", "runsDir", "readmeFile"] as const;
-/** The settings as a run file records them: the measurement parameters, no paths of this checkout. */
-export type RecordedSettings = Omit<BenchSettings, (typeof PATHS)[number]>;
+export type RecordedSettings = ReturnType<typeof recordedSettings>;
 
-export function recordedSettings(settings: BenchSettings): RecordedSettings {
-  const recorded: Partial<BenchSettings> = { ...settings };
-  for (const path of PATHS) delete recorded[path];
-  return recorded as RecordedSettings;
+/** The settings as a run file records them: the measurement parameters, no paths of this checkout. */
+export function recordedSettings(settings: BenchSettings) {
+  const { repoRoot, workDir, reportFile, chartFile, runsDir, readmeFile, ...recorded } = settings;
+  return recorded;
 }

@@ -81,6 +81,7 @@ async function bulkEcho(options: GeneratorTarget & { bodyBytes: number; seconds:
   return { requests, seconds, megabytesPerSecond: (requests * body.length) / seconds / 1e6 };
 }
 
+const ascending = (a: number, b: number) => a - b;
 /** Nearest rank. */
 const percentile = (sorted: readonly number[], p: number) =>
   sorted.length === 0
@@ -133,7 +134,7 @@ async function fixedRate(
     await new Promise((resolve) => setTimeout(resolve, 5));
   const unanswered = outstanding;
   await pool.destroy();
-  const sorted = latencies.sort((a, b) => a - b);
+  const sorted = latencies.sort(ascending);
   const [p50, p90, p99, p999] = [50, 90, 99, 99.9].map((p) => percentile(sorted, p)) as number[];
   return {
     /** `achievedRate`: requests completed per second of the measured window. */
@@ -141,10 +142,7 @@ async function fixedRate(
     /** Still unanswered 2 s after the last request was due. */
     unanswered,
     /** How late the generator itself sent (sent - due), p99: its own noise floor, in every latency. */
-    sendLatenessP99Ms: percentile(
-      lateness.sort((a, b) => a - b),
-      99,
-    ),
+    sendLatenessP99Ms: percentile(lateness.sort(ascending), 99),
     percentilesMs: { p50: p50!, p90: p90!, p99: p99!, p999: p999!, max: sorted.at(-1) ?? Number.NaN },
   };
 }

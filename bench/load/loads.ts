@@ -10,6 +10,8 @@ import type { BenchSettings } from "../settings.ts";
 import { runPinned } from "../system/processes.ts";
 import type { GeneratorTarget } from "./generators.ts";
 
+const GENERATORS = new URL("./generators.ts", import.meta.url).pathname;
+
 export type Load<T> = (server: ServerUnderTest, warmupSeconds?: number) => Promise<T>;
 
 /** What our generators (generators.ts) are given: `server`, and the bench client's identity. */
@@ -80,13 +82,7 @@ export async function runAb(o: Target & { path: string; concurrency: number; pos
 
 export function loadsFor(settings: BenchSettings, pki: PkiFiles) {
   const core = settings.loadCore;
-  const at = (s: ServerUnderTest, seconds: number) => ({
-    core,
-    pki,
-    port: s.port,
-    policy: s.policy,
-    seconds,
-  });
+  const at = ({ port, policy }: ServerUnderTest, seconds: number) => ({ core, pki, port, policy, seconds });
   return {
     /** openssl s_time: full (`new`) or resumed (`reuse`) handshakes, each fetching `path`. */
     handshakes:
@@ -105,13 +101,8 @@ export function loadsFor(settings: BenchSettings, pki: PkiFiles) {
       <T>(generator: string, options: (warmup: number | undefined) => object): Load<T> =>
       async (server, warmup) => {
         const json = JSON.stringify({ generator, ...generatorTarget(server, pki), ...options(warmup) });
-        const path = new URL("./generators.ts", import.meta.url).pathname;
-        const { stdout } = await runPinned(
-          core,
-          process.execPath,
-          [path, json],
-          `the ${generator} generator against port ${server.port}`,
-        );
+        const what = `the ${generator} generator against port ${server.port}`;
+        const { stdout } = await runPinned(core, process.execPath, [GENERATORS, json], what);
         return JSON.parse(stdout.trim().split("\n").at(-1)!) as T;
       },
   };
