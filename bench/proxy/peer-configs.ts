@@ -18,22 +18,17 @@ import { startPinnedServer } from "../servers/server-under-test.ts";
 export const UPSTREAM_POOL = 64;
 
 /** nginx as an mTLS reverse proxy to the upstream on `upstreamPort`, passing the caller's subject. */
-export function nginxProxyConfig(options: {
-  dir: string;
-  port: number;
-  pki: PkiFiles;
-  upstreamPort: number;
-}) {
-  return nginxConf(
-    options.dir,
+export const nginxProxyConfig = (pki: PkiFiles, upstreamPort: number) => (dir: string, port: number) =>
+  nginxConf(
+    dir,
     `  upstream app {
-    server 127.0.0.1:${options.upstreamPort};
+    server 127.0.0.1:${upstreamPort};
     keepalive ${UPSTREAM_POOL};
     keepalive_requests 1000000;
     keepalive_timeout 65s;
   }
   server {
-${nginxMtlsListen(options.port, options.pki, "modern")}
+${nginxMtlsListen(port, pki, "modern")}
     location / {
       proxy_pass http://app;
       proxy_http_version 1.1;
@@ -42,22 +37,22 @@ ${nginxMtlsListen(options.port, options.pki, "modern")}
     }
   }`,
   );
-}
 
 /** The plain-HTTP upstream every HTTP proxy forwards to: a fixed body for any request. */
-export function nginxUpstreamConfig(options: { dir: string; port: number; body: string }): string {
-  if (/["$\\]/.test(options.body))
+export function nginxUpstreamConfig(body: string) {
+  if (/["$\\]/.test(body))
     throw new Error("the upstream's fixed body must not contain a quote, '$' or a backslash");
-  return nginxConf(
-    options.dir,
-    `  server {
-    listen 127.0.0.1:${options.port};
+  return (dir: string, port: number) =>
+    nginxConf(
+      dir,
+      `  server {
+    listen 127.0.0.1:${port};
     location / {
       default_type text/plain;
-      return 200 "${options.body}";
+      return 200 "${body}";
     }
   }`,
-  );
+    );
 }
 
 export function haproxyConfig(options: {

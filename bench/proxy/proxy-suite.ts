@@ -104,13 +104,13 @@ async function runProxyPaths(context: ScenarioContext) {
   log("proxy paths, HTTP: ours (MTLS_UPSTREAM=http://), nginx proxy_pass, HAProxy mode http, bare Node");
   const nginx = (name: string, nginxCore: number, config: (dir: string, port: number) => string) =>
     startNginx({ dir: join(workDir, "proxy", name), core: nginxCore, pki, config });
-  const upstreamConfig = (dir: string, port: number) =>
-    nginxUpstreamConfig({ dir, port, body: UPSTREAM_BODY });
-  const upstream = track(await nginx("upstream-nginx", settings.loadCore, upstreamConfig));
+  const upstream = track(
+    await nginx("upstream-nginx", settings.loadCore, nginxUpstreamConfig(UPSTREAM_BODY)),
+  );
   const upstreamPort = upstream.port;
   const http = [
     await ours(`http://127.0.0.1:${upstreamPort}`, "proxy-http"),
-    track(await nginx("nginx-http", core, (dir, port) => nginxProxyConfig({ dir, port, pki, upstreamPort }))),
+    track(await nginx("nginx-http", core, nginxProxyConfig(pki, upstreamPort))),
     track(await startHaproxy({ pki, core, workDir, upstreamPort, mode: "http" })),
     track(await startBareNode("http-proxy", pki, core, { upstreamPort })),
   ];

@@ -33,7 +33,7 @@ const lines = (config: string) =>
     .filter(Boolean);
 
 describe("nginx as the mTLS reverse proxy", () => {
-  const config = nginxProxyConfig({ dir: "/run/nginx", port: 9443, pki, upstreamPort: 8080 });
+  const config = nginxProxyConfig(pki, 8080)("/run/nginx", 9443);
 
   test("requires a client certificate verified against the run's CA", () => {
     expect(lines(config)).toEqual(
@@ -113,7 +113,7 @@ describe("HAProxy as the mTLS proxy", () => {
 
 describe("the plain upstream", () => {
   test("answers every request with the fixed body, over plain HTTP on loopback", () => {
-    const config = nginxUpstreamConfig({ dir: "/run/up", port: 8080, body: "hello" });
+    const config = nginxUpstreamConfig("hello")("/run/up", 8080);
     expect(lines(config)).toEqual(
       expect.arrayContaining(["listen 127.0.0.1:8080;", "location / {", 'return 200 "hello";']),
     );
@@ -122,7 +122,7 @@ describe("the plain upstream", () => {
 
   test("refuses a body nginx would read as a variable or an end of string", () => {
     for (const body of ["$host", 'say "hi"', "back\\slash"]) {
-      expect(() => nginxUpstreamConfig({ dir: "/run/up", port: 8080, body })).toThrow(
+      expect(() => nginxUpstreamConfig(body)("/run/up", 8080)).toThrow(
         /must not contain a quote, '\$' or a backslash/,
       );
     }
