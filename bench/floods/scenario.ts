@@ -6,7 +6,7 @@
  * flood a verified caller makes GET /v1/whoami calls on a new connection each. `BENCH_ONLY=floods`
  * runs it alone (a trial); its figures go to the run file's `floods` key, floodsTable renders them.
  */
-import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DEFAULTS } from "../../services/src/contract.ts";
 import type { CallsFigures, FloodSpec } from "../../test/services/support/flood-generator.ts";
@@ -50,13 +50,7 @@ ${nginxMtlsListen(port, pki, "modern")}
     { workerConnections: DEFAULTS.maxConnections, keepAliveSeconds: DEFAULTS.keepAliveTimeoutMs / 1000 },
   );
 
-const isAlive = (pid: number) => {
-  try {
-    return process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-};
+const isAlive = (pid: number) => existsSync(`/proc/${pid}`);
 
 /** The server of a case: its port, peak memory, whether it still serves, and how to stop it. */
 async function startServer(kind: "ours" | "nginx", context: ScenarioContext, pki: PkiFiles, image: string) {
@@ -83,9 +77,7 @@ async function startServer(kind: "ours" | "nginx", context: ScenarioContext, pki
   const server = await startShippedServer({ image, identity, memoryMb, cpus, env });
   const healthy = async () => {
     const { oomKilled, running } = await server.state();
-    const ready = await fetch(`${server.statusUrl}/readyz`)
-      .then((res) => res.status === 200)
-      .catch(() => false);
+    const ready = (await fetch(`${server.statusUrl}/readyz`).catch(() => undefined))?.status === 200;
     return !oomKilled && running && ready;
   };
   return { port: server.port, peakRssMiB: () => server.peakRssMiB(), healthy, stop: () => server.stop() };
