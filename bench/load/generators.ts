@@ -22,13 +22,8 @@ import { Pool } from "undici";
 import { ROUTES, type TlsPolicy } from "../../services/src/contract.ts";
 import { tlsPolicyOptions } from "../../services/src/tls-policy.ts";
 
-export interface GeneratorTarget {
-  port: number;
-  policy: TlsPolicy;
-  ca: string;
-  cert: string;
-  key: string;
-}
+/** The server's port and policy; the files of the CA and of the client identity to call it with. */
+export type GeneratorTarget = { port: number; policy: TlsPolicy; ca: string; cert: string; key: string };
 export type BulkEchoResult = Awaited<ReturnType<typeof bulkEcho>>;
 export type FixedRateResult = Awaited<ReturnType<typeof fixedRate>>;
 export type TunnelBulkResult = Awaited<ReturnType<typeof tunnelBulk>>;

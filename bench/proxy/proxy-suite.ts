@@ -134,13 +134,8 @@ async function runProxyPaths(context: ScenarioContext) {
     seconds: warmup ?? settings.bulkSeconds,
   }));
   const tunnel = await repeat("tunnel bulk", tcp, bulk, { runs });
-  return {
-    anonymousRefused,
-    upstreamBodyBytes: Buffer.byteLength(UPSTREAM_BODY),
-    newConnection,
-    keepAlive,
-    tunnel,
-  };
+  const upstreamBodyBytes = Buffer.byteLength(UPSTREAM_BODY);
+  return { anonymousRefused, upstreamBodyBytes, newConnection, keepAlive, tunnel };
 }
 
 export const proxyScenario: Scenario = {
