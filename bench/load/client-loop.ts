@@ -50,10 +50,6 @@ export async function runClientLoop(settings: BenchSettings, server: OurServer, 
   await done.finally(() => stopProcess(client));
   // The successful handshakes the server counted while the client ran.
   const handshakes = (await server.successfulHandshakes()) - before;
-  return {
-    rounds,
-    failedRounds,
-    handshakes,
-    handshakesPer100Rounds: (handshakes * 100) / (rounds + failedRounds),
-  };
+  const handshakesPer100Rounds = (handshakes * 100) / (rounds + failedRounds);
+  return { rounds, failedRounds, handshakes, handshakesPer100Rounds };
 }
