@@ -3,8 +3,7 @@
  * the PKIs with the project's own code, runs the scenarios (scenarios.ts) with each server pinned
  * to one core and the load generators on the other, keeps the results as a run file in bench/runs/,
  * and renders docs/BENCHMARKS.md, docs/benchmarks.svg and the README's Performance paragraph from
- * the run files. BENCH_QUICK=1 (one short repetition) or BENCH_ONLY=<scenario>,... (a selection):
- * no run file, the report goes under bench/.work/ instead.
+ * the run files; a trial (BENCH_QUICK, BENCH_ONLY: settings.ts) records no run file.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -22,10 +22,9 @@ import { nginxProxyConfig, nginxUpstreamConfig, startHaproxy } from "./peer-conf
 const UPSTREAM_BODY = `${"hello from the upstream, ".repeat(8).trim()}\n`;
 
 /**
- * The anonymous probe: before a proxy is measured, it must refuse a caller without a client certificate: a peer that
- * accepted anonymous callers would be measured doing less work than ours (no client verification)
- * and would not be the peer the targets name. The probe connects with TLS but no certificate, sends
- * an HTTP request, and reads what comes back:
+ * The anonymous probe: a peer that accepted callers without a client certificate would be measured
+ * doing less work than ours (no client verification) and would not be the peer the targets name.
+ * It connects with TLS but no certificate, sends an HTTP request, and reads what comes back:
  *
  * - refused: the connection fails or closes with nothing read (TLS 1.3 sends the refusal as an alert
  *   after the client's side of the handshake), or the answer is an HTTP 4xx/5xx (nginx answers 400

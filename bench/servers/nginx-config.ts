@@ -1,9 +1,7 @@
 /**
  * nginx from Debian's packages, in the foreground pinned to a core, to our server's policy
- * (docs/BENCHMARKS.md, Method): `ssl_verify_client on` with the same files, protocols and suites
- * (services/src/tls-policy.ts), session tickets on, one worker, no access log. `GET /v1/whoami`
- * returns the very bytes our server answered; `POST /v1/echo` uses the echo module, which buffers
- * the whole body where ours streams it.
+ * (docs/BENCHMARKS.md, Method; nginxMtlsListen). `GET /v1/whoami` returns the very bytes our server
+ * answered; `POST /v1/echo` uses the echo module, which buffers the whole body where ours streams it.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
