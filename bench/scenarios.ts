@@ -8,6 +8,7 @@
  */
 import type { TlsPolicy } from "../services/src/contract.ts";
 import { floodsScenario } from "./floods/scenario.ts";
+import { loadsFor } from "./load/loads.ts";
 import { repeater } from "./measure.ts";
 import type { KeyAlgorithm, PkiFiles } from "./pki/issue-pki.ts";
 import { proxyScenario } from "./proxy/proxy-suite.ts";
@@ -25,6 +26,8 @@ export interface ScenarioContext {
   /** services/src as the image ships it (servers/ours.ts, shipServices). */
   shippedDir: string;
   log: (line: string) => void;
+  /** The loads (load/loads.ts), from the load core. */
+  loads: ReturnType<typeof loadsFor>;
   /** Repetitions of one measurement (measure.ts, repeater), `runs` by default the settings'. */
   repeat: ReturnType<typeof repeater>;
   /** Our server as shipped, on the server core; stopped when the scenario ends. */
@@ -59,7 +62,7 @@ export function selectScenarios(only: string[]): Scenario[] {
 
 export async function runScenario(
   scenario: Scenario,
-  base: Omit<ScenarioContext, "repeat" | "ours" | "track">,
+  base: Omit<ScenarioContext, "loads" | "repeat" | "ours" | "track">,
 ): Promise<Partial<BenchResults>> {
   const { settings } = base;
   const started: ServerUnderTest[] = [];
@@ -71,7 +74,7 @@ export async function runScenario(
     track(await startOurServer(settings, { pki, policy, shippedDir: base.shippedDir, ...extra }));
   try {
     const repeat = repeater(settings, base.log);
-    return await scenario.run({ ...base, track, repeat, ours });
+    return await scenario.run({ ...base, loads: loadsFor(settings, base.pkis), track, repeat, ours });
   } finally {
     for (const server of started) await server.stop();
   }

@@ -4,7 +4,7 @@
  * `load(server)` measures for the settings' time, `load(server, 1)` is the short warm-up.
  */
 import { ROUTES, type TlsPolicy } from "../../services/src/contract.ts";
-import type { PkiFiles } from "../pki/issue-pki.ts";
+import type { KeyAlgorithm, PkiFiles } from "../pki/issue-pki.ts";
 import type { ServerUnderTest } from "../servers/server-under-test.ts";
 import type { BenchSettings } from "../settings.ts";
 import { runPinned } from "../system/processes.ts";
@@ -80,9 +80,12 @@ export async function runAb(o: Target & { path: string; concurrency: number; pos
   return { complete, failed, non2xx, seconds, requestsPerSecond: complete / seconds };
 }
 
-export function loadsFor(settings: BenchSettings, pki: PkiFiles) {
+/** The loads, each calling a server with the client identity of the server's own PKI. */
+export function loadsFor(settings: BenchSettings, pkis: Record<KeyAlgorithm, PkiFiles>) {
   const core = settings.loadCore;
-  const at = ({ port, policy }: ServerUnderTest, seconds: number) => ({ core, pki, port, policy, seconds });
+  const at = ({ port, policy, keyAlgorithm }: ServerUnderTest, seconds: number) => {
+    return { core, pki: pkis[keyAlgorithm], port, policy, seconds };
+  };
   return {
     /** openssl s_time: full (`new`) or resumed (`reuse`) handshakes, each fetching `path`. */
     handshakes:
@@ -100,7 +103,8 @@ export function loadsFor(settings: BenchSettings, pki: PkiFiles) {
     generator:
       <T>(generator: string, options: (warmup: number | undefined) => object): Load<T> =>
       async (server, warmup) => {
-        const json = JSON.stringify({ generator, ...generatorTarget(server, pki), ...options(warmup) });
+        const target = generatorTarget(server, pkis[server.keyAlgorithm]);
+        const json = JSON.stringify({ generator, ...target, ...options(warmup) });
         const what = `the ${generator} generator against port ${server.port}`;
         const { stdout } = await runPinned(core, process.execPath, [GENERATORS, json], what);
         return JSON.parse(stdout.trim().split("\n").at(-1)!) as T;

@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { connect } from "node:tls";
 import { tlsPolicyOptions } from "../../services/src/tls-policy.ts";
 import type { TunnelBulkResult } from "../load/generators.ts";
-import { loadsFor } from "../load/loads.ts";
 import type { Scenario, ScenarioContext } from "../scenarios.ts";
 import { startBareNode } from "../servers/bare-node.ts";
 import { startNginx } from "../servers/nginx-config.ts";
@@ -84,10 +83,9 @@ export async function requireClientVerification(what: string, port: number, caFi
 export type ProxyResults = Awaited<ReturnType<typeof runProxyPaths>>;
 
 async function runProxyPaths(context: ScenarioContext) {
-  const { settings, log, track, repeat } = context;
+  const { settings, log, track, repeat, loads } = context;
   const pki = context.pkis["ECDSA-P256"];
   const [runs, core, workDir] = [settings.proxyRuns, settings.serverCore, settings.workDir];
-  const loads = loadsFor(settings, pki);
   // What each peer answered a caller without a client certificate (each must have refused it).
   const anonymousRefused: Record<string, string> = {};
   const verified = async (mode: string, servers: ServerUnderTest[]) => {

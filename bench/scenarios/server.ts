@@ -13,7 +13,7 @@ import { ROUTES, type TlsPolicy } from "../../services/src/contract.ts";
 import { runClientLoop } from "../load/client-loop.ts";
 import type { BulkEchoResult, FixedRateResult } from "../load/generators.ts";
 import { fetchWhoami } from "../load/generators.ts";
-import { generatorTarget, loadsFor, protocolOf } from "../load/loads.ts";
+import { generatorTarget, protocolOf } from "../load/loads.ts";
 import { median } from "../measure.ts";
 import { KEY_ALGORITHMS, type PkiFiles } from "../pki/issue-pki.ts";
 import type { BenchResults, HandshakeCase, LatencyAtRate } from "../results.ts";
@@ -27,13 +27,12 @@ const rssOf = (servers: ServerUnderTest[], field: "VmHWM" | "VmRSS" = "VmHWM") =
   Object.fromEntries(servers.map((server) => [server.kind, serverRssBytes(server, field)]));
 
 async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
-  const { settings, log } = context;
+  const { settings, log, loads } = context;
   const [handshakes, core]: [HandshakeCase[], number] = [[], settings.serverCore];
   let main: Partial<BenchResults> = {};
   for (const keyAlgorithm of KEY_ALGORITHMS) {
     for (const policy of ["modern", "intermediate"] satisfies TlsPolicy[]) {
       const pki = context.pkis[keyAlgorithm];
-      const loads = loadsFor(settings, pki);
       const isMain = keyAlgorithm === "ECDSA-P256" && policy === "modern";
       log(`${keyAlgorithm}, ${policy} policy (${protocolOf(policy)}): starting the servers`);
       const ours = await context.ours(pki, policy);
@@ -77,8 +76,7 @@ async function run(context: ScenarioContext): Promise<Partial<BenchResults>> {
 
 /** Everything beyond handshakes, on the default configuration (ECDSA P-256, TLS 1.3). */
 async function mainCase(context: ScenarioContext, servers: ServerUnderTest[], pki: PkiFiles) {
-  const { settings, log, repeat } = context;
-  const loads = loadsFor(settings, pki);
+  const { settings, log, repeat, loads } = context;
   const byKind = (kind: ServerKind) => servers.find((server) => server.kind === kind)!;
   const keepAlive = await repeat("keep-alive GET", servers, loads.requests(ROUTES.whoami));
   const echo = loads.generator<BulkEchoResult>("bulk-echo", (warmup) => ({
@@ -137,16 +135,13 @@ export const serverScenario: Scenario = { key: "server", run };
 
 export const keyAlgorithmsScenario: Scenario = {
   key: "keys",
-  run: async ({ settings, pkis, log, ...context }) => {
+  run: async ({ pkis, log, ...context }) => {
     log("ECDSA P-256 vs RSA-2048, our server, TLS 1.3, side by side");
     const servers = [];
     for (const keyAlgorithm of KEY_ALGORITHMS) servers.push(await context.ours(pkis[keyAlgorithm], "modern"));
-    const keyAlgorithms = await context.repeat(
-      "full handshakes",
-      servers,
-      (server, warmup) => loadsFor(settings, pkis[server.keyAlgorithm]).handshakes("new")(server, warmup),
-      { key: (server) => server.keyAlgorithm },
-    );
+    const handshakes = context.loads.handshakes("new");
+    const key = (server: ServerUnderTest) => server.keyAlgorithm;
+    const keyAlgorithms = await context.repeat("full handshakes", servers, handshakes, { key });
     return { keyAlgorithms } as Partial<BenchResults>;
   },
 };
