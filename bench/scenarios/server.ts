@@ -87,20 +87,17 @@ async function mainCase(context: ScenarioContext, servers: ServerUnderTest[], pk
   const bodyFile = join(settings.workDir, "bulk-body.bin");
   writeFileSync(bodyFile, Buffer.alloc(settings.bulkBodyBytes, "mtls-bench "));
   const abEcho = loads.requests(ROUTES.echo, 1, bodyFile);
-  const bulkAb = await repeat("bulk echo (ab)", [byKind("ours"), byKind("nginx")], abEcho);
-  const maxRate = (kind: ServerKind) =>
-    median((keepAlive[kind] ?? []).map((s) => s.result.requestsPerSecond));
+  const pair = [byKind("ours"), byKind("nginx")];
+  const bulkAb = await repeat("bulk echo (ab)", pair, abEcho);
   const latency: LatencyAtRate[] = [];
-  for (const [basis, rate] of [
-    ["half of nginx's maximum", Math.round(maxRate("nginx") / 2)],
-    ["half of our maximum", Math.round(maxRate("ours") / 2)],
-  ] as const) {
+  // Past our maximum only the queue is measured; the variants are compared where both keep up.
+  const rates: [LatencyAtRate["basis"], ServerKind, ServerUnderTest[]][] = [
+    ["half of nginx's maximum", "nginx", pair],
+    ["half of our maximum", "ours", servers.filter((s) => s.kind !== "node-bare")],
+  ];
+  for (const [basis, whose, measured] of rates) {
+    const rate = Math.round(median((keepAlive[whose] ?? []).map((s) => s.result.requestsPerSecond)) / 2);
     log(`  fixed-rate latency at ${rate} req/s (${basis} keep-alive rate)`);
-    // Past our maximum only the queue is measured; the variants are compared where both keep up.
-    const measured =
-      basis === "half of our maximum"
-        ? servers.filter((s) => s.kind !== "node-bare")
-        : [byKind("ours"), byKind("nginx")];
     const fixedRate = loads.generator<FixedRateResult>("fixed-rate", (warmup) => ({
       rate,
       seconds: warmup ? 0.5 : settings.latencySeconds,
