@@ -13,7 +13,7 @@ import { tlsPolicyOptions } from "../../services/src/tls-policy.ts";
 import type { TunnelBulkResult } from "../load/generators.ts";
 import type { Scenario, ScenarioContext } from "../scenarios.ts";
 import { startBareNode } from "../servers/bare-node.ts";
-import { startNginx } from "../servers/nginx-config.ts";
+import { type NginxConfig, startNginx } from "../servers/nginx-config.ts";
 import type { ServerUnderTest } from "../servers/server-under-test.ts";
 import { nginxProxyConfig, nginxUpstreamConfig, startHaproxy } from "./peer-configs.ts";
 
@@ -99,7 +99,7 @@ async function runProxyPaths(context: ScenarioContext) {
     context.ours(pki, "modern", { env: { MTLS_UPSTREAM: upstream }, logLabel });
 
   log("proxy paths, HTTP: ours (MTLS_UPSTREAM=http://), nginx proxy_pass, HAProxy mode http, bare Node");
-  const nginx = (name: string, nginxCore: number, config: (dir: string, port: number) => string) =>
+  const nginx = (name: string, nginxCore: number, config: NginxConfig) =>
     startNginx({ dir: join(workDir, "proxy", name), core: nginxCore, pki, config });
   const upstream = track(
     await nginx("upstream-nginx", settings.loadCore, nginxUpstreamConfig(UPSTREAM_BODY)),

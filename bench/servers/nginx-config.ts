@@ -14,6 +14,9 @@ import { startPinnedServer } from "./server-under-test.ts";
 
 export const ECHO_MODULE = "/usr/lib/nginx/modules/ngx_http_echo_module.so";
 
+/** A whole nginx.conf for the run's directory `dir` and the port it listens on (startNginx). */
+export type NginxConfig = (dir: string, port: number) => string;
+
 /**
  * A whole nginx.conf as every nginx of the bench runs: one worker, pid, error log and temp paths
  * (nginx's defaults need root-owned folders) in the run's directory `dir`, no access log, kept-alive
@@ -87,14 +90,10 @@ ${nginxMtlsListen(port, options.pki, options.policy)}
     return nginxConf(dir, server, { head: `load_module ${ECHO_MODULE};\n` });
   };
 
+type NginxOptions = { dir: string; core: number; pki: PkiFiles; policy?: TlsPolicy; config: NginxConfig };
+
 /** nginx running `config(dir, port)`, written to `dir`/nginx.conf, for the case of `pki` and `policy`. */
-export async function startNginx(options: {
-  dir: string;
-  core: number;
-  pki: PkiFiles;
-  policy?: TlsPolicy;
-  config: (dir: string, port: number) => string;
-}) {
+export async function startNginx(options: NginxOptions) {
   const { dir, core, pki, policy = "modern" } = options;
   const port = await freePort();
   mkdirSync(dir, { recursive: true });
