@@ -193,31 +193,27 @@ function memorySlots(run: BenchResults): Slots {
   return slots;
 }
 
-/** The measurements whose load generator may have set the pace, as the report names them. */
-const PACED = [
-  ["keepAlive", "Keep-alive requests"],
-  ["bulk", "Bulk echo"],
-  ["proxy.newConnection", "Proxied requests, new connection each"],
-  ["proxy.keepAlive", "Proxied keep-alive requests"],
-  ["proxy.tunnel", "TCP tunnel bulk"],
-];
+/** The measurements beside the handshakes whose load generator may set the pace, as the report names them. */
+const PACED: Record<string, string> = {
+  keepAlive: "Keep-alive requests",
+  bulk: "Bulk echo",
+  "proxy.newConnection": "Proxied requests, new connection each",
+  "proxy.keepAlive": "Proxied keep-alive requests",
+  "proxy.tunnel": "TCP tunnel bulk",
+};
 
 /** Every measurement whose load generator, not the server, set the pace. */
-function generatorSlots(run: BenchResults, v: Record<string, number>): Slots {
-  const cases = (run.handshakes ?? []).flatMap((c) =>
-    ["full", "resumed"].map((kind) => [
-      `hs.${c.keyAlgorithm}.${c.protocol}.${kind}`,
-      `${kind === "full" ? "Full" : "Resumed"} handshakes ${c.keyAlgorithm} ${c.protocol}`,
-    ]),
-  );
-  const notes = [...cases, ...PACED].flatMap(([path, label]) =>
-    Object.keys(v).flatMap((name) => {
-      const [, at, kind] = /^(.*)\.([^.]+)\.busy$/.exec(name) ?? [];
-      const [load, busy] = [v[`${path}.${kind}.load`]!, v[name]!];
-      if (at !== path || !(load >= 0.9 && busy < 0.9)) return [];
-      return [`- ${label}, ${kind}: load core ${pct(load)}, server ${pct(busy)}.`];
-    }),
-  );
+function generatorSlots(v: Record<string, number>): Slots {
+  const notes = Object.keys(v).flatMap((name) => {
+    const [, path = "", kind] = /^(.*)\.([^.]+)\.busy$/.exec(name) ?? [];
+    const [, keyAlgorithm, protocol, handshake] = /^hs\.([^.]+)\.(.+)\.(full|resumed)$/.exec(path) ?? [];
+    const label = handshake
+      ? `${handshake === "full" ? "Full" : "Resumed"} handshakes ${keyAlgorithm} ${protocol}`
+      : PACED[path];
+    const [load, busy] = [v[`${path}.${kind}.load`]!, v[name]!];
+    if (!label || !(load >= 0.9 && busy < 0.9)) return [];
+    return [`- ${label}, ${kind}: load core ${pct(load)}, server ${pct(busy)}.`];
+  });
   return { "has.generatorLimits": notes.length > 0, generatorLimits: notes.join("\n") };
 }
 
@@ -229,7 +225,7 @@ export function fillSlots(run: BenchResults, runs: BenchResults[], chartFile: st
     ...figureSlots(values),
     ...targetSlots(run, runs, goals),
     ...derivedSlots(run, goals, values),
-    ...generatorSlots(run, values),
+    ...generatorSlots(values),
     ...memorySlots(run),
     chartFile,
     "run.start": run.startedAt.slice(0, 16).replace("T", " "),
