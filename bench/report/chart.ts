@@ -67,16 +67,14 @@ export function layoutRow(row: ChartRow, axis: Axis) {
   const valueX = Number.isFinite(row.value) ? xOf(row.value, axis) : PLOT_LEFT;
   const targetX = xOf(row.target, axis);
   const [bandX, bandEnd] = row.better === "higher" ? [targetX, PLOT_RIGHT] : [PLOT_LEFT, targetX];
-  const [barX, barWidth, bandWidth] = [PLOT_LEFT, Math.max(2, valueX - PLOT_LEFT), bandEnd - bandX];
-  const colour = row.met ? COLOURS.met : COLOURS.missed;
   return {
-    barX,
-    barWidth,
+    barX: PLOT_LEFT,
+    barWidth: Math.max(2, valueX - PLOT_LEFT),
     valueX,
     targetX,
     bandX,
-    bandWidth,
-    colour,
+    bandWidth: bandEnd - bandX,
+    colour: row.met ? COLOURS.met : COLOURS.missed,
     endsInBand: isMet(row.value, { better: row.better, threshold: row.target }),
   };
 }
@@ -116,17 +114,14 @@ export function renderChart(rows: ChartRow[], title: string, subtitle: string): 
   }
   rows.forEach((row, i) => {
     const { barX, barWidth, targetX, colour } = layouts[i]!;
-    const [y, middle, verdict] = [
-      TOP + i * ROW_HEIGHT,
-      TOP + i * ROW_HEIGHT + ROW_HEIGHT / 2,
-      row.met ? "met" : "missed",
-    ];
+    const y = TOP + i * ROW_HEIGHT;
+    const middle = y + ROW_HEIGHT / 2;
     parts.push(
       `<text x="${LABEL_RIGHT}" y="${middle - 2}" text-anchor="end">${escapeXml(row.label)}</text>`,
       `<text x="${LABEL_RIGHT}" y="${middle + 13}" text-anchor="end" font-size="11" fill="#666">${escapeXml(`${row.basis}, ${row.better} is better`)}</text>`,
       `<rect x="${barX.toFixed(1)}" y="${y + (ROW_HEIGHT - BAR_HEIGHT) / 2}" width="${barWidth.toFixed(1)}" height="${BAR_HEIGHT}" fill="${colour}"/>`,
       `<line x1="${targetX.toFixed(1)}" y1="${y + 3}" x2="${targetX.toFixed(1)}" y2="${y + ROW_HEIGHT - 3}" stroke="${COLOURS.tick}" stroke-width="3"/>`,
-      `<text x="${VERDICT_LEFT}" y="${middle - 2}" font-weight="bold" fill="${colour}">${escapeXml(`${row.valueText ?? formatRatio(row.value)} ${verdict}`)}</text>`,
+      `<text x="${VERDICT_LEFT}" y="${middle - 2}" font-weight="bold" fill="${colour}">${escapeXml(`${row.valueText ?? formatRatio(row.value)} ${row.met ? "met" : "missed"}`)}</text>`,
       `<text x="${VERDICT_LEFT}" y="${middle + 13}" font-size="11" fill="#444">${escapeXml(`target ${row.targetText}`)}</text>`,
     );
   });
