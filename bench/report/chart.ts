@@ -8,7 +8,7 @@
  * (met or missed, in the row's colour) in a column of its own.
  */
 import type { BenchResults } from "../results.ts";
-import { type Better, isMet, markerOf, targets } from "./targets.ts";
+import { isMet, markerOf, targets } from "./targets.ts";
 
 /** Ends of a logarithmic axis, each a 1-2-5 step; parity (1) always lies inside. */
 export type Axis = ReturnType<typeof chooseAxis>;
@@ -36,20 +36,7 @@ export function chooseAxis(values: readonly number[]) {
   return { min, max, ticks: stepsBetween(min, max) };
 }
 
-export interface ChartRow {
-  label: string;
-  /** What the figure is relative to, e.g. "ours / nginx". */
-  basis: string;
-  value: number;
-  better: Better;
-  /** The target on the same axis as `value`, and as the report words it ("≥ 0.8×", "≤ 100 MiB"). */
-  target: number;
-  targetText: string;
-  /** Met as the report decides it (it may add conditions, e.g. every connection resumed). */
-  met: boolean;
-  /** The figure as written beside the bar, when not the ratio (an absolute target: "104 MiB"). */
-  valueText?: string;
-}
+export type ChartRow = ReturnType<typeof chartRows>[number];
 
 const [WIDTH, LABEL_RIGHT, PLOT_LEFT, PLOT_RIGHT, VERDICT_LEFT] = [980, 330, 345, 745, 760];
 const [ROW_HEIGHT, BAR_HEIGHT, TOP] = [44, 22, 70];
@@ -141,8 +128,13 @@ export function renderChart(rows: ChartRow[], title: string, subtitle: string): 
   return `${parts.join("\n")}\n`;
 }
 
-/** One row per target, each with its target mark; peak RSS also for its other variants. */
-export function chartRows(run: BenchResults): ChartRow[] {
+/**
+ * One row per target, each with its target mark; peak RSS also for its other variants. A row's
+ * `value` is our figure relative to `basis` ("ours / nginx"), `target` its target on the same axis
+ * (`targetText` as the report words it), `met` as the report decides it (it may add conditions,
+ * e.g. every connection resumed), `valueText` the figure beside the bar when not the ratio.
+ */
+export function chartRows(run: BenchResults) {
   return targets(run).flatMap((goal) => {
     const byValue = goal.thresholdOn === "value";
     const sign = goal.better === "higher" ? "≥" : "≤";

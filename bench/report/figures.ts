@@ -94,12 +94,9 @@ export function figureValues(run: BenchResults): Record<string, number> {
   for (const c of run.handshakes ?? [])
     for (const kind of ["full", "resumed"] as const)
       add(`hs.${c.keyAlgorithm}.${c.protocol}.${kind}`, c[kind]);
-  for (const [path, perServer] of Object.entries({
-    keepAlive: run.keepAlive,
-    bulk: run.bulk,
-    bulkAb: run.bulkAb,
-  }))
-    add(path, perServer);
+  add("keepAlive", run.keepAlive);
+  add("bulk", run.bulk);
+  add("bulkAb", run.bulkAb);
   add("keys", run.keyAlgorithms);
   for (const { basis, rate, samples } of run.latency ?? []) {
     const path = `latency.${basis === "half of nginx's maximum" ? "nginxHalf" : "ourHalf"}`;
