@@ -48,15 +48,13 @@ function targetSlots(run: BenchResults, runs: BenchResults[], goals: Target[]): 
     const same = perRun.flatMap((list) => list.filter((g) => g.id === goal.id));
     const byValue = goal.thresholdOn === "value";
     const range = rangeOf(same.map((g) => (byValue ? g.ours : g.ratio)));
-    const text = byValue
-      ? formatRange(range, n, ` ${goal.unit}`)
-      : formatRange(range, (v) => ratio(v).slice(0, -1), "×");
-    const met = `${same.filter((g) => g.met).length} of ${same.length}`;
     return [
       goal.label.replace(/ \(after .*\)$/, ""),
-      text,
+      byValue
+        ? formatRange(range, n, ` ${goal.unit}`)
+        : formatRange(range, (v) => ratio(v).slice(0, -1), "×"),
       goal.goal.replace(/, every connection.*$/, ""),
-      met,
+      `${same.filter((g) => g.met).length} of ${same.length}`,
     ];
   });
   const rows = goals.map((goal) => [
@@ -238,10 +236,6 @@ export function fillSlots(run: BenchResults, runs: BenchResults[], chartFile: st
     "run.finishedAt": run.finishedAt,
     "run.loadBefore": run.loadAverageBefore.join(" / "),
     "run.loadAfter": run.loadAverageAfter.join(" / "),
-    "machine.cpu": run.machine.cpuModel,
-    "machine.cores": run.machine.cores,
-    "machine.memory": run.machine.memoryGiB,
-    "machine.os": `${run.machine.os}, Linux ${run.machine.kernel}`,
     "machine.installed": run.installed.join(", "),
     "has.installed": run.installed.length > 0,
     versionTable: table(["component", "version"], Object.entries(run.machine.versions)),
@@ -260,8 +254,10 @@ export function fillSlots(run: BenchResults, runs: BenchResults[], chartFile: st
     "settings.tunnelKiB": n(s.tunnelChunkBytes / 1024),
     "settings.proxyRuns": String(s.proxyRuns ?? s.runs), // run files older than a setting of its own
   };
-  for (const [key, value] of Object.entries(s))
-    if (typeof value === "number") slots[`settings.${key}`] = String(value);
+  // The settings and the machine facts, by their names in the run file (`settings.runs`, `machine.os`).
+  for (const [prefix, facts] of Object.entries({ settings: s, machine: run.machine }))
+    for (const [key, value] of Object.entries(facts))
+      if (typeof value === "number" || typeof value === "string") slots[`${prefix}.${key}`] = value;
   // Scenarios beyond the built-in ones bring their own slots (scenarios.ts).
   for (const scenario of SCENARIOS) {
     slots[`has.${scenario.key}`] ??= run.scenarios?.includes(scenario.key) ?? false;
