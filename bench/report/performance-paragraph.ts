@@ -8,7 +8,7 @@ import type { BenchResults } from "../results.ts";
 import { figureValues } from "./figures.ts";
 import { keyVerdict, runsWhen } from "./slots.ts";
 import { formatRange, rangeOf, TARGET_IDS, type Target, targets } from "./targets.ts";
-import { fillTemplate, readTemplate } from "./template.ts";
+import { fillTemplateFile } from "./template.ts";
 
 export const BEGIN_MARKER =
   "<!-- performance: written by `npm run bench` from bench/runs/ (bench/report/performance-paragraph.ts); do not edit -->";
@@ -68,12 +68,7 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
     never: list(never),
     sometimes: list(sometimes),
   };
-  const text = fillTemplate(
-    readTemplate("performance-paragraph.md"),
-    slots,
-    "bench/report/performance-paragraph.md",
-  );
-  const paragraphs = text
+  const paragraphs = fillTemplateFile("performance-paragraph.md", slots)
     .trim()
     .split(/\n\n+/)
     .map((paragraph) => (paragraph.startsWith("![") ? [paragraph] : wrap(paragraph)));

@@ -49,6 +49,12 @@ export function fillTemplate(
   });
 }
 
-export function readTemplate(name: string): string {
-  return readFileSync(new URL(`./${name}`, import.meta.url), "utf8");
+/** The template `name` beside this file, filled; its errors name it as bench/report/<name>. */
+export function fillTemplateFile(
+  name: string,
+  slots: Slots,
+  absent?: (name: string) => SlotValue | undefined,
+) {
+  const template = readFileSync(new URL(`./${name}`, import.meta.url), "utf8");
+  return fillTemplate(template, slots, `bench/report/${name}`, absent);
 }

@@ -15,16 +15,11 @@ import { absentFigure } from "./figures.ts";
 import { renderPerformanceParagraph, withPerformanceParagraph } from "./performance-paragraph.ts";
 import { readRunFiles } from "./run-files.ts";
 import { fillSlots } from "./slots.ts";
-import { fillTemplate, readTemplate } from "./template.ts";
+import { fillTemplateFile } from "./template.ts";
 
 /** docs/BENCHMARKS.md of the latest run, `run`, with the ranges over `runs` (oldest first). */
 export const renderReport = (run: BenchResults, chartFile: string, runs: BenchResults[]) =>
-  fillTemplate(
-    readTemplate("benchmarks.md"),
-    fillSlots(run, runs, chartFile),
-    "bench/report/benchmarks.md",
-    absentFigure,
-  );
+  fillTemplateFile("benchmarks.md", fillSlots(run, runs, chartFile), absentFigure);
 
 /** Writes the report of `run` (the latest of `runs`) where the settings say. */
 export function writeReport(run: BenchResults, runs: BenchResults[], paths: BenchSettings): void {
