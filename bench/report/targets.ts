@@ -57,30 +57,14 @@ export const TARGET_IDS = TABLE.map((row) => row.id!);
  * unit (peak RSS as .ts sources, ...); `other`: the same figure with Node's own V8 defaults, and its
  * ratio, when the run measured ours on them side by side.
  */
-export interface Target {
-  id: string;
-  label: string;
-  short: string;
-  spoken: string;
-  unit: string;
-  ours: number;
-  peer: number;
-  peerLabel: string;
-  ratio: number;
-  goal: string;
-  threshold: number;
-  thresholdOn: "ratio" | "value";
-  better: Better;
-  met: boolean;
-  extras?: { label: string; value: number }[];
-  other?: { value: number; ratio: number };
-}
+export type Target = ReturnType<typeof targets>[number];
+type Words = Record<"id" | "label" | "short" | "spoken" | "unit" | "peerLabel" | "goal", string>;
 
 /** Where the target sits on the chart's ratio axis (an absolute goal divided by the peer's value). */
 export const markerOf = (goal: Target) =>
   goal.thresholdOn === "ratio" ? goal.threshold : goal.threshold / goal.peer;
 
-export function targets(run: BenchResults): Target[] {
+export function targets(run: BenchResults) {
   const values = figureValues(run);
   const figure = (name: string) => (/^[\d.]+$/.test(name) ? Number(name) : (values[name] ?? Number.NaN));
   // The same figures of ours on Node's V8 defaults, if the run measured them side by side.
@@ -90,11 +74,20 @@ export function targets(run: BenchResults): Target[] {
   return TABLE.flatMap((row) => {
     const [ours, peer] = [figure(row.ours!), figure(row.peer!)];
     if (!Number.isFinite(ours) || !Number.isFinite(peer)) return [];
-    const { better, threshold, thresholdOn } = row as unknown as Target;
-    const spec = { better, threshold: Number(threshold), thresholdOn };
-    const met = isMet(thresholdOn === "ratio" ? ours / peer : ours, spec);
     // The table's words, then the figures of this run.
-    const goal: Target = { ...(row as unknown as Target), ...spec, ours, peer, ratio: ours / peer, met };
+    const goal = {
+      ...(row as Words),
+      better: row.better as Better,
+      threshold: Number(row.threshold),
+      thresholdOn: row.thresholdOn as "ratio" | "value",
+      ours,
+      peer,
+      ratio: ours / peer,
+      met: false,
+      extras: undefined as { label: string; value: number }[] | undefined,
+      other: undefined as { value: number; ratio: number } | undefined,
+    };
+    goal.met = isMet(goal.thresholdOn === "ratio" ? goal.ratio : ours, goal);
     const id = goal.id;
     const [other, otherPeer] = [asOther(row.ours!), row.peer!.includes(".ours") ? asOther(row.peer!) : peer];
     if (values["keepAlive.ours-defaults.rate"] !== undefined && Number.isFinite(other))
