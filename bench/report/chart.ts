@@ -1,11 +1,9 @@
 /**
- * The report's chart, as a self-contained SVG: one row per target, each a bar for our figure
- * relative to the reference its row names (nginx, or our own full-handshake rate), on a logarithmic
- * axis fitted to the data (chooseAxis). Every row carries its target: a black tick, and
- * a pale green band over the side of the tick where the target is met, so a bar is inside its band
- * exactly when the target is met, whichever way the row counts as better. Bars start at the axis's
- * left end, so a longer bar is a larger figure in every row, and the verdict is also written out
- * (met or missed, in the row's colour) in a column of its own.
+ * The report's chart as a self-contained SVG: per target a bar for our figure relative to the row's
+ * reference (nginx, or our own full-handshake rate) on a log axis fitted to the data. A row's target
+ * is a black tick with a pale green band on the side where it is met, so a bar ends in its band
+ * exactly when the target is met, whichever way is better. Bars start at the axis's left end (a longer
+ * bar is a larger figure), and the verdict is also written out, in the row's colour.
  */
 import type { BenchResults } from "../results.ts";
 import { isMet, markerOf, targets } from "./targets.ts";
@@ -25,10 +23,7 @@ function stepsBetween(low: number, high: number): number[] {
   return steps;
 }
 
-/**
- * The tightest 1-2-5 log axis holding every value, every target and parity, with a little room
- * (10%) beyond the outermost, so that no bar ends on the frame.
- */
+/** The tightest 1-2-5 log axis holding every value, target and parity, 10% beyond (no bar on the frame). */
 export function chooseAxis(values: readonly number[]) {
   const finite = values.filter((value) => Number.isFinite(value) && value > 0);
   const [low, high] = [Math.min(1, ...finite) / 1.1, Math.max(1, ...finite) * 1.1];
@@ -153,7 +148,7 @@ export function chartRows(run: BenchResults) {
         : Math.abs(value / goal.peer - goal.threshold) < 0.01
           ? { valueText: `${(value / goal.peer).toFixed(3)}×` }
           : {};
-    const extras = (goal.extras ?? []).map((extra) => {
+    const extras = goal.extras.map((extra) => {
       const met = extra.value <= goal.threshold;
       return { ...row, label: extra.label, value: extra.value / goal.peer, met, ...text(extra.value) };
     });
