@@ -133,7 +133,7 @@ export function figureSlots(values: Record<string, number>): Slots {
 const ROW_FIGURES = [...Object.keys(METRICS), "idle", "handshakes", "whole"];
 
 /** A figure of a measurement this run did not make: "n/a", and its row flag off. */
-export function absentFigure(name: string): SlotValue | undefined {
+export function absentFigure(name: string): SlotValue {
   if (!/^(hs|keepAlive|bulk|bulkAb|latency|keys|proxy|rss)\./.test(name)) return undefined;
   return ROW_FIGURES.includes(name.slice(name.lastIndexOf(".") + 1)) ? "n/a" : false;
 }

@@ -1,10 +1,8 @@
 /**
- * Renders the report from run data: docs/BENCHMARKS.md (the template benchmarks.md, its slots filled
- * by slots.ts) and its chart (chart.ts) from the latest run, with ranges over every recorded run,
- * and (full runs) the README's Performance paragraph from the same runs. Run on its own, it
- * re-renders all three from bench/runs/ without measuring again (for changes to the wording):
- *
- *   node bench/report/write-report.ts
+ * Renders docs/BENCHMARKS.md (the template benchmarks.md, its slots filled by slots.ts) and its chart
+ * (chart.ts) from the latest run, with ranges over every recorded run, and after a full run the README's
+ * Performance paragraph. Run on its own, it re-renders all three from bench/runs/ without measuring
+ * again (for changes to the wording): `node bench/report/write-report.ts`.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname } from "node:path";
