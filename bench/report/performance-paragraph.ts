@@ -14,15 +14,17 @@ export const BEGIN_MARKER =
   "<!-- performance: written by `npm run bench` from bench/runs/ (bench/report/performance-paragraph.ts); do not edit -->";
 export const END_MARKER = "<!-- /performance -->";
 
-/** Lines of at most `width` characters (a longer word alone on its line). */
-function wrap(text: string, width = 100): string[] {
-  const lines: string[] = [];
-  for (const word of text.split(/\s+/).filter(Boolean))
-    if (lines.length > 0 && lines.at(-1)!.length + 1 + word.length <= width)
-      lines.push(`${lines.pop()} ${word}`);
-    else lines.push(word);
-  return lines;
-}
+/**
+ * Lines of at most 100 characters, as many words on each as fit (a longer word alone on its line):
+ * each line the longest run of words up to 100 characters that ends before a space or the end.
+ */
+const wrap = (text: string) =>
+  (
+    text
+      .trim()
+      .replace(/\s+/g, " ")
+      .match(/\S(.{0,99}|\S*)(?= |$)/g) ?? []
+  ).join("\n");
 
 const list = (items: string[]) =>
   items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
@@ -71,12 +73,8 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
   const paragraphs = fillTemplateFile("performance-paragraph.md", slots)
     .trim()
     .split(/\n\n+/)
-    .map((paragraph) => (paragraph.startsWith("![") ? [paragraph] : wrap(paragraph)));
-  return [
-    BEGIN_MARKER,
-    ...paragraphs.flatMap((lines, i) => (i === 0 ? lines : ["", ...lines])),
-    END_MARKER,
-  ].join("\n");
+    .map((paragraph) => (paragraph.startsWith("![") ? paragraph : wrap(paragraph)));
+  return `${BEGIN_MARKER}\n${paragraphs.join("\n\n")}\n${END_MARKER}`;
 }
 
 /** The README with its Performance paragraph replaced; an error if the markers are missing. */
