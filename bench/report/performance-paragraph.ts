@@ -14,17 +14,11 @@ export const BEGIN_MARKER =
   "<!-- performance: written by `npm run bench` from bench/runs/ (bench/report/performance-paragraph.ts); do not edit -->";
 export const END_MARKER = "<!-- /performance -->";
 
-/**
- * Lines of at most 100 characters, as many words on each as fit (a longer word alone on its line):
- * each line the longest run of words up to 100 characters that ends before a space or the end.
- */
-const wrap = (text: string) =>
-  (
-    text
-      .trim()
-      .replace(/\s+/g, " ")
-      .match(/\S(.{0,99}|\S*)(?= |$)/g) ?? []
-  ).join("\n");
+/** Lines of at most 100 characters: each the longest run of words that fits (a longer word alone). */
+function wrap(text: string): string {
+  const lines = text.replace(/\s+/g, " ").match(/\S(.{0,98}\S)?(?= |$)|\S+/g);
+  return (lines ?? []).join("\n");
+}
 
 const list = (items: string[]) =>
   items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
