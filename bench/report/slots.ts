@@ -1,8 +1,7 @@
 /**
- * Fills the slots of the report's template (benchmarks.md) from one run file, with the ranges of the
- * targets over every recorded run: the measured figures by name (figures.ts), and here what is
- * derived from them (targets, ratios, which side set the pace) and the run's facts. The words are
- * the template's; a section of it is kept only when the run measured what it speaks of.
+ * Fills the template's slots (benchmarks.md) from one run file and the targets' ranges over every run:
+ * the figures by name (figures.ts), what is derived from them (targets, ratios, who set the pace) and
+ * the run's facts. The words are the template's; a section stays only if the run measured its subject.
  */
 import type { BenchResults, PerServer } from "../results.ts";
 import { SCENARIOS } from "../scenarios.ts";
@@ -232,8 +231,6 @@ export function fillSlots(run: BenchResults, runs: BenchResults[], chartFile: st
     "run.duration": n(minutes, 1),
     "run.file": s.quick ? "bench/.work/results.json" : `bench/runs/${runFileName(run.startedAt)}`,
     "run.repetitions": `${s.runs} repetition${s.runs > 1 ? "s" : ""}`,
-    "run.startedAt": run.startedAt,
-    "run.finishedAt": run.finishedAt,
     "run.loadBefore": run.loadAverageBefore.join(" / "),
     "run.loadAfter": run.loadAverageAfter.join(" / "),
     "machine.installed": run.installed.join(", "),
@@ -246,16 +243,14 @@ export function fillSlots(run: BenchResults, runs: BenchResults[], chartFile: st
     "shipped.options": run.shippedNodeOptions
       ? `the image's \`NODE_OPTIONS=${run.shippedNodeOptions}\``
       : "Node's own V8 defaults (the image then set no NODE_OPTIONS)",
-    "client.rounds": run.clientLoop?.rounds ?? 0,
-    "client.failed": run.clientLoop?.failedRounds ?? 0,
-    "client.handshakes": run.clientLoop?.handshakes ?? 0,
     "client.per100": n(run.clientLoop?.handshakesPer100Rounds ?? Number.NaN, 1),
     "settings.bodyMiB": n(s.bulkBodyBytes / MIB),
     "settings.tunnelKiB": n(s.tunnelChunkBytes / 1024),
     "settings.proxyRuns": String(s.proxyRuns ?? s.runs), // run files older than a setting of its own
   };
-  // The settings and the machine facts, by their names in the run file (`settings.runs`, `machine.os`).
-  for (const [prefix, facts] of Object.entries({ settings: s, machine: run.machine }))
+  // The run's facts by their names in the run file (`run.startedAt`, `settings.runs`, `client.rounds`).
+  const client = run.clientLoop ?? { rounds: 0, failedRounds: 0, handshakes: 0 };
+  for (const [prefix, facts] of Object.entries({ run, settings: s, machine: run.machine, client }))
     for (const [key, value] of Object.entries(facts))
       if (typeof value === "number" || typeof value === "string") slots[`${prefix}.${key}`] = value;
   // Scenarios beyond the built-in ones bring their own slots (scenarios.ts).
