@@ -6,7 +6,7 @@
  * bar is a larger figure), and the verdict is also written out, in the row's colour.
  */
 import type { BenchResults } from "../results.ts";
-import { isMet, markerOf, targets } from "./targets.ts";
+import { isMet, markerOf, nearThreshold, targets } from "./targets.ts";
 
 /** Ends of a logarithmic axis, each a 1-2-5 step; parity (1) always lies inside. */
 export type Axis = ReturnType<typeof chooseAxis>;
@@ -141,11 +141,10 @@ export function chartRows(run: BenchResults) {
         ? `${sign} ${goal.threshold} ${goal.unit} (${markerOf(goal).toFixed(1)}× ${goal.peerLabel})`
         : `${sign} ${goal.threshold}×`,
     };
-    // Three decimals where two would round a miss up to its threshold (a missed 0.796 is not "0.80×").
     const text = (value: number) =>
       byValue
         ? { valueText: `${value.toFixed(0)} ${goal.unit} (${formatRatio(value / goal.peer)})` }
-        : Math.abs(value / goal.peer - goal.threshold) < 0.01
+        : nearThreshold(goal, value / goal.peer)
           ? { valueText: `${(value / goal.peer).toFixed(3)}×` }
           : {};
     const extras = goal.extras.map((extra) => {

@@ -7,7 +7,7 @@ import { median } from "../measure.ts";
 import type { BenchResults } from "../results.ts";
 import { figureValues } from "./figures.ts";
 import { keyVerdict, runsWhen } from "./slots.ts";
-import { formatRange, rangeOf, TARGET_IDS, type Target, targets } from "./targets.ts";
+import { formatRange, nearThreshold, rangeOf, TARGET_IDS, type Target, targets } from "./targets.ts";
 import { fillTemplateFile } from "./template.ts";
 
 export const BEGIN_MARKER =
@@ -28,11 +28,9 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
   const perRun = runs.map(targets);
   // A target measured only by some runs (the proxy paths, say) ranges over the runs that measured it.
   const of = (id: string) => perRun.flatMap((goals) => goals.filter((goal) => goal.id === id));
-  // Three decimals where two would round a miss up to its threshold (0.796 is not "0.80", met).
   const ratios = (id: string) => {
-    const goals = of(id);
-    const digits = goals.some((goal) => Math.abs(goal.ratio - goal.threshold) < 0.01) ? 3 : 2;
-    return formatRange(rangeOf(goals.map((goal) => goal.ratio)), (v) => v.toFixed(digits), "×");
+    const digits = of(id).some((goal) => nearThreshold(goal)) ? 3 : 2;
+    return formatRange(rangeOf(of(id).map((goal) => goal.ratio)), (v) => v.toFixed(digits), "×");
   };
   const latest = perRun.at(-1)!;
   const metIn = (goal: Target) => of(goal.id).filter((g) => g.met).length;

@@ -7,17 +7,14 @@ import type { BenchResults, PerServer } from "../results.ts";
 import { SCENARIOS } from "../scenarios.ts";
 import { figureSlots, figureValues, lowestCost, MIB, n, pct, sampleValue, v8Costs } from "./figures.ts";
 import { runFileName } from "./run-files.ts";
-import { formatRange, rangeOf, TARGET_IDS, type Target, targets } from "./targets.ts";
+import { formatRange, nearThreshold, rangeOf, TARGET_IDS, type Target, targets } from "./targets.ts";
 import type { Slots } from "./template.ts";
 
 const ratio = (value: number) =>
   Number.isFinite(value) ? `${value >= 10 ? n(value) : n(value, 2)}×` : "n/a";
 const mib = (bytes: number | undefined) => n((bytes ?? Number.NaN) / MIB);
-/** Three decimals near the threshold, where two would show a missed 0.695 as "0.70". */
 const preciseRatio = (goal: Target) =>
-  goal.thresholdOn === "ratio" && Math.abs(goal.ratio - goal.threshold) < 0.01
-    ? `${n(goal.ratio, 3)}×`
-    : ratio(goal.ratio);
+  goal.thresholdOn === "ratio" && nearThreshold(goal) ? `${n(goal.ratio, 3)}×` : ratio(goal.ratio);
 const withUnit = (value: number, unit: string) =>
   unit === "×"
     ? ratio(value)

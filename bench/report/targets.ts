@@ -57,6 +57,9 @@ export const TARGET_IDS = TABLE.map((row) => row.id!);
 export type Target = ReturnType<typeof targets>[number];
 type Words = Record<"id" | "label" | "short" | "spoken" | "unit" | "peerLabel" | "goal", string>;
 
+/** Within 0.01 of the threshold, where two decimals would round a miss up to it (0.796 is not "0.80"). */
+export const nearThreshold = (goal: Target, ratio = goal.ratio) => Math.abs(ratio - goal.threshold) < 0.01;
+
 /** Where the target sits on the chart's ratio axis (an absolute goal divided by the peer's value). */
 export const markerOf = (goal: Target) =>
   goal.thresholdOn === "ratio" ? goal.threshold : goal.threshold / goal.peer;
