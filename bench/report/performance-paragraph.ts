@@ -42,13 +42,12 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
   const keyRatio = (v: Record<string, number>) =>
     (v["keys.ECDSA-P256.rate"] ?? NaN) / (v["keys.RSA-2048.rate"] ?? NaN);
   const keys = rangeOf(runs.map((run) => keyRatio(figureValues(run))));
-  const proxyRuns = of("proxyKeepAlive").length;
   const slots = {
     minutes: Math.ceil(
       median(runs.map((run) => (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 60_000)),
     ),
     proxy: latest.some((goal) => goal.id === "proxyKeepAlive"),
-    count: runs.length === 1 ? "In the one full run recorded" : `Over the ${runs.length} full runs recorded`,
+    runs: runs.length,
     when: runsWhen(runs),
     several: runs.length > 1,
     cores: runs.at(-1)!.machine.cores,
@@ -56,8 +55,8 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
     rss: formatRange(rangeOf(of("rss").map((goal) => goal.ours)), (v) => v.toFixed(0), " MiB"),
     keys: formatRange(keys, (v) => v.toFixed(2), "×"),
     keysVerdict: [...new Set([keyVerdict(keys.min), keyVerdict(keys.max)])].join(" to "),
-    proxyRuns:
-      proxyRuns === runs.length ? "every run" : `measured in ${proxyRuns} of the ${runs.length} runs`,
+    proxyRuns: of("proxyKeepAlive").length,
+    proxyEveryRun: of("proxyKeepAlive").length === runs.length,
     always: list(always),
     never: list(never),
     sometimes: list(sometimes),
