@@ -1,7 +1,6 @@
 /**
- * The README's "Performance" paragraph: the template performance-paragraph.md beside this file,
- * filled from the recorded runs (bench/runs/) and kept between two markers in README.md, so that
- * the figures the README quotes are the data's.
+ * The README's "Performance" paragraph: the template performance-paragraph.md filled from the runs
+ * in bench/runs/, kept between two markers in README.md, so that the figures it quotes are the data's.
  */
 import { median } from "../measure.ts";
 import type { BenchResults } from "../results.ts";
@@ -39,8 +38,7 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
   const sometimes = latest
     .filter((goal) => metIn(goal) > 0 && metIn(goal) < of(goal.id).length)
     .map((goal) => `${goal.spoken} (${metIn(goal)} of ${of(goal.id).length})`);
-  const keyRatio = (v: Record<string, number>) =>
-    (v["keys.ECDSA-P256.rate"] ?? NaN) / (v["keys.RSA-2048.rate"] ?? NaN);
+  const keyRatio = (v: Record<string, number>) => v["keys.ECDSA-P256.rate"]! / v["keys.RSA-2048.rate"]!;
   const keys = rangeOf(runs.map((run) => keyRatio(figureValues(run))));
   const slots = {
     minutes: Math.ceil(
