@@ -13,14 +13,11 @@ export type Axis = ReturnType<typeof chooseAxis>;
 
 /** The 1-2-5 steps (…, 0.5, 1, 2, 5, 10, …) from `low` to `high`. */
 function stepsBetween(low: number, high: number): number[] {
-  const steps: number[] = [];
   const [from, to] = [Math.floor(Math.log10(low)) - 1, Math.ceil(Math.log10(high)) + 1];
-  for (let exponent = from; exponent <= to; exponent++)
-    for (const step of [1, 2, 5]) {
-      const value = Number((step * 10 ** exponent).toPrecision(1));
-      if (value >= low * (1 - 1e-9) && value <= high * (1 + 1e-9)) steps.push(value);
-    }
-  return steps;
+  const exponents = Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  return exponents
+    .flatMap((exponent) => [1, 2, 5].map((step) => Number((step * 10 ** exponent).toPrecision(1))))
+    .filter((value) => value >= low * (1 - 1e-9) && value <= high * (1 + 1e-9));
 }
 
 /** The tightest 1-2-5 log axis holding every value, target and parity, 10% beyond (no bar on the frame). */
