@@ -66,19 +66,17 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
   return `${BEGIN_MARKER}\n${paragraphs.join("\n\n")}\n${END_MARKER}`;
 }
 
-/** The README with its Performance paragraph replaced; an error if the markers are missing. */
-export function withPerformanceParagraph(readme: string, paragraph: string): string {
+/** The paragraph as it stands in the README, markers included; an error if the markers are missing. */
+export function performanceParagraphOf(readme: string): string {
   const begin = readme.indexOf(BEGIN_MARKER);
   const end = readme.indexOf(END_MARKER);
   if (begin < 0 || end < begin)
     throw new Error(
       `README.md: the Performance paragraph's markers are missing (${BEGIN_MARKER} … ${END_MARKER})`,
     );
-  return `${readme.slice(0, begin)}${paragraph}${readme.slice(end + END_MARKER.length)}`;
+  return readme.slice(begin, end + END_MARKER.length);
 }
 
-/** The paragraph as it stands in the README (between the markers, markers included). */
-export function performanceParagraphOf(readme: string): string {
-  withPerformanceParagraph(readme, ""); // fails, naming the markers, when they are missing
-  return readme.slice(readme.indexOf(BEGIN_MARKER), readme.indexOf(END_MARKER) + END_MARKER.length);
-}
+/** The README with its Performance paragraph replaced (the first span from marker to marker). */
+export const withPerformanceParagraph = (readme: string, paragraph: string) =>
+  readme.replace(performanceParagraphOf(readme), () => paragraph);
