@@ -120,7 +120,6 @@ function derivedSlots(run: BenchResults, goals: Target[], v: Record<string, numb
       slots[`${path}.perCpuRatio`] = quotient(`${path}.nginx.cpuMs`, `${path}.ours.cpuMs`);
     }
   const idle = run.peakRss?.idle ?? {};
-  const proxy = run.proxy;
   const proxyOf = (path: string, peer: string, metric: string) =>
     n(value(`proxy.${path}.ours.${metric}`) / value(`proxy.${path}.${peer}.${metric}`), 3);
   return {
@@ -139,17 +138,17 @@ function derivedSlots(run: BenchResults, goals: Target[], v: Record<string, numb
     "v8Cost.all": v8Costs(v)
       .map((c) => `${c.what} ${ratio(c.ratio)} (${ratio(c.cpuRatio)})`)
       .join(", "),
-    "proxyFull.perRepetition": perRepetition("rate", "nginx", proxy?.newConnection),
+    "proxyFull.perRepetition": perRepetition("rate", "nginx", run.proxy?.newConnection),
     "proxyFull.ceiling": ceiling("proxyFull", "proxy.newConnection.ours.cpuMs", 1e3, "proxied connections/s"),
-    "proxyKeepAlive.perRepetition": perRepetition("rate", "nginx", proxy?.keepAlive),
+    "proxyKeepAlive.perRepetition": perRepetition("rate", "nginx", run.proxy?.keepAlive),
     "proxyKeepAlive.bound": bound("proxy.keepAlive.ours"),
     "proxyKeepAlive.ceiling": ceiling("proxyKeepAlive", "proxy.keepAlive.ours.cpuUs", 1e6, "proxied req/s"),
-    "tunnelBulk.perRepetition": perRepetition("mbps", "haproxy", proxy?.tunnel),
+    "tunnelBulk.perRepetition": perRepetition("mbps", "haproxy", run.proxy?.tunnel),
     "tunnelBulk.ceiling": ceiling("tunnelBulk", "proxy.tunnel.ours.cpuPerMb", 1e3, "MB/s"),
-    "proxy.refused": Object.entries(proxy?.anonymousRefused ?? {})
+    "proxy.refused": Object.entries(run.proxy?.anonymousRefused ?? {})
       .map(([what, how]) => `${what}: ${how}`)
       .join("; "),
-    "proxy.bodyBytes": proxy?.upstreamBodyBytes ?? 0,
+    "proxy.bodyBytes": run.proxy?.upstreamBodyBytes ?? 0,
     "proxy.ratios": [
       `new connection each ${proxyOf("newConnection", "nginx", "rate")}× nginx`,
       `keep-alive ${proxyOf("keepAlive", "nginx", "rate")}× nginx, ${proxyOf("keepAlive", "haproxy", "rate")}× HAProxy, ${proxyOf("keepAlive", "node-bare", "rate")}× bare Node`,
