@@ -1,34 +1,26 @@
 /**
- * The report's chart, as a self-contained SVG: one row per target, each a bar for our figure
- * relative to the reference its row names (nginx, or our own full-handshake rate), on a logarithmic
- * axis fitted to the data (chooseAxis). Every row carries its target: a black tick, and
- * a pale green band over the side of the tick where the target is met, so a bar is inside its band
- * exactly when the target is met, whichever way the row counts as better. Bars start at the axis's
- * left end, so a longer bar is a larger figure in every row, and the verdict is also written out
- * (met or missed, in the row's colour) in a column of its own.
+ * The report's chart as a self-contained SVG: per target a bar for our figure relative to the row's
+ * reference (nginx, or our own full-handshake rate) on a log axis fitted to the data. A row's target
+ * is a black tick with a pale green band on the side where it is met, so a bar ends in its band
+ * exactly when the target is met, whichever way is better. Bars start at the axis's left end (a longer
+ * bar is a larger figure), and the verdict is also written out, in the row's colour.
  */
 import type { BenchResults } from "../results.ts";
-import { type Better, isMet, markerOf, targets } from "./targets.ts";
+import { isMet, markerOf, nearThreshold, targets } from "./targets.ts";
 
 /** Ends of a logarithmic axis, each a 1-2-5 step; parity (1) always lies inside. */
 export type Axis = ReturnType<typeof chooseAxis>;
 
 /** The 1-2-5 steps (…, 0.5, 1, 2, 5, 10, …) from `low` to `high`. */
 function stepsBetween(low: number, high: number): number[] {
-  const steps: number[] = [];
   const [from, to] = [Math.floor(Math.log10(low)) - 1, Math.ceil(Math.log10(high)) + 1];
-  for (let exponent = from; exponent <= to; exponent++)
-    for (const step of [1, 2, 5]) {
-      const value = Number((step * 10 ** exponent).toPrecision(1));
-      if (value >= low * (1 - 1e-9) && value <= high * (1 + 1e-9)) steps.push(value);
-    }
-  return steps;
+  const exponents = Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  return exponents
+    .flatMap((exponent) => [1, 2, 5].map((step) => Number((step * 10 ** exponent).toPrecision(1))))
+    .filter((value) => value >= low * (1 - 1e-9) && value <= high * (1 + 1e-9));
 }
 
-/**
- * The tightest 1-2-5 log axis holding every value, every target and parity, with a little room
- * (10%) beyond the outermost, so that no bar ends on the frame.
- */
+/** The tightest 1-2-5 log axis holding every value, target and parity, 10% beyond (no bar on the frame). */
 export function chooseAxis(values: readonly number[]) {
   const finite = values.filter((value) => Number.isFinite(value) && value > 0);
   const [low, high] = [Math.min(1, ...finite) / 1.1, Math.max(1, ...finite) * 1.1];
@@ -36,20 +28,7 @@ export function chooseAxis(values: readonly number[]) {
   return { min, max, ticks: stepsBetween(min, max) };
 }
 
-export interface ChartRow {
-  label: string;
-  /** What the figure is relative to, e.g. "ours / nginx". */
-  basis: string;
-  value: number;
-  better: Better;
-  /** The target on the same axis as `value`, and as the report words it ("≥ 0.8×", "≤ 100 MiB"). */
-  target: number;
-  targetText: string;
-  /** Met as the report decides it (it may add conditions, e.g. every connection resumed). */
-  met: boolean;
-  /** The figure as written beside the bar, when not the ratio (an absolute target: "104 MiB"). */
-  valueText?: string;
-}
+export type ChartRow = ReturnType<typeof chartRows>[number];
 
 const [WIDTH, LABEL_RIGHT, PLOT_LEFT, PLOT_RIGHT, VERDICT_LEFT] = [980, 330, 345, 745, 760];
 const [ROW_HEIGHT, BAR_HEIGHT, TOP] = [44, 22, 70];
@@ -67,16 +46,14 @@ export function layoutRow(row: ChartRow, axis: Axis) {
   const valueX = Number.isFinite(row.value) ? xOf(row.value, axis) : PLOT_LEFT;
   const targetX = xOf(row.target, axis);
   const [bandX, bandEnd] = row.better === "higher" ? [targetX, PLOT_RIGHT] : [PLOT_LEFT, targetX];
-  const [barX, barWidth, bandWidth] = [PLOT_LEFT, Math.max(2, valueX - PLOT_LEFT), bandEnd - bandX];
-  const colour = row.met ? COLOURS.met : COLOURS.missed;
   return {
-    barX,
-    barWidth,
+    barX: PLOT_LEFT,
+    barWidth: Math.max(2, valueX - PLOT_LEFT),
     valueX,
     targetX,
     bandX,
-    bandWidth,
-    colour,
+    bandWidth: bandEnd - bandX,
+    colour: row.met ? COLOURS.met : COLOURS.missed,
     endsInBand: isMet(row.value, { better: row.better, threshold: row.target }),
   };
 }
@@ -116,17 +93,14 @@ export function renderChart(rows: ChartRow[], title: string, subtitle: string): 
   }
   rows.forEach((row, i) => {
     const { barX, barWidth, targetX, colour } = layouts[i]!;
-    const [y, middle, verdict] = [
-      TOP + i * ROW_HEIGHT,
-      TOP + i * ROW_HEIGHT + ROW_HEIGHT / 2,
-      row.met ? "met" : "missed",
-    ];
+    const y = TOP + i * ROW_HEIGHT;
+    const middle = y + ROW_HEIGHT / 2;
     parts.push(
       `<text x="${LABEL_RIGHT}" y="${middle - 2}" text-anchor="end">${escapeXml(row.label)}</text>`,
       `<text x="${LABEL_RIGHT}" y="${middle + 13}" text-anchor="end" font-size="11" fill="#666">${escapeXml(`${row.basis}, ${row.better} is better`)}</text>`,
       `<rect x="${barX.toFixed(1)}" y="${y + (ROW_HEIGHT - BAR_HEIGHT) / 2}" width="${barWidth.toFixed(1)}" height="${BAR_HEIGHT}" fill="${colour}"/>`,
       `<line x1="${targetX.toFixed(1)}" y1="${y + 3}" x2="${targetX.toFixed(1)}" y2="${y + ROW_HEIGHT - 3}" stroke="${COLOURS.tick}" stroke-width="3"/>`,
-      `<text x="${VERDICT_LEFT}" y="${middle - 2}" font-weight="bold" fill="${colour}">${escapeXml(`${row.valueText ?? formatRatio(row.value)} ${verdict}`)}</text>`,
+      `<text x="${VERDICT_LEFT}" y="${middle - 2}" font-weight="bold" fill="${colour}">${escapeXml(`${row.valueText ?? formatRatio(row.value)} ${row.met ? "met" : "missed"}`)}</text>`,
       `<text x="${VERDICT_LEFT}" y="${middle + 13}" font-size="11" fill="#444">${escapeXml(`target ${row.targetText}`)}</text>`,
     );
   });
@@ -146,8 +120,13 @@ export function renderChart(rows: ChartRow[], title: string, subtitle: string): 
   return `${parts.join("\n")}\n`;
 }
 
-/** One row per target, each with its target mark; peak RSS also for its other variants. */
-export function chartRows(run: BenchResults): ChartRow[] {
+/**
+ * One row per target, each with its target mark; peak RSS also for its other variants. A row's
+ * `value` is our figure relative to `basis` ("ours / nginx"), `target` its target on the same axis
+ * (`targetText` as the report words it), `met` as the report decides it (it may add conditions,
+ * e.g. every connection resumed), `valueText` the figure beside the bar when not the ratio.
+ */
+export function chartRows(run: BenchResults) {
   return targets(run).flatMap((goal) => {
     const byValue = goal.thresholdOn === "value";
     const sign = goal.better === "higher" ? "≥" : "≤";
@@ -159,14 +138,13 @@ export function chartRows(run: BenchResults): ChartRow[] {
         ? `${sign} ${goal.threshold} ${goal.unit} (${markerOf(goal).toFixed(1)}× ${goal.peerLabel})`
         : `${sign} ${goal.threshold}×`,
     };
-    // Three decimals where two would round a miss up to its threshold (a missed 0.796 is not "0.80×").
     const text = (value: number) =>
       byValue
         ? { valueText: `${value.toFixed(0)} ${goal.unit} (${formatRatio(value / goal.peer)})` }
-        : Math.abs(value / goal.peer - goal.threshold) < 0.01
+        : nearThreshold(goal, value / goal.peer)
           ? { valueText: `${(value / goal.peer).toFixed(3)}×` }
           : {};
-    const extras = (goal.extras ?? []).map((extra) => {
+    const extras = goal.extras.map((extra) => {
       const met = extra.value <= goal.threshold;
       return { ...row, label: extra.label, value: extra.value / goal.peer, met, ...text(extra.value) };
     });

@@ -1,13 +1,11 @@
 /**
- * Every measured figure of a run, named after where it was measured, the server and the metric:
- * `keepAlive.ours.rate`, `hs.RSA-2048.TLSv1.2.full.nginx.cpuMs`, `proxy.tunnel.haproxy.mbps`,
- * `latency.nginxHalf.ours.p99`, `keys.ECDSA-P256.rate`, the median over the repetitions; and the
- * figures derived from several measurements (`peak.*` in MiB, `v8Cost.*`). figureValues gives the
- * numbers (what the targets compare), figureSlots the text the report prints, with a flag per
- * measured server (`keepAlive.ours-defaults`) for the template's table rows.
+ * Every measured figure of a run, the median over the repetitions, named after the measurement, the
+ * server and the metric (`keepAlive.ours.rate`, `hs.RSA-2048.TLSv1.2.full.nginx.cpuMs`), and those
+ * derived from several (`peak.*` in MiB, `v8Cost.*`): figureValues the numbers the targets compare,
+ * figureSlots the text the report prints, with a flag per measured server for the template's rows.
  */
 import { median, type Sample } from "../measure.ts";
-import type { BenchResults } from "../results.ts";
+import type { BenchResults, PerKind } from "../results.ts";
 import type { Slots, SlotValue } from "./template.ts";
 
 export const MIB = 2 ** 20;
@@ -94,12 +92,9 @@ export function figureValues(run: BenchResults): Record<string, number> {
   for (const c of run.handshakes ?? [])
     for (const kind of ["full", "resumed"] as const)
       add(`hs.${c.keyAlgorithm}.${c.protocol}.${kind}`, c[kind]);
-  for (const [path, perServer] of Object.entries({
-    keepAlive: run.keepAlive,
-    bulk: run.bulk,
-    bulkAb: run.bulkAb,
-  }))
-    add(path, perServer);
+  add("keepAlive", run.keepAlive);
+  add("bulk", run.bulk);
+  add("bulkAb", run.bulkAb);
   add("keys", run.keyAlgorithms);
   for (const { basis, rate, samples } of run.latency ?? []) {
     const path = `latency.${basis === "half of nginx's maximum" ? "nginxHalf" : "ourHalf"}`;
@@ -111,8 +106,7 @@ export function figureValues(run: BenchResults): Record<string, number> {
   // Peak RSS in MiB: after the fixed-count handshakes if measured, else after the handshake load.
   const variants = run.memory?.variants ?? [];
   const [shipped, defaults] = [variants.find((v) => v.shipped), variants.find((v) => v.nodeOptions === "")];
-  const peak = (kind: string | undefined) =>
-    kind ? (run.peakRss?.handshakes[kind as "ours"] ?? Number.NaN) / MIB : Number.NaN;
+  const peak = (kind: keyof PerKind<number>) => (run.peakRss?.handshakes[kind] ?? Number.NaN) / MIB;
   values["peak.ours"] = shipped ? shipped.peakAfterResumedBytes / MIB : peak("ours");
   values["peak.ours-defaults"] =
     defaults && !defaults.shipped ? defaults.peakAfterResumedBytes / MIB : peak("ours-defaults");
@@ -139,7 +133,7 @@ export function figureSlots(values: Record<string, number>): Slots {
 const ROW_FIGURES = [...Object.keys(METRICS), "idle", "handshakes", "whole"];
 
 /** A figure of a measurement this run did not make: "n/a", and its row flag off. */
-export function absentFigure(name: string): SlotValue | undefined {
+export function absentFigure(name: string): SlotValue {
   if (!/^(hs|keepAlive|bulk|bulkAb|latency|keys|proxy|rss)\./.test(name)) return undefined;
   return ROW_FIGURES.includes(name.slice(name.lastIndexOf(".") + 1)) ? "n/a" : false;
 }

@@ -1,27 +1,22 @@
 /**
- * The README's "Performance" paragraph: the template performance-paragraph.md beside this file,
- * filled from the recorded runs (bench/runs/) and kept between two markers in README.md, so that
- * the figures the README quotes are the data's.
+ * The README's "Performance" paragraph: the template performance-paragraph.md filled from the runs
+ * in bench/runs/, kept between two markers in README.md, so that the figures it quotes are the data's.
  */
 import { median } from "../measure.ts";
 import type { BenchResults } from "../results.ts";
 import { figureValues } from "./figures.ts";
 import { keyVerdict, runsWhen } from "./slots.ts";
-import { formatRange, rangeOf, TARGET_IDS, type Target, targets } from "./targets.ts";
-import { fillTemplate, readTemplate } from "./template.ts";
+import { formatRange, nearThreshold, rangeOf, TARGET_IDS, type Target, targets } from "./targets.ts";
+import { fillTemplateFile } from "./template.ts";
 
 export const BEGIN_MARKER =
   "<!-- performance: written by `npm run bench` from bench/runs/ (bench/report/performance-paragraph.ts); do not edit -->";
 export const END_MARKER = "<!-- /performance -->";
 
-/** Lines of at most `width` characters (a longer word alone on its line). */
-function wrap(text: string, width = 100): string[] {
-  const lines: string[] = [];
-  for (const word of text.split(/\s+/).filter(Boolean))
-    if (lines.length > 0 && lines.at(-1)!.length + 1 + word.length <= width)
-      lines.push(`${lines.pop()} ${word}`);
-    else lines.push(word);
-  return lines;
+/** Lines of at most 100 characters: each the longest run of words that fits (a longer word alone). */
+function wrap(text: string): string {
+  const lines = text.replace(/\s+/g, " ").match(/\S(.{0,98}\S)?(?= |$)|\S+/g);
+  return (lines ?? []).join("\n");
 }
 
 const list = (items: string[]) =>
@@ -32,11 +27,9 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
   const perRun = runs.map(targets);
   // A target measured only by some runs (the proxy paths, say) ranges over the runs that measured it.
   const of = (id: string) => perRun.flatMap((goals) => goals.filter((goal) => goal.id === id));
-  // Three decimals where two would round a miss up to its threshold (0.796 is not "0.80", met).
   const ratios = (id: string) => {
-    const goals = of(id);
-    const digits = goals.some((goal) => Math.abs(goal.ratio - goal.threshold) < 0.01) ? 3 : 2;
-    return formatRange(rangeOf(goals.map((goal) => goal.ratio)), (v) => v.toFixed(digits), "×");
+    const digits = of(id).some((goal) => nearThreshold(goal)) ? 3 : 2;
+    return formatRange(rangeOf(of(id).map((goal) => goal.ratio)), (v) => v.toFixed(digits), "×");
   };
   const latest = perRun.at(-1)!;
   const metIn = (goal: Target) => of(goal.id).filter((g) => g.met).length;
@@ -45,16 +38,14 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
   const sometimes = latest
     .filter((goal) => metIn(goal) > 0 && metIn(goal) < of(goal.id).length)
     .map((goal) => `${goal.spoken} (${metIn(goal)} of ${of(goal.id).length})`);
-  const keyRatio = (v: Record<string, number>) =>
-    (v["keys.ECDSA-P256.rate"] ?? NaN) / (v["keys.RSA-2048.rate"] ?? NaN);
+  const keyRatio = (v: Record<string, number>) => v["keys.ECDSA-P256.rate"]! / v["keys.RSA-2048.rate"]!;
   const keys = rangeOf(runs.map((run) => keyRatio(figureValues(run))));
-  const proxyRuns = of("proxyKeepAlive").length;
   const slots = {
     minutes: Math.ceil(
       median(runs.map((run) => (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 60_000)),
     ),
     proxy: latest.some((goal) => goal.id === "proxyKeepAlive"),
-    count: runs.length === 1 ? "In the one full run recorded" : `Over the ${runs.length} full runs recorded`,
+    runs: runs.length,
     when: runsWhen(runs),
     several: runs.length > 1,
     cores: runs.at(-1)!.machine.cores,
@@ -62,41 +53,30 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
     rss: formatRange(rangeOf(of("rss").map((goal) => goal.ours)), (v) => v.toFixed(0), " MiB"),
     keys: formatRange(keys, (v) => v.toFixed(2), "×"),
     keysVerdict: [...new Set([keyVerdict(keys.min), keyVerdict(keys.max)])].join(" to "),
-    proxyRuns:
-      proxyRuns === runs.length ? "every run" : `measured in ${proxyRuns} of the ${runs.length} runs`,
+    proxyRuns: of("proxyKeepAlive").length,
+    proxyEveryRun: of("proxyKeepAlive").length === runs.length,
     always: list(always),
     never: list(never),
     sometimes: list(sometimes),
   };
-  const text = fillTemplate(
-    readTemplate("performance-paragraph.md"),
-    slots,
-    "bench/report/performance-paragraph.md",
-  );
-  const paragraphs = text
+  const paragraphs = fillTemplateFile("performance-paragraph.md", slots)
     .trim()
     .split(/\n\n+/)
-    .map((paragraph) => (paragraph.startsWith("![") ? [paragraph] : wrap(paragraph)));
-  return [
-    BEGIN_MARKER,
-    ...paragraphs.flatMap((lines, i) => (i === 0 ? lines : ["", ...lines])),
-    END_MARKER,
-  ].join("\n");
+    .map((paragraph) => (paragraph.startsWith("![") ? paragraph : wrap(paragraph)));
+  return `${BEGIN_MARKER}\n${paragraphs.join("\n\n")}\n${END_MARKER}`;
 }
 
-/** The README with its Performance paragraph replaced; an error if the markers are missing. */
-export function withPerformanceParagraph(readme: string, paragraph: string): string {
+/** The paragraph as it stands in the README, markers included; an error if the markers are missing. */
+export function performanceParagraphOf(readme: string): string {
   const begin = readme.indexOf(BEGIN_MARKER);
   const end = readme.indexOf(END_MARKER);
   if (begin < 0 || end < begin)
     throw new Error(
       `README.md: the Performance paragraph's markers are missing (${BEGIN_MARKER} … ${END_MARKER})`,
     );
-  return `${readme.slice(0, begin)}${paragraph}${readme.slice(end + END_MARKER.length)}`;
+  return readme.slice(begin, end + END_MARKER.length);
 }
 
-/** The paragraph as it stands in the README (between the markers, markers included). */
-export function performanceParagraphOf(readme: string): string {
-  withPerformanceParagraph(readme, ""); // fails, naming the markers, when they are missing
-  return readme.slice(readme.indexOf(BEGIN_MARKER), readme.indexOf(END_MARKER) + END_MARKER.length);
-}
+/** The README with its Performance paragraph replaced (the first span from marker to marker). */
+export const withPerformanceParagraph = (readme: string, paragraph: string) =>
+  readme.replace(performanceParagraphOf(readme), () => paragraph);

@@ -1,8 +1,7 @@
 /**
- * The recorded runs: every full `npm run bench` keeps its results as one JSON file in bench/runs/,
- * named after its start time (UTC), with the machine facts the report prints and no paths of the
- * checkout it ran in. The report, its chart and the README's "Performance" paragraph are rendered
- * from these files only, so every figure and range in them can be checked against the data.
+ * The recorded runs: each full `npm run bench` keeps its results in bench/runs/ as one JSON file named
+ * after its start time (UTC), with the machine facts and no paths of its checkout. The report, chart
+ * and README paragraph are rendered from these files alone, so every figure can be checked against them.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

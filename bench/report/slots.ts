@@ -1,24 +1,20 @@
 /**
- * Fills the slots of the report's template (benchmarks.md) from one run file, with the ranges of the
- * targets over every recorded run: the measured figures by name (figures.ts), and here what is
- * derived from them (targets, ratios, which side set the pace) and the run's facts. The words are
- * the template's; a section of it is kept only when the run measured what it speaks of.
+ * Fills the template's slots (benchmarks.md) from one run file and the targets' ranges over every run:
+ * the figures by name (figures.ts), what is derived from them (targets, ratios, who set the pace) and
+ * the run's facts. The words are the template's; a section stays only if the run measured its subject.
  */
 import type { BenchResults, PerServer } from "../results.ts";
 import { SCENARIOS } from "../scenarios.ts";
 import { figureSlots, figureValues, lowestCost, MIB, n, pct, sampleValue, v8Costs } from "./figures.ts";
 import { runFileName } from "./run-files.ts";
-import { formatRange, rangeOf, TARGET_IDS, type Target, targets } from "./targets.ts";
+import { formatRange, nearThreshold, rangeOf, TARGET_IDS, type Target, targets } from "./targets.ts";
 import type { Slots } from "./template.ts";
 
 const ratio = (value: number) =>
   Number.isFinite(value) ? `${value >= 10 ? n(value) : n(value, 2)}×` : "n/a";
 const mib = (bytes: number | undefined) => n((bytes ?? Number.NaN) / MIB);
-/** Three decimals near the threshold, where two would show a missed 0.695 as "0.70". */
 const preciseRatio = (goal: Target) =>
-  goal.thresholdOn === "ratio" && Math.abs(goal.ratio - goal.threshold) < 0.01
-    ? `${n(goal.ratio, 3)}×`
-    : ratio(goal.ratio);
+  goal.thresholdOn === "ratio" && nearThreshold(goal) ? `${n(goal.ratio, 3)}×` : ratio(goal.ratio);
 const withUnit = (value: number, unit: string) =>
   unit === "×"
     ? ratio(value)
@@ -48,15 +44,13 @@ function targetSlots(run: BenchResults, runs: BenchResults[], goals: Target[]): 
     const same = perRun.flatMap((list) => list.filter((g) => g.id === goal.id));
     const byValue = goal.thresholdOn === "value";
     const range = rangeOf(same.map((g) => (byValue ? g.ours : g.ratio)));
-    const text = byValue
-      ? formatRange(range, n, ` ${goal.unit}`)
-      : formatRange(range, (v) => ratio(v).slice(0, -1), "×");
-    const met = `${same.filter((g) => g.met).length} of ${same.length}`;
     return [
       goal.label.replace(/ \(after .*\)$/, ""),
-      text,
+      byValue
+        ? formatRange(range, n, ` ${goal.unit}`)
+        : formatRange(range, (v) => ratio(v).slice(0, -1), "×"),
       goal.goal.replace(/, every connection.*$/, ""),
-      met,
+      `${same.filter((g) => g.met).length} of ${same.length}`,
     ];
   });
   const rows = goals.map((goal) => [
@@ -126,7 +120,6 @@ function derivedSlots(run: BenchResults, goals: Target[], v: Record<string, numb
       slots[`${path}.perCpuRatio`] = quotient(`${path}.nginx.cpuMs`, `${path}.ours.cpuMs`);
     }
   const idle = run.peakRss?.idle ?? {};
-  const proxy = run.proxy;
   const proxyOf = (path: string, peer: string, metric: string) =>
     n(value(`proxy.${path}.ours.${metric}`) / value(`proxy.${path}.${peer}.${metric}`), 3);
   return {
@@ -145,17 +138,17 @@ function derivedSlots(run: BenchResults, goals: Target[], v: Record<string, numb
     "v8Cost.all": v8Costs(v)
       .map((c) => `${c.what} ${ratio(c.ratio)} (${ratio(c.cpuRatio)})`)
       .join(", "),
-    "proxyFull.perRepetition": perRepetition("rate", "nginx", proxy?.newConnection),
+    "proxyFull.perRepetition": perRepetition("rate", "nginx", run.proxy?.newConnection),
     "proxyFull.ceiling": ceiling("proxyFull", "proxy.newConnection.ours.cpuMs", 1e3, "proxied connections/s"),
-    "proxyKeepAlive.perRepetition": perRepetition("rate", "nginx", proxy?.keepAlive),
+    "proxyKeepAlive.perRepetition": perRepetition("rate", "nginx", run.proxy?.keepAlive),
     "proxyKeepAlive.bound": bound("proxy.keepAlive.ours"),
     "proxyKeepAlive.ceiling": ceiling("proxyKeepAlive", "proxy.keepAlive.ours.cpuUs", 1e6, "proxied req/s"),
-    "tunnelBulk.perRepetition": perRepetition("mbps", "haproxy", proxy?.tunnel),
+    "tunnelBulk.perRepetition": perRepetition("mbps", "haproxy", run.proxy?.tunnel),
     "tunnelBulk.ceiling": ceiling("tunnelBulk", "proxy.tunnel.ours.cpuPerMb", 1e3, "MB/s"),
-    "proxy.refused": Object.entries(proxy?.anonymousRefused ?? {})
+    "proxy.refused": Object.entries(run.proxy?.anonymousRefused ?? {})
       .map(([what, how]) => `${what}: ${how}`)
       .join("; "),
-    "proxy.bodyBytes": proxy?.upstreamBodyBytes ?? 0,
+    "proxy.bodyBytes": run.proxy?.upstreamBodyBytes ?? 0,
     "proxy.ratios": [
       `new connection each ${proxyOf("newConnection", "nginx", "rate")}× nginx`,
       `keep-alive ${proxyOf("keepAlive", "nginx", "rate")}× nginx, ${proxyOf("keepAlive", "haproxy", "rate")}× HAProxy, ${proxyOf("keepAlive", "node-bare", "rate")}× bare Node`,
@@ -193,31 +186,27 @@ function memorySlots(run: BenchResults): Slots {
   return slots;
 }
 
-/** The measurements whose load generator may have set the pace, as the report names them. */
-const PACED = [
-  ["keepAlive", "Keep-alive requests"],
-  ["bulk", "Bulk echo"],
-  ["proxy.newConnection", "Proxied requests, new connection each"],
-  ["proxy.keepAlive", "Proxied keep-alive requests"],
-  ["proxy.tunnel", "TCP tunnel bulk"],
-];
+/** The measurements beside the handshakes whose load generator may set the pace, as the report names them. */
+const PACED: Record<string, string> = {
+  keepAlive: "Keep-alive requests",
+  bulk: "Bulk echo",
+  "proxy.newConnection": "Proxied requests, new connection each",
+  "proxy.keepAlive": "Proxied keep-alive requests",
+  "proxy.tunnel": "TCP tunnel bulk",
+};
 
 /** Every measurement whose load generator, not the server, set the pace. */
-function generatorSlots(run: BenchResults, v: Record<string, number>): Slots {
-  const cases = (run.handshakes ?? []).flatMap((c) =>
-    ["full", "resumed"].map((kind) => [
-      `hs.${c.keyAlgorithm}.${c.protocol}.${kind}`,
-      `${kind === "full" ? "Full" : "Resumed"} handshakes ${c.keyAlgorithm} ${c.protocol}`,
-    ]),
-  );
-  const notes = [...cases, ...PACED].flatMap(([path, label]) =>
-    Object.keys(v).flatMap((name) => {
-      const [, at, kind] = /^(.*)\.([^.]+)\.busy$/.exec(name) ?? [];
-      const [load, busy] = [v[`${path}.${kind}.load`]!, v[name]!];
-      if (at !== path || !(load >= 0.9 && busy < 0.9)) return [];
-      return [`- ${label}, ${kind}: load core ${pct(load)}, server ${pct(busy)}.`];
-    }),
-  );
+function generatorSlots(v: Record<string, number>): Slots {
+  const notes = Object.keys(v).flatMap((name) => {
+    const [, path = "", kind] = /^(.*)\.([^.]+)\.busy$/.exec(name) ?? [];
+    const [, keyAlgorithm, protocol, handshake] = /^hs\.([^.]+)\.(.+)\.(full|resumed)$/.exec(path) ?? [];
+    const label = handshake
+      ? `${handshake === "full" ? "Full" : "Resumed"} handshakes ${keyAlgorithm} ${protocol}`
+      : PACED[path];
+    const [load, busy] = [v[`${path}.${kind}.load`]!, v[name]!];
+    if (!label || !(load >= 0.9 && busy < 0.9)) return [];
+    return [`- ${label}, ${kind}: load core ${pct(load)}, server ${pct(busy)}.`];
+  });
   return { "has.generatorLimits": notes.length > 0, generatorLimits: notes.join("\n") };
 }
 
@@ -229,7 +218,7 @@ export function fillSlots(run: BenchResults, runs: BenchResults[], chartFile: st
     ...figureSlots(values),
     ...targetSlots(run, runs, goals),
     ...derivedSlots(run, goals, values),
-    ...generatorSlots(run, values),
+    ...generatorSlots(values),
     ...memorySlots(run),
     chartFile,
     "run.start": run.startedAt.slice(0, 16).replace("T", " "),
@@ -238,14 +227,8 @@ export function fillSlots(run: BenchResults, runs: BenchResults[], chartFile: st
     "run.duration": n(minutes, 1),
     "run.file": s.quick ? "bench/.work/results.json" : `bench/runs/${runFileName(run.startedAt)}`,
     "run.repetitions": `${s.runs} repetition${s.runs > 1 ? "s" : ""}`,
-    "run.startedAt": run.startedAt,
-    "run.finishedAt": run.finishedAt,
     "run.loadBefore": run.loadAverageBefore.join(" / "),
     "run.loadAfter": run.loadAverageAfter.join(" / "),
-    "machine.cpu": run.machine.cpuModel,
-    "machine.cores": run.machine.cores,
-    "machine.memory": run.machine.memoryGiB,
-    "machine.os": `${run.machine.os}, Linux ${run.machine.kernel}`,
     "machine.installed": run.installed.join(", "),
     "has.installed": run.installed.length > 0,
     versionTable: table(["component", "version"], Object.entries(run.machine.versions)),
@@ -256,16 +239,16 @@ export function fillSlots(run: BenchResults, runs: BenchResults[], chartFile: st
     "shipped.options": run.shippedNodeOptions
       ? `the image's \`NODE_OPTIONS=${run.shippedNodeOptions}\``
       : "Node's own V8 defaults (the image then set no NODE_OPTIONS)",
-    "client.rounds": run.clientLoop?.rounds ?? 0,
-    "client.failed": run.clientLoop?.failedRounds ?? 0,
-    "client.handshakes": run.clientLoop?.handshakes ?? 0,
     "client.per100": n(run.clientLoop?.handshakesPer100Rounds ?? Number.NaN, 1),
     "settings.bodyMiB": n(s.bulkBodyBytes / MIB),
     "settings.tunnelKiB": n(s.tunnelChunkBytes / 1024),
     "settings.proxyRuns": String(s.proxyRuns ?? s.runs), // run files older than a setting of its own
   };
-  for (const [key, value] of Object.entries(s))
-    if (typeof value === "number") slots[`settings.${key}`] = String(value);
+  // The run's facts by their names in the run file (`run.startedAt`, `settings.runs`, `client.rounds`).
+  const client = run.clientLoop ?? { rounds: 0, failedRounds: 0, handshakes: 0 };
+  for (const [prefix, facts] of Object.entries({ run, settings: s, machine: run.machine, client }))
+    for (const [key, value] of Object.entries(facts))
+      if (typeof value === "number" || typeof value === "string") slots[`${prefix}.${key}`] = value;
   // Scenarios beyond the built-in ones bring their own slots (scenarios.ts).
   for (const scenario of SCENARIOS) {
     slots[`has.${scenario.key}`] ??= run.scenarios?.includes(scenario.key) ?? false;

@@ -1,9 +1,7 @@
 /**
- * The targets the report judges, as data rows: the figure of ours and the one it is compared with
- * (names of figures.ts, or a number), whether the ratio or our value itself is judged, which way
- * is better, the threshold, and the words of the tables, the chart and the README. A target whose
- * figures a run lacks (a selection, or a run file older than the target) is left out of it. Also
- * the arithmetic of judging them: met or missed, and a figure's range over the recorded runs.
+ * The targets the report judges, as data rows with the words of the tables, the chart and the README,
+ * and the arithmetic of judging them: met or missed, and a figure's range over the recorded runs. A
+ * target whose figures a run lacks (a selection, or a run file older than the target) is left out.
  */
 import type { BenchResults } from "../results.ts";
 import { figureValues, lowestCost } from "./figures.ts";
@@ -51,36 +49,22 @@ const TABLE = ROWS.map((cells) => Object.fromEntries(HEADER!.map((name, i) => [n
 export const TARGET_IDS = TABLE.map((row) => row.id!);
 
 /**
- * A target as a run measured it: `label` in the tables, `short` in the chart, `spoken` in the
- * README's sentences; `ours` against `peer` (a peer's figure, or our own), judged on the ratio or, for
- * an absolute goal ("value"), on `ours` itself; `extras`: further chart bars in the target's own
- * unit (peak RSS as .ts sources, ...); `other`: the same figure with Node's own V8 defaults, and its
- * ratio, when the run measured ours on them side by side.
+ * A target as a run measured it: `ours` against `peer` (a peer's figure, or our own), judged on the
+ * ratio or, for an absolute goal ("value"), on `ours`; `label` in the tables, `short` in the chart,
+ * `spoken` in the README; `extras`: further chart bars in its unit (peak RSS as .ts sources, ...);
+ * `other`: the same figure on Node's own V8 defaults and its ratio, if the run measured them.
  */
-export interface Target {
-  id: string;
-  label: string;
-  short: string;
-  spoken: string;
-  unit: string;
-  ours: number;
-  peer: number;
-  peerLabel: string;
-  ratio: number;
-  goal: string;
-  threshold: number;
-  thresholdOn: "ratio" | "value";
-  better: Better;
-  met: boolean;
-  extras?: { label: string; value: number }[];
-  other?: { value: number; ratio: number };
-}
+export type Target = ReturnType<typeof targets>[number];
+type Words = Record<"id" | "label" | "short" | "spoken" | "unit" | "peerLabel" | "goal", string>;
+
+/** Within 0.01 of the threshold, where two decimals would round a miss up to it (0.796 is not "0.80"). */
+export const nearThreshold = (goal: Target, ratio = goal.ratio) => Math.abs(ratio - goal.threshold) < 0.01;
 
 /** Where the target sits on the chart's ratio axis (an absolute goal divided by the peer's value). */
 export const markerOf = (goal: Target) =>
   goal.thresholdOn === "ratio" ? goal.threshold : goal.threshold / goal.peer;
 
-export function targets(run: BenchResults): Target[] {
+export function targets(run: BenchResults) {
   const values = figureValues(run);
   const figure = (name: string) => (/^[\d.]+$/.test(name) ? Number(name) : (values[name] ?? Number.NaN));
   // The same figures of ours on Node's V8 defaults, if the run measured them side by side.
@@ -90,32 +74,38 @@ export function targets(run: BenchResults): Target[] {
   return TABLE.flatMap((row) => {
     const [ours, peer] = [figure(row.ours!), figure(row.peer!)];
     if (!Number.isFinite(ours) || !Number.isFinite(peer)) return [];
-    const { better, threshold, thresholdOn } = row as unknown as Target;
-    const spec = { better, threshold: Number(threshold), thresholdOn };
-    const met = isMet(thresholdOn === "ratio" ? ours / peer : ours, spec);
     // The table's words, then the figures of this run.
-    const goal: Target = { ...(row as unknown as Target), ...spec, ours, peer, ratio: ours / peer, met };
-    const id = goal.id;
+    const goal = {
+      ...(row as Words),
+      better: row.better as Better,
+      threshold: Number(row.threshold),
+      thresholdOn: row.thresholdOn as "ratio" | "value",
+      ours,
+      peer,
+      ratio: ours / peer,
+      met: false,
+      // The chart's further bars (peak RSS only), those the run measured.
+      extras: [
+        { label: "Peak RSS, .ts sources (npm run server)", value: values["peak.ours-ts"]! },
+        { label: "Peak RSS, Node's V8 defaults", value: values["peak.ours-defaults"]! },
+      ].filter((extra) => row.id === "rss" && Number.isFinite(extra.value)),
+      other: undefined as { value: number; ratio: number } | undefined,
+    };
+    goal.met = isMet(goal.thresholdOn === "ratio" ? goal.ratio : ours, goal);
     const [other, otherPeer] = [asOther(row.ours!), row.peer!.includes(".ours") ? asOther(row.peer!) : peer];
     if (values["keepAlive.ours-defaults.rate"] !== undefined && Number.isFinite(other))
       goal.other = { value: other, ratio: other / otherPeer };
-    // The run-specific words and conditions, and the chart's further bars.
-    if (id === "p99")
+    // The run-specific words and conditions.
+    if (goal.id === "p99")
       goal.label = goal.label.replace("half", `${values["latency.nginxHalf.rate"]} req/s, half`);
-    if (id === "rss" && run.memory)
+    if (goal.id === "rss" && run.memory)
       goal.label += ` (after ${run.memory.handshakes} full + ${run.memory.handshakes} resumed)`;
-    if (id === "v8Cost") goal.label += ` (${lowestCost(values)!.what})`;
-    if (id === "resumed") {
+    if (goal.id === "v8Cost") goal.label += ` (${lowestCost(values)!.what})`;
+    if (goal.id === "resumed") {
       const main = run.handshakes?.find((c) => c.keyAlgorithm === "ECDSA-P256" && c.protocol === "TLSv1.3");
       const all = (main?.resumed?.ours ?? []).every((s) => s.result.resumed === s.result.connections);
       goal.goal += ` (${all ? "all were" : "NOT all were"})`;
       goal.met &&= all;
-    }
-    if (id === "rss") {
-      goal.extras = [
-        { label: "Peak RSS, .ts sources (npm run server)", value: values["peak.ours-ts"]! },
-        { label: "Peak RSS, Node's V8 defaults", value: values["peak.ours-defaults"]! },
-      ].filter((extra) => Number.isFinite(extra.value));
     }
     return [goal];
   });

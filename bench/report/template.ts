@@ -1,10 +1,9 @@
 /**
- * The report's Markdown templates (benchmarks.md, performance-paragraph.md beside this file) with
- * named slots, Mustache-like: `{{name}}` is replaced by the slot's text, `{{#name}}…{{/name}}` is
- * kept only when the slot is true (or non-empty text), `{{^name}}…{{/name}}` only when it is not.
- * A section tag alone on its line takes no line of its own, and a dropped section that filled
- * whole lines (a table row `{{#x}}| … |{{/x}}`) leaves no empty line. A slot the template names but the
- * filler does not provide is an error naming both, so no figure can silently go missing.
+ * The report's Markdown templates (benchmarks.md, performance-paragraph.md) with named slots,
+ * Mustache-like: `{{name}}` is the slot's text, `{{#name}}…{{/name}}` is kept only when the slot is
+ * true (or non-empty text), `{{^name}}…{{/name}}` only when it is not. A section tag alone on its line
+ * takes no line, and a dropped section that filled whole lines (a table row) leaves no empty line. A
+ * slot the template names but no filler provides is an error naming both: no figure silently goes missing.
  */
 import { readFileSync } from "node:fs";
 
@@ -21,7 +20,7 @@ export function fillTemplate(
   template: string,
   slots: Slots,
   where: string,
-  absent: (name: string) => SlotValue | undefined = () => undefined,
+  absent: (name: string) => SlotValue = () => undefined,
 ): string {
   const lookup = (name: string): SlotValue => {
     if (name in slots) return slots[name];
@@ -49,6 +48,8 @@ export function fillTemplate(
   });
 }
 
-export function readTemplate(name: string): string {
-  return readFileSync(new URL(`./${name}`, import.meta.url), "utf8");
+/** The template `name` beside this file, filled; its errors name it as bench/report/<name>. */
+export function fillTemplateFile(name: string, slots: Slots, absent?: (name: string) => SlotValue) {
+  const template = readFileSync(new URL(`./${name}`, import.meta.url), "utf8");
+  return fillTemplate(template, slots, `bench/report/${name}`, absent);
 }

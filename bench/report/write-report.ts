@@ -1,10 +1,8 @@
 /**
- * Renders the report from run data: docs/BENCHMARKS.md (the template benchmarks.md, its slots filled
- * by slots.ts) and its chart (chart.ts) from the latest run, with ranges over every recorded run,
- * and (full runs) the README's Performance paragraph from the same runs. Run on its own, it
- * re-renders all three from bench/runs/ without measuring again (for changes to the wording):
- *
- *   node bench/report/write-report.ts
+ * Renders docs/BENCHMARKS.md (the template benchmarks.md, its slots filled by slots.ts) and its chart
+ * (chart.ts) from the latest run, with ranges over every recorded run, and after a full run the README's
+ * Performance paragraph. Run on its own, it re-renders all three from bench/runs/ without measuring
+ * again (for changes to the wording): `node bench/report/write-report.ts`.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname } from "node:path";
@@ -15,16 +13,11 @@ import { absentFigure } from "./figures.ts";
 import { renderPerformanceParagraph, withPerformanceParagraph } from "./performance-paragraph.ts";
 import { readRunFiles } from "./run-files.ts";
 import { fillSlots } from "./slots.ts";
-import { fillTemplate, readTemplate } from "./template.ts";
+import { fillTemplateFile } from "./template.ts";
 
 /** docs/BENCHMARKS.md of the latest run, `run`, with the ranges over `runs` (oldest first). */
 export const renderReport = (run: BenchResults, chartFile: string, runs: BenchResults[]) =>
-  fillTemplate(
-    readTemplate("benchmarks.md"),
-    fillSlots(run, runs, chartFile),
-    "bench/report/benchmarks.md",
-    absentFigure,
-  );
+  fillTemplateFile("benchmarks.md", fillSlots(run, runs, chartFile), absentFigure);
 
 /** Writes the report of `run` (the latest of `runs`) where the settings say. */
 export function writeReport(run: BenchResults, runs: BenchResults[], paths: BenchSettings): void {
