@@ -8,6 +8,7 @@ import { cpSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { stripTree } from "../../services/build/strip-types.ts";
 import { ENV, STATUS_ROUTES, type TlsPolicy } from "../../services/src/contract.ts";
+import { getStatus, metric } from "../../test/services/support/status.ts";
 import { freePort } from "../../test/support/free-port.ts";
 import type { PkiFiles } from "../pki/issue-pki.ts";
 import type { BenchSettings } from "../settings.ts";
@@ -72,15 +73,9 @@ export async function startOurServer(settings: BenchSettings, options: OurServer
     command: process.execPath,
     args: shippedDir ? [join(shippedDir, "main.js"), "server"] : [join(repoRoot, "services/src/server.ts")],
     logFile: join(settings.workDir, "logs", `${kind}${label}-${pki.keyAlgorithm}-${policy}.log`),
-    ready: async () =>
-      (await fetch(`${statusUrl}${STATUS_ROUTES.readyz}`).catch(() => undefined))?.status === 200,
+    ready: async () => (await getStatus(statusUrl, STATUS_ROUTES.readyz)).status === 200,
   });
   /** mtls_handshakes_total{result="success"} from the server's /metrics. */
-  const successfulHandshakes = async () => {
-    const text = await (await fetch(`${statusUrl}${STATUS_ROUTES.metrics}`)).text();
-    const match = /^mtls_handshakes_total\{result="success"\} (\d+)$/m.exec(text);
-    if (!match) throw new Error(`our server's /metrics has no mtls_handshakes_total{result="success"}`);
-    return Number(match[1]);
-  };
+  const successfulHandshakes = () => metric(statusUrl, "mtls_handshakes_total", { result: "success" });
   return { ...server, successfulHandshakes };
 }

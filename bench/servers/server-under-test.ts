@@ -1,15 +1,9 @@
 /** What the measurements need from a running server, ours or a peer, and how one is started. */
 import { createWriteStream } from "node:fs";
 import type { TlsPolicy } from "../../services/src/contract.ts";
+import { eventually } from "../../test/support/eventually.ts";
 import type { KeyAlgorithm } from "../pki/issue-pki.ts";
-import {
-  accepts,
-  cpuSecondsOf,
-  spawnPinned,
-  statusField,
-  stopProcess,
-  waitUntil,
-} from "../system/processes.ts";
+import { accepts, cpuSecondsOf, spawnPinned, statusField, stopProcess } from "../system/processes.ts";
 
 /**
  * Our server as the image runs it ("ours": the type-stripped .js with the image's NODE_OPTIONS), the
@@ -39,7 +33,7 @@ export const serverRssBytes = (server: ServerUnderTest, field: "VmHWM" | "VmRSS"
 
 /**
  * A process started pinned to `core` with its output in `logFile` (or dropped), returned once
- * `ready` holds (by default: it accepts connections on `port`).
+ * `ready` holds (by default: it accepts connections on `port`), asked every 50 ms, a throw as "not yet".
  */
 type PinnedServerOptions = Pick<ServerUnderTest, "kind" | "keyAlgorithm" | "policy" | "port"> & {
   /** For error lines: "nginx (…/nginx.conf)". */
@@ -65,8 +59,8 @@ export async function startPinnedServer(options: PinnedServerOptions): Promise<S
   const exited = new Promise<never>((_, reject) =>
     child.once("exit", (code) => reject(new Error(`${what} exited with ${code}${seeLog}`))),
   );
-  const ready = waitUntil(options.ready ?? (() => accepts(port)), 15_000).then((ok) => {
-    if (!ok) throw new Error(`${what} was not ready on 127.0.0.1:${port} within 15 s${seeLog}`);
+  const ready = eventually(options.ready ?? (() => accepts(port)), Boolean, 15_000).catch(() => {
+    throw new Error(`${what} was not ready on 127.0.0.1:${port} within 15 s${seeLog}`);
   });
   await Promise.race([ready, exited]);
   exited.catch(() => {}); // a later exit is reported by the measurement that notices it

@@ -62,15 +62,6 @@ export const accepts = (port: number) =>
     socket.once("error", () => resolve(false));
   });
 
-/** Polls `ready` every 50 ms until it holds (true) or `timeoutMs` have passed (false). */
-export async function waitUntil(ready: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
-    if (await ready()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return false;
-}
-
 // USER_HZ: the unit of the times in /proc/<pid>/stat and /proc/stat (100 on every Linux port
 // that matters; `getconf CLK_TCK` says so, but /proc has no way to ask).
 const TICKS_PER_SECOND = 100;
