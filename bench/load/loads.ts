@@ -83,9 +83,8 @@ export async function runAb(o: Target & { path: string; concurrency: number; pos
 /** The loads, each calling a server with the client identity of the server's own PKI. */
 export function loadsFor(settings: BenchSettings, pkis: Record<KeyAlgorithm, PkiFiles>) {
   const core = settings.loadCore;
-  const at = ({ port, policy, keyAlgorithm }: ServerUnderTest, seconds: number) => {
-    return { core, pki: pkis[keyAlgorithm], port, policy, seconds };
-  };
+  const at = ({ port, policy, keyAlgorithm }: ServerUnderTest, seconds: number) =>
+    ({ core, pki: pkis[keyAlgorithm], port, policy, seconds }) satisfies Target;
   return {
     /** openssl s_time: full (`new`) or resumed (`reuse`) handshakes, each fetching `path`. */
     handshakes:

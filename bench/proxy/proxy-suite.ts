@@ -29,12 +29,10 @@ const UPSTREAM_BODY = `${"hello from the upstream, ".repeat(8).trim()}\n`;
  *   after the client's side of the handshake), or the answer is an HTTP 4xx/5xx (nginx answers 400
  *   "No required SSL certificate was sent");
  * - accepted: anything else (a 2xx/3xx answer, or the request echoed back by a tunnel's upstream).
+ *
+ * `how` says it in a few words: the TLS error code, "closed", or the HTTP status line.
  */
-export interface ProbeOutcome {
-  refused: boolean;
-  /** How, in a few words: the TLS error code, "closed", or the HTTP status line. */
-  how: string;
-}
+type ProbeOutcome = { refused: boolean; how: string };
 
 const REQUEST = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 
