@@ -47,15 +47,10 @@ async function main(): Promise<void> {
   for (const scenario of scenarios)
     Object.assign(measured, await runScenario(scenario, { settings, pkis, shippedDir, log }));
   const [startedAt, finishedAt] = [new Date(started).toISOString(), new Date().toISOString()];
-  const loadAverageAfter = loadAverage();
+  const [loadAverageAfter, shippedNodeOptions] = [loadAverage(), imageNodeOptions(repoRoot)];
   const results: BenchResults = {
     ...{ settings: recordedSettings(settings), machine, installed, startedAt, finishedAt },
-    ...{
-      loadAverageBefore,
-      loadAverageAfter,
-      scenarios: names,
-      shippedNodeOptions: imageNodeOptions(repoRoot),
-    },
+    ...{ loadAverageBefore, loadAverageAfter, scenarios: names, shippedNodeOptions },
     ...measured,
   };
   writeFileSync(join(workDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
