@@ -10,17 +10,13 @@ import { runFileName } from "./run-files.ts";
 import { formatRange, nearThreshold, rangeOf, TARGET_IDS, type Target, targets } from "./targets.ts";
 import type { Slots } from "./template.ts";
 
-const ratio = (value: number) =>
-  Number.isFinite(value) ? `${value >= 10 ? n(value) : n(value, 2)}×` : "n/a";
+const ratio = (value: number) => (Number.isFinite(value) ? `${n(value, value >= 10 ? 0 : 2)}×` : "n/a");
 const mib = (bytes: number | undefined) => n((bytes ?? Number.NaN) / MIB);
 const preciseRatio = (goal: Target) =>
   goal.thresholdOn === "ratio" && nearThreshold(goal) ? `${n(goal.ratio, 3)}×` : ratio(goal.ratio);
+/** "1,234/s", "12.3 ms", "140 MiB" or "0.95×". */
 const withUnit = (value: number, unit: string) =>
-  unit === "×"
-    ? ratio(value)
-    : unit === "/s"
-      ? `${n(value)}/s`
-      : `${n(value, unit === "ms" ? 1 : 0)} ${unit}`;
+  unit === "×" ? ratio(value) : `${n(value, unit === "ms" ? 1 : 0)}${unit === "/s" ? "" : " "}${unit}`;
 const table = (header: string[], rows: string[][]) =>
   [header, header.map((_, i) => (i === 0 ? "---" : "---:")), ...rows]
     .map((row, i) => (i === 1 ? `|${row.join("|")}|` : `| ${row.join(" | ")} |`))
@@ -46,9 +42,7 @@ function targetSlots(run: BenchResults, runs: BenchResults[], goals: Target[]): 
     const range = rangeOf(same.map((g) => (byValue ? g.ours : g.ratio)));
     return [
       goal.label.replace(/ \(after .*\)$/, ""),
-      byValue
-        ? formatRange(range, n, ` ${goal.unit}`)
-        : formatRange(range, (v) => ratio(v).slice(0, -1), "×"),
+      formatRange(range, byValue ? n : (v) => ratio(v).slice(0, -1), byValue ? ` ${goal.unit}` : "×"),
       goal.goal.replace(/, every connection.*$/, ""),
       `${same.filter((g) => g.met).length} of ${same.length}`,
     ];
