@@ -75,9 +75,8 @@ export function renderChart(rows: ChartRow[], title: string, subtitle: string): 
     `<text x="14" y="44" fill="#444">${escapeXml(subtitle)}</text>`,
     `<text x="${VERDICT_LEFT}" y="${TOP - 10}" fill="#444" font-weight="bold">against the target</text>`,
   ];
-  const layouts = rows.map((row) => layoutRow(row, axis));
-  layouts.forEach(({ bandX, bandWidth }, i) => {
-    const y = TOP + i * ROW_HEIGHT;
+  const layouts = rows.map((row, i) => ({ ...layoutRow(row, axis), y: TOP + i * ROW_HEIGHT }));
+  layouts.forEach(({ bandX, bandWidth, y }, i) => {
     if (i % 2 === 1)
       parts.push(`<rect x="0" y="${y}" width="${WIDTH}" height="${ROW_HEIGHT}" fill="#fafafa"/>`);
     parts.push(
@@ -92,8 +91,7 @@ export function renderChart(rows: ChartRow[], title: string, subtitle: string): 
     );
   }
   rows.forEach((row, i) => {
-    const { barX, barWidth, targetX, colour } = layouts[i]!;
-    const y = TOP + i * ROW_HEIGHT;
+    const { barX, barWidth, targetX, colour, y } = layouts[i]!;
     const middle = y + ROW_HEIGHT / 2;
     parts.push(
       `<text x="${LABEL_RIGHT}" y="${middle - 2}" text-anchor="end">${escapeXml(row.label)}</text>`,
