@@ -107,18 +107,9 @@ function derivedSlots(run: BenchResults, goals: Target[], v: Record<string, numb
     const each = (samples?.ours ?? []).map((s, i) => ratio(theirs[i] ? of(s) / of(theirs[i]) : Number.NaN));
     return `per repetition ${each.join(", ")}`;
   };
-  const slots: Slots = {};
-  for (const { keyAlgorithm, protocol } of run.handshakes ?? [])
-    for (const path of [`hs.${keyAlgorithm}.${protocol}.full`, `hs.${keyAlgorithm}.${protocol}.resumed`]) {
-      slots[`${path}.ratio`] = quotient(`${path}.ours.rate`, `${path}.nginx.rate`);
-      slots[`${path}.perCpuRatio`] = quotient(`${path}.nginx.cpuMs`, `${path}.ours.cpuMs`);
-    }
-  const idle = run.peakRss?.idle ?? {};
   const proxyOf = (path: string, peer: string, metric: string) =>
     n(value(`proxy.${path}.ours.${metric}`) / value(`proxy.${path}.${peer}.${metric}`), 3);
-  return {
-    ...slots,
-    "rss.stripper": mib((idle["ours-ts"] ?? Number.NaN) - (idle.ours ?? Number.NaN)),
+  const slots: Slots = {
     "rss.saved": n(value("peak.ours") - value("peak.ours-defaults")),
     "full.bound": bound(`${main}.ours`),
     "full.bareRatio": quotient(`${main}.node-bare.rate`, `${main}.nginx.rate`),
@@ -127,7 +118,6 @@ function derivedSlots(run: BenchResults, goals: Target[], v: Record<string, numb
     "p99.relation": value("keepAlive.ours.rate") < (v["latency.nginxHalf.rate"] ?? 0) ? "above" : "close to",
     "rss.shipped": n(value("peak.ours")),
     "rss.other": n(value("peak.ours-defaults")),
-    "rss.idleTsWithCompileCache": mib(run.peakRss?.idleTsWithCompileCache),
     "v8Cost.what": lowestCost(v)?.what ?? "n/a",
     "v8Cost.all": v8Costs(v)
       .map((c) => `${c.what} ${ratio(c.ratio)} (${ratio(c.cpuRatio)})`)
@@ -154,9 +144,15 @@ function derivedSlots(run: BenchResults, goals: Target[], v: Record<string, numb
       .map((p) => `${p} ${quotient(`hs.ECDSA-P256.${p}.full.ours.rate`, `hs.RSA-2048.${p}.full.ours.rate`)}`)
       .join(", "),
   };
+  for (const { keyAlgorithm, protocol } of run.handshakes ?? [])
+    for (const path of [`hs.${keyAlgorithm}.${protocol}.full`, `hs.${keyAlgorithm}.${protocol}.resumed`]) {
+      slots[`${path}.ratio`] = quotient(`${path}.ours.rate`, `${path}.nginx.rate`);
+      slots[`${path}.perCpuRatio`] = quotient(`${path}.nginx.cpuMs`, `${path}.ours.cpuMs`);
+    }
+  return slots;
 }
 
-/** The memory table (per V8 setting), and the peak RSS rows of the servers beside ours. */
+/** The memory table (per V8 setting), and the peak RSS figures of ours and the servers beside it. */
 function memorySlots(run: BenchResults): Slots {
   const header = ["NODE_OPTIONS", "peak after the full handshakes", "after the resumed ones"];
   const rows = (run.memory?.variants ?? []).map((m) => [
@@ -166,11 +162,13 @@ function memorySlots(run: BenchResults): Slots {
     `${n(m.cpuPerFullMs, 2)} ms`,
     `${n(m.cpuPerResumedMs, 2)} ms`,
   ]);
+  const { idle = {}, handshakes = {}, whole = {} } = run.peakRss ?? {};
   const slots: Slots = {
     "memory.handshakes": n(run.memory?.handshakes ?? Number.NaN),
     memoryTable: table([...header, "CPU per full handshake", "per resumed one"], rows),
+    "rss.stripper": mib((idle["ours-ts"] ?? Number.NaN) - (idle.ours ?? Number.NaN)),
+    "rss.idleTsWithCompileCache": mib(run.peakRss?.idleTsWithCompileCache),
   };
-  const { idle = {}, handshakes = {}, whole = {} } = run.peakRss ?? {};
   for (const [kind, bytes] of Object.entries(handshakes) as [keyof typeof idle, number][]) {
     slots[`rss.${kind}`] = true;
     slots[`rss.${kind}.idle`] = `${mib(idle[kind])} MiB`;
@@ -224,7 +222,6 @@ export function fillSlots(run: BenchResults, runs: BenchResults[], chartFile: st
     "run.loadBefore": run.loadAverageBefore.join(" / "),
     "run.loadAfter": run.loadAverageAfter.join(" / "),
     "machine.installed": run.installed.join(", "),
-    "has.installed": run.installed.length > 0,
     versionTable: table(["component", "version"], Object.entries(run.machine.versions)),
     "has.server": run.handshakes !== undefined,
     "has.keys": run.keyAlgorithms !== undefined,
