@@ -12,11 +12,10 @@ export type Better = "higher" | "lower";
 export const isMet = (value: number, goal: { better: Better; threshold: number }) =>
   Number.isFinite(value) && (goal.better === "higher" ? value >= goal.threshold : value <= goal.threshold);
 
-/** Lowest and highest over the runs that measured the figure (`count`; non-finite values left out). */
+/** Lowest and highest over the runs that measured the figure (`count`; with none, both infinite). */
 export function rangeOf(values: readonly number[]) {
   const finite = values.filter((value) => Number.isFinite(value));
-  const [min, max] = finite.length ? [Math.min(...finite), Math.max(...finite)] : [Number.NaN, Number.NaN];
-  return { min, max, count: finite.length };
+  return { min: Math.min(...finite), max: Math.max(...finite), count: finite.length };
 }
 
 /** "0.95–1.31×", or one figure when every run rounds to the same text. */
