@@ -86,9 +86,7 @@ export function figureValues(run: BenchResults): Record<string, number> {
   for (const c of run.handshakes ?? [])
     for (const kind of ["full", "resumed"] as const)
       add(`hs.${c.keyAlgorithm}.${c.protocol}.${kind}`, c[kind]);
-  add("keepAlive", run.keepAlive);
-  add("bulk", run.bulk);
-  add("bulkAb", run.bulkAb);
+  for (const key of ["keepAlive", "bulk", "bulkAb"] as const) add(key, run[key]);
   add("keys", run.keyAlgorithms);
   for (const { basis, rate, samples } of run.latency ?? []) {
     const path = `latency.${basis === "half of nginx's maximum" ? "nginxHalf" : "ourHalf"}`;
