@@ -47,19 +47,18 @@ function targetSlots(run: BenchResults, runs: BenchResults[], goals: Target[]): 
       `${same.filter((g) => g.met).length} of ${same.length}`,
     ];
   });
-  const rows = goals.map((goal) => [
-    goal.label,
-    withUnit(goal.ours, goal.unit),
-    goal.unit === "×" ? goal.peerLabel : `${goal.peerLabel} ${withUnit(goal.peer, goal.unit)}`,
-    preciseRatio(goal),
-    goal.goal,
-    goal.met ? "✅ met" : "❌ missed",
-    goal.other ? `${withUnit(goal.other.value, goal.unit)} (${ratio(goal.other.ratio)})` : "—",
-  ]);
   const slots: Slots = {
     targetTable: table(
       ["What", "ours", "compared with", "ratio", "target", "", "ours, Node's V8 defaults"],
-      rows,
+      goals.map((goal) => [
+        goal.label,
+        withUnit(goal.ours, goal.unit),
+        goal.unit === "×" ? goal.peerLabel : `${goal.peerLabel} ${withUnit(goal.peer, goal.unit)}`,
+        preciseRatio(goal),
+        goal.goal,
+        goal.met ? "✅ met" : "❌ missed",
+        goal.other ? `${withUnit(goal.other.value, goal.unit)} (${ratio(goal.other.ratio)})` : "—",
+      ]),
     ),
     rangeTable: table(["figure", "range over the runs", "target", "met in"], ranges),
     "ranges.count": runs.length === 1 ? "the one recorded run" : `the ${runs.length} recorded runs`,
