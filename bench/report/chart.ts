@@ -14,8 +14,7 @@ export type Axis = ReturnType<typeof chooseAxis>;
 /** The 1-2-5 steps (…, 0.5, 1, 2, 5, 10, …) from `low` to `high`. */
 function stepsBetween(low: number, high: number): number[] {
   const [from, to] = [Math.floor(Math.log10(low)) - 1, Math.ceil(Math.log10(high)) + 1];
-  const exponents = Array.from({ length: to - from + 1 }, (_, i) => from + i);
-  return exponents
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i)
     .flatMap((exponent) => [1, 2, 5].map((step) => Number((step * 10 ** exponent).toPrecision(1))))
     .filter((value) => value >= low * (1 - 1e-9) && value <= high * (1 + 1e-9));
 }
