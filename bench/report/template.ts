@@ -24,10 +24,9 @@ export function fillTemplate(
 ): string {
   const lookup = (name: string): SlotValue => {
     if (name in slots) return slots[name];
-    const fallback = absent(name);
-    if (fallback === undefined)
-      throw new Error(`${where}: the template names {{${name}}}, which no slot fills`);
-    return fallback;
+    const value = absent(name);
+    if (value === undefined) throw new Error(`${where}: the template names {{${name}}}, which no slot fills`);
+    return value;
   };
   let text = template.replace(/^[ \t]*(\{\{[#^/][\w.-]+\}\})[ \t]*\n/gm, "$1");
   for (let match = SECTION.exec(text); match; match = SECTION.exec(text)) {
