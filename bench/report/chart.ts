@@ -73,7 +73,7 @@ export function renderChart(rows: ChartRow[], title: string, subtitle: string): 
     `<text x="14" y="44" fill="#444">${escapeXml(subtitle)}</text>`,
     `<text x="${VERDICT_LEFT}" y="${TOP - 10}" fill="#444" font-weight="bold">against the target</text>`,
   ];
-  const layouts = rows.map((row, i) => ({ ...layoutRow(row, axis), y: TOP + i * ROW_HEIGHT }));
+  const layouts = rows.map((row, i) => ({ row, ...layoutRow(row, axis), y: TOP + i * ROW_HEIGHT }));
   layouts.forEach(({ bandX, bandWidth, y }, i) => {
     if (i % 2 === 1)
       parts.push(`<rect x="0" y="${y}" width="${WIDTH}" height="${ROW_HEIGHT}" fill="#fafafa"/>`);
@@ -88,8 +88,7 @@ export function renderChart(rows: ChartRow[], title: string, subtitle: string): 
       `<text x="${tx}" y="${plotBottom + 18}" text-anchor="middle" fill="#444">${tick}×</text>`,
     );
   }
-  rows.forEach((row, i) => {
-    const { barX, barWidth, targetX, colour, y } = layouts[i]!;
+  for (const { row, barX, barWidth, targetX, colour, y } of layouts) {
     const middle = y + ROW_HEIGHT / 2;
     parts.push(
       `<text x="${LABEL_RIGHT}" y="${middle - 2}" text-anchor="end">${escapeXml(row.label)}</text>`,
@@ -99,7 +98,7 @@ export function renderChart(rows: ChartRow[], title: string, subtitle: string): 
       `<text x="${VERDICT_LEFT}" y="${middle - 2}" font-weight="bold" fill="${colour}">${escapeXml(`${row.valueText ?? formatRatio(row.value)} ${row.met ? "met" : "missed"}`)}</text>`,
       `<text x="${VERDICT_LEFT}" y="${middle + 13}" font-size="11" fill="#444">${escapeXml(`target ${row.targetText}`)}</text>`,
     );
-  });
+  }
   const boxY = `y="${legendY - 11}"`;
   parts.push(
     `<rect x="14" ${boxY} width="14" height="14" fill="${COLOURS.met}"/>`,
