@@ -14,8 +14,7 @@ export type Axis = ReturnType<typeof chooseAxis>;
 /** The 1-2-5 steps (…, 0.5, 1, 2, 5, 10, …) from `low` to `high`. */
 function stepsBetween(low: number, high: number): number[] {
   const [from, to] = [Math.floor(Math.log10(low)) - 1, Math.ceil(Math.log10(high)) + 1];
-  const exponents = Array.from({ length: to - from + 1 }, (_, i) => from + i);
-  return exponents
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i)
     .flatMap((exponent) => [1, 2, 5].map((step) => Number((step * 10 ** exponent).toPrecision(1))))
     .filter((value) => value >= low * (1 - 1e-9) && value <= high * (1 + 1e-9));
 }
@@ -36,8 +35,7 @@ export const COLOURS = { met: "#2e7d32", missed: "#c62828", band: "#e3f1e4", tic
 
 export function xOf(value: number, axis: Axis): number {
   const clamped = Math.min(axis.max, Math.max(axis.min, value));
-  const log = Math.log10;
-  const position = (log(clamped) - log(axis.min)) / (log(axis.max) - log(axis.min));
+  const position = Math.log(clamped / axis.min) / Math.log(axis.max / axis.min);
   return PLOT_LEFT + position * (PLOT_RIGHT - PLOT_LEFT);
 }
 
@@ -75,9 +73,8 @@ export function renderChart(rows: ChartRow[], title: string, subtitle: string): 
     `<text x="14" y="44" fill="#444">${escapeXml(subtitle)}</text>`,
     `<text x="${VERDICT_LEFT}" y="${TOP - 10}" fill="#444" font-weight="bold">against the target</text>`,
   ];
-  const layouts = rows.map((row) => layoutRow(row, axis));
-  layouts.forEach(({ bandX, bandWidth }, i) => {
-    const y = TOP + i * ROW_HEIGHT;
+  const layouts = rows.map((row, i) => ({ row, ...layoutRow(row, axis), y: TOP + i * ROW_HEIGHT }));
+  layouts.forEach(({ bandX, bandWidth, y }, i) => {
     if (i % 2 === 1)
       parts.push(`<rect x="0" y="${y}" width="${WIDTH}" height="${ROW_HEIGHT}" fill="#fafafa"/>`);
     parts.push(
@@ -91,9 +88,7 @@ export function renderChart(rows: ChartRow[], title: string, subtitle: string): 
       `<text x="${tx}" y="${plotBottom + 18}" text-anchor="middle" fill="#444">${tick}×</text>`,
     );
   }
-  rows.forEach((row, i) => {
-    const { barX, barWidth, targetX, colour } = layouts[i]!;
-    const y = TOP + i * ROW_HEIGHT;
+  for (const { row, barX, barWidth, targetX, colour, y } of layouts) {
     const middle = y + ROW_HEIGHT / 2;
     parts.push(
       `<text x="${LABEL_RIGHT}" y="${middle - 2}" text-anchor="end">${escapeXml(row.label)}</text>`,
@@ -103,7 +98,7 @@ export function renderChart(rows: ChartRow[], title: string, subtitle: string): 
       `<text x="${VERDICT_LEFT}" y="${middle - 2}" font-weight="bold" fill="${colour}">${escapeXml(`${row.valueText ?? formatRatio(row.value)} ${row.met ? "met" : "missed"}`)}</text>`,
       `<text x="${VERDICT_LEFT}" y="${middle + 13}" font-size="11" fill="#444">${escapeXml(`target ${row.targetText}`)}</text>`,
     );
-  });
+  }
   const boxY = `y="${legendY - 11}"`;
   parts.push(
     `<rect x="14" ${boxY} width="14" height="14" fill="${COLOURS.met}"/>`,

@@ -29,22 +29,16 @@ const METRICS: Record<string, Metric> = {
   busy: [(s) => s.serverCpuSeconds / s.wallSeconds, pct],
   load: [(s) => s.loadCoreBusy, pct],
   rate: [(s) => s.result.perSecond ?? s.result.requestsPerSecond, fixed(0)],
-  cpuMs: [
-    (s) => (s.result.perSecond === undefined ? undefined : cpu(s, s.result.connections, 1e3)),
-    fixed(2),
-  ],
+  cpuMs: [(s) => cpu(s, s.result.perSecond && s.result.connections, 1e3), fixed(2)],
   cpuUs: [(s) => cpu(s, s.result.requestsPerSecond && s.result.complete, 1e6), fixed(1)],
   mbps: [
     (s, body) =>
-      s.result.megabytesPerSecond ??
-      (s.result.complete === undefined ? undefined : (s.result.requestsPerSecond * body) / 1e6),
+      s.result.megabytesPerSecond ?? (s.result.complete && (s.result.requestsPerSecond * body) / 1e6),
     fixed(0),
   ],
   cpuPerMb: [
     (s, body) =>
-      s.result.megabytesPerSecond === undefined
-        ? undefined
-        : cpu(s, (s.result.bytes ?? s.result.requests * body) / 1e6, 1e3),
+      cpu(s, s.result.megabytesPerSecond && (s.result.bytes ?? s.result.requests * body) / 1e6, 1e3),
     fixed(2),
   ],
   ...Object.fromEntries(["p50", "p90", "p99", "p999", "max"].map((p) => [p, percentile(p)])),
@@ -92,9 +86,7 @@ export function figureValues(run: BenchResults): Record<string, number> {
   for (const c of run.handshakes ?? [])
     for (const kind of ["full", "resumed"] as const)
       add(`hs.${c.keyAlgorithm}.${c.protocol}.${kind}`, c[kind]);
-  add("keepAlive", run.keepAlive);
-  add("bulk", run.bulk);
-  add("bulkAb", run.bulkAb);
+  for (const key of ["keepAlive", "bulk", "bulkAb"] as const) add(key, run[key]);
   add("keys", run.keyAlgorithms);
   for (const { basis, rate, samples } of run.latency ?? []) {
     const path = `latency.${basis === "half of nginx's maximum" ? "nginxHalf" : "ourHalf"}`;

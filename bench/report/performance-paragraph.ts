@@ -33,8 +33,6 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
   };
   const latest = perRun.at(-1)!;
   const metIn = (goal: Target) => of(goal.id).filter((g) => g.met).length;
-  const always = latest.filter((goal) => metIn(goal) === of(goal.id).length).map((goal) => goal.spoken);
-  const never = latest.filter((goal) => metIn(goal) === 0).map((goal) => goal.spoken);
   const sometimes = latest
     .filter((goal) => metIn(goal) > 0 && metIn(goal) < of(goal.id).length)
     .map((goal) => `${goal.spoken} (${metIn(goal)} of ${of(goal.id).length})`);
@@ -55,8 +53,8 @@ export function renderPerformanceParagraph(runs: BenchResults[]): string {
     keysVerdict: [...new Set([keyVerdict(keys.min), keyVerdict(keys.max)])].join(" to "),
     proxyRuns: of("proxyKeepAlive").length,
     proxyEveryRun: of("proxyKeepAlive").length === runs.length,
-    always: list(always),
-    never: list(never),
+    always: list(latest.filter((goal) => metIn(goal) === of(goal.id).length).map((goal) => goal.spoken)),
+    never: list(latest.filter((goal) => metIn(goal) === 0).map((goal) => goal.spoken)),
     sometimes: list(sometimes),
   };
   const paragraphs = fillTemplateFile("performance-paragraph.md", slots)
@@ -71,9 +69,7 @@ export function performanceParagraphOf(readme: string): string {
   const begin = readme.indexOf(BEGIN_MARKER);
   const end = readme.indexOf(END_MARKER);
   if (begin < 0 || end < begin)
-    throw new Error(
-      `README.md: the Performance paragraph's markers are missing (${BEGIN_MARKER} … ${END_MARKER})`,
-    );
+    throw new Error(`README.md: no Performance paragraph markers (${BEGIN_MARKER} … ${END_MARKER})`);
   return readme.slice(begin, end + END_MARKER.length);
 }
 

@@ -10,17 +10,13 @@ import { runFileName } from "./run-files.ts";
 import { formatRange, nearThreshold, rangeOf, TARGET_IDS, type Target, targets } from "./targets.ts";
 import type { Slots } from "./template.ts";
 
-const ratio = (value: number) =>
-  Number.isFinite(value) ? `${value >= 10 ? n(value) : n(value, 2)}×` : "n/a";
+const ratio = (value: number) => (Number.isFinite(value) ? `${n(value, value >= 10 ? 0 : 2)}×` : "n/a");
 const mib = (bytes: number | undefined) => n((bytes ?? Number.NaN) / MIB);
 const preciseRatio = (goal: Target) =>
   goal.thresholdOn === "ratio" && nearThreshold(goal) ? `${n(goal.ratio, 3)}×` : ratio(goal.ratio);
+/** "1,234/s", "12.3 ms", "140 MiB" or "0.95×". */
 const withUnit = (value: number, unit: string) =>
-  unit === "×"
-    ? ratio(value)
-    : unit === "/s"
-      ? `${n(value)}/s`
-      : `${n(value, unit === "ms" ? 1 : 0)} ${unit}`;
+  unit === "×" ? ratio(value) : `${n(value, unit === "ms" ? 1 : 0)}${unit === "/s" ? "" : " "}${unit}`;
 const table = (header: string[], rows: string[][]) =>
   [header, header.map((_, i) => (i === 0 ? "---" : "---:")), ...rows]
     .map((row, i) => (i === 1 ? `|${row.join("|")}|` : `| ${row.join(" | ")} |`))
@@ -46,26 +42,23 @@ function targetSlots(run: BenchResults, runs: BenchResults[], goals: Target[]): 
     const range = rangeOf(same.map((g) => (byValue ? g.ours : g.ratio)));
     return [
       goal.label.replace(/ \(after .*\)$/, ""),
-      byValue
-        ? formatRange(range, n, ` ${goal.unit}`)
-        : formatRange(range, (v) => ratio(v).slice(0, -1), "×"),
+      formatRange(range, byValue ? n : (v) => ratio(v).slice(0, -1), byValue ? ` ${goal.unit}` : "×"),
       goal.goal.replace(/, every connection.*$/, ""),
       `${same.filter((g) => g.met).length} of ${same.length}`,
     ];
   });
-  const rows = goals.map((goal) => [
-    goal.label,
-    withUnit(goal.ours, goal.unit),
-    goal.unit === "×" ? goal.peerLabel : `${goal.peerLabel} ${withUnit(goal.peer, goal.unit)}`,
-    preciseRatio(goal),
-    goal.goal,
-    goal.met ? "✅ met" : "❌ missed",
-    goal.other ? `${withUnit(goal.other.value, goal.unit)} (${ratio(goal.other.ratio)})` : "—",
-  ]);
   const slots: Slots = {
     targetTable: table(
       ["What", "ours", "compared with", "ratio", "target", "", "ours, Node's V8 defaults"],
-      rows,
+      goals.map((goal) => [
+        goal.label,
+        withUnit(goal.ours, goal.unit),
+        goal.unit === "×" ? goal.peerLabel : `${goal.peerLabel} ${withUnit(goal.peer, goal.unit)}`,
+        preciseRatio(goal),
+        goal.goal,
+        goal.met ? "✅ met" : "❌ missed",
+        goal.other ? `${withUnit(goal.other.value, goal.unit)} (${ratio(goal.other.ratio)})` : "—",
+      ]),
     ),
     rangeTable: table(["figure", "range over the runs", "target", "met in"], ranges),
     "ranges.count": runs.length === 1 ? "the one recorded run" : `the ${runs.length} recorded runs`,
@@ -113,18 +106,9 @@ function derivedSlots(run: BenchResults, goals: Target[], v: Record<string, numb
     const each = (samples?.ours ?? []).map((s, i) => ratio(theirs[i] ? of(s) / of(theirs[i]) : Number.NaN));
     return `per repetition ${each.join(", ")}`;
   };
-  const slots: Slots = {};
-  for (const { keyAlgorithm, protocol } of run.handshakes ?? [])
-    for (const path of [`hs.${keyAlgorithm}.${protocol}.full`, `hs.${keyAlgorithm}.${protocol}.resumed`]) {
-      slots[`${path}.ratio`] = quotient(`${path}.ours.rate`, `${path}.nginx.rate`);
-      slots[`${path}.perCpuRatio`] = quotient(`${path}.nginx.cpuMs`, `${path}.ours.cpuMs`);
-    }
-  const idle = run.peakRss?.idle ?? {};
   const proxyOf = (path: string, peer: string, metric: string) =>
     n(value(`proxy.${path}.ours.${metric}`) / value(`proxy.${path}.${peer}.${metric}`), 3);
-  return {
-    ...slots,
-    "rss.stripper": mib((idle["ours-ts"] ?? Number.NaN) - (idle.ours ?? Number.NaN)),
+  const slots: Slots = {
     "rss.saved": n(value("peak.ours") - value("peak.ours-defaults")),
     "full.bound": bound(`${main}.ours`),
     "full.bareRatio": quotient(`${main}.node-bare.rate`, `${main}.nginx.rate`),
@@ -133,7 +117,6 @@ function derivedSlots(run: BenchResults, goals: Target[], v: Record<string, numb
     "p99.relation": value("keepAlive.ours.rate") < (v["latency.nginxHalf.rate"] ?? 0) ? "above" : "close to",
     "rss.shipped": n(value("peak.ours")),
     "rss.other": n(value("peak.ours-defaults")),
-    "rss.idleTsWithCompileCache": mib(run.peakRss?.idleTsWithCompileCache),
     "v8Cost.what": lowestCost(v)?.what ?? "n/a",
     "v8Cost.all": v8Costs(v)
       .map((c) => `${c.what} ${ratio(c.ratio)} (${ratio(c.cpuRatio)})`)
@@ -160,9 +143,15 @@ function derivedSlots(run: BenchResults, goals: Target[], v: Record<string, numb
       .map((p) => `${p} ${quotient(`hs.ECDSA-P256.${p}.full.ours.rate`, `hs.RSA-2048.${p}.full.ours.rate`)}`)
       .join(", "),
   };
+  for (const { keyAlgorithm, protocol } of run.handshakes ?? [])
+    for (const path of [`hs.${keyAlgorithm}.${protocol}.full`, `hs.${keyAlgorithm}.${protocol}.resumed`]) {
+      slots[`${path}.ratio`] = quotient(`${path}.ours.rate`, `${path}.nginx.rate`);
+      slots[`${path}.perCpuRatio`] = quotient(`${path}.nginx.cpuMs`, `${path}.ours.cpuMs`);
+    }
+  return slots;
 }
 
-/** The memory table (per V8 setting), and the peak RSS rows of the servers beside ours. */
+/** The memory table (per V8 setting), and the peak RSS figures of ours and the servers beside it. */
 function memorySlots(run: BenchResults): Slots {
   const header = ["NODE_OPTIONS", "peak after the full handshakes", "after the resumed ones"];
   const rows = (run.memory?.variants ?? []).map((m) => [
@@ -172,11 +161,13 @@ function memorySlots(run: BenchResults): Slots {
     `${n(m.cpuPerFullMs, 2)} ms`,
     `${n(m.cpuPerResumedMs, 2)} ms`,
   ]);
+  const { idle = {}, handshakes = {}, whole = {} } = run.peakRss ?? {};
   const slots: Slots = {
     "memory.handshakes": n(run.memory?.handshakes ?? Number.NaN),
     memoryTable: table([...header, "CPU per full handshake", "per resumed one"], rows),
+    "rss.stripper": mib((idle["ours-ts"] ?? Number.NaN) - (idle.ours ?? Number.NaN)),
+    "rss.idleTsWithCompileCache": mib(run.peakRss?.idleTsWithCompileCache),
   };
-  const { idle = {}, handshakes = {}, whole = {} } = run.peakRss ?? {};
   for (const [kind, bytes] of Object.entries(handshakes) as [keyof typeof idle, number][]) {
     slots[`rss.${kind}`] = true;
     slots[`rss.${kind}.idle`] = `${mib(idle[kind])} MiB`;
@@ -230,7 +221,6 @@ export function fillSlots(run: BenchResults, runs: BenchResults[], chartFile: st
     "run.loadBefore": run.loadAverageBefore.join(" / "),
     "run.loadAfter": run.loadAverageAfter.join(" / "),
     "machine.installed": run.installed.join(", "),
-    "has.installed": run.installed.length > 0,
     versionTable: table(["component", "version"], Object.entries(run.machine.versions)),
     "has.server": run.handshakes !== undefined,
     "has.keys": run.keyAlgorithms !== undefined,

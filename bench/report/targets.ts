@@ -12,11 +12,10 @@ export type Better = "higher" | "lower";
 export const isMet = (value: number, goal: { better: Better; threshold: number }) =>
   Number.isFinite(value) && (goal.better === "higher" ? value >= goal.threshold : value <= goal.threshold);
 
-/** Lowest and highest over the runs that measured the figure (`count`; non-finite values left out). */
+/** Lowest and highest over the runs that measured the figure (`count`; with none, both infinite). */
 export function rangeOf(values: readonly number[]) {
   const finite = values.filter((value) => Number.isFinite(value));
-  const [min, max] = finite.length ? [Math.min(...finite), Math.max(...finite)] : [Number.NaN, Number.NaN];
-  return { min, max, count: finite.length };
+  return { min: Math.min(...finite), max: Math.max(...finite), count: finite.length };
 }
 
 /** "0.95–1.31×", or one figure when every run rounds to the same text. */
@@ -67,10 +66,8 @@ export const markerOf = (goal: Target) =>
 export function targets(run: BenchResults) {
   const values = figureValues(run);
   const figure = (name: string) => (/^[\d.]+$/.test(name) ? Number(name) : (values[name] ?? Number.NaN));
-  // The same figures of ours on Node's V8 defaults, if the run measured them side by side.
-  const OURS = /\.ours(\.|$)/;
-  const asOther = (name: string) =>
-    OURS.test(name) ? figure(name.replace(OURS, ".ours-defaults$1")) : Number.NaN;
+  // Our figure as Node's V8 defaults made it, if the run measured them side by side (a peer's: unchanged).
+  const onDefaults = (name: string) => figure(name.replace(/\.ours(\.|$)/, ".ours-defaults$1"));
   return TABLE.flatMap((row) => {
     const [ours, peer] = [figure(row.ours!), figure(row.peer!)];
     if (!Number.isFinite(ours) || !Number.isFinite(peer)) return [];
@@ -92,9 +89,9 @@ export function targets(run: BenchResults) {
       other: undefined as { value: number; ratio: number } | undefined,
     };
     goal.met = isMet(goal.thresholdOn === "ratio" ? goal.ratio : ours, goal);
-    const [other, otherPeer] = [asOther(row.ours!), row.peer!.includes(".ours") ? asOther(row.peer!) : peer];
+    const other = row.ours!.includes(".ours") ? onDefaults(row.ours!) : Number.NaN;
     if (values["keepAlive.ours-defaults.rate"] !== undefined && Number.isFinite(other))
-      goal.other = { value: other, ratio: other / otherPeer };
+      goal.other = { value: other, ratio: other / onDefaults(row.peer!) };
     // The run-specific words and conditions.
     if (goal.id === "p99")
       goal.label = goal.label.replace("half", `${values["latency.nginxHalf.rate"]} req/s, half`);

@@ -24,21 +24,17 @@ export function fillTemplate(
 ): string {
   const lookup = (name: string): SlotValue => {
     if (name in slots) return slots[name];
-    const fallback = absent(name);
-    if (fallback === undefined)
-      throw new Error(`${where}: the template names {{${name}}}, which no slot fills`);
-    return fallback;
+    const value = absent(name);
+    if (value === undefined) throw new Error(`${where}: the template names {{${name}}}, which no slot fills`);
+    return value;
   };
   let text = template.replace(/^[ \t]*(\{\{[#^/][\w.-]+\}\})[ \t]*\n/gm, "$1");
   for (let match = SECTION.exec(text); match; match = SECTION.exec(text)) {
-    const [whole, kind, name, body, newline] = match;
+    const [, kind, name, body = "", newline = ""] = match;
     const kept = (kind === "#") === Boolean(lookup(name!));
     // A section that fills whole lines takes its line break with it when it is dropped.
     const wholeLines = match.index === 0 || text[match.index - 1] === "\n";
-    text =
-      text.slice(0, match.index) +
-      (kept ? body! + newline : wholeLines ? "" : newline) +
-      text.slice(match.index + whole.length);
+    text = text.replace(SECTION, () => (kept ? body + newline : wholeLines ? "" : newline));
   }
   return text.replace(/\{\{([\w.-]+)\}\}/g, (_, name: string) => {
     const value = lookup(name);
