@@ -35,7 +35,8 @@ export const COLOURS = { met: "#2e7d32", missed: "#c62828", band: "#e3f1e4", tic
 
 export function xOf(value: number, axis: Axis): number {
   const clamped = Math.min(axis.max, Math.max(axis.min, value));
-  const position = Math.log(clamped / axis.min) / Math.log(axis.max / axis.min);
+  const log = Math.log10;
+  const position = (log(clamped) - log(axis.min)) / (log(axis.max) - log(axis.min));
   return PLOT_LEFT + position * (PLOT_RIGHT - PLOT_LEFT);
 }
 
