@@ -6,7 +6,7 @@
  * flood a verified caller makes GET /v1/whoami calls on a new connection each. `BENCH_ONLY=floods`
  * runs it alone (a trial); its figures go to the run file's `floods` key, floodsTable renders them.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DEFAULTS } from "../../services/src/contract.ts";
 import type { CallsFigures, FloodSpec } from "../../test/services/support/flood-generator.ts";
@@ -17,6 +17,7 @@ import {
   startShippedServer,
 } from "../../test/services/support/shipped-server.ts";
 import { ensureBaseImage } from "../../test/support/docker-available.ts";
+import { writeIdentity } from "../../test/support/pki-fixtures/files.ts";
 import type { PkiFiles } from "../pki/issue-pki.ts";
 import type { Scenario, ScenarioContext } from "../scenarios.ts";
 import { nginxConf, nginxMtlsListen, startNginx } from "../servers/nginx-config.ts";
@@ -66,13 +67,11 @@ async function startServer(kind: "ours" | "nginx", context: ScenarioContext, pki
       stop: () => server.stop(),
     };
   }
-  // The identity as the image reads it (tls.crt, tls.key, ca.crt).
+  // The identity as the image reads it (the contract's file names: tls.crt, tls.key, ca.crt).
   const dir = join(settings.workDir, "floods", "identity");
   mkdirSync(dir, { recursive: true });
-  const identity = { dir, cert: join(dir, "tls.crt"), key: join(dir, "tls.key"), ca: join(dir, "ca.crt") };
-  copyFileSync(pki.serverCert, identity.cert);
-  copyFileSync(pki.serverKey, identity.key);
-  copyFileSync(pki.ca, identity.ca);
+  const [cert, key, ca] = [pki.serverCert, pki.serverKey, pki.ca].map((file) => readFileSync(file, "utf8"));
+  const identity = await writeIdentity({ cert, key, ca }, dir);
   const [memoryMb, cpus, env] = [MEMORY_LIMIT_MIB, String(settings.serverCore), { MTLS_ACCESS_LOG: "off" }];
   const server = await startShippedServer({ image, identity, memoryMb, cpus, env });
   const healthy = async () => {

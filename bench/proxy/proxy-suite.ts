@@ -102,12 +102,11 @@ async function runProxyPaths(context: ScenarioContext) {
   const upstream = track(
     await nginx("upstream-nginx", settings.loadCore, nginxUpstreamConfig(UPSTREAM_BODY)),
   );
-  const upstreamPort = upstream.port;
   const http = [
-    await ours(`http://127.0.0.1:${upstreamPort}`, "proxy-http"),
-    track(await nginx("nginx-http", core, nginxProxyConfig(pki, upstreamPort))),
-    track(await startHaproxy({ pki, core, workDir, upstreamPort, mode: "http" })),
-    track(await startBareNode("http-proxy", pki, core, { upstreamPort })),
+    await ours(`http://127.0.0.1:${upstream.port}`, "proxy-http"),
+    track(await nginx("nginx-http", core, nginxProxyConfig(pki, upstream.port))),
+    track(await startHaproxy({ pki, core, workDir, upstreamPort: upstream.port, mode: "http" })),
+    track(await startBareNode("http-proxy", pki, core, { upstreamPort: upstream.port })),
   ];
   await verified("HTTP proxy", http);
   // A full mTLS handshake per proxied request (openssl s_time -new), and kept-alive ones (ab -k).

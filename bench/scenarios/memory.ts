@@ -59,13 +59,11 @@ async function run(context: ScenarioContext) {
       log(`  ${count} + ${count} handshakes, NODE_OPTIONS="${nodeOptions}": peak ${peaks}`);
     }
   }
-  const medianOf = (list: Figures[]) =>
-    Object.fromEntries(FIGURES.map((key) => [key, median(list.map((f) => f[key]))])) as Figures;
-  const results = variants.map((o) => ({
-    nodeOptions: o,
-    shipped: o === shipped,
-    ...medianOf(samples.get(o)!),
-  }));
+  const medianOf = (nodeOptions: string) =>
+    Object.fromEntries(
+      FIGURES.map((key) => [key, median(samples.get(nodeOptions)!.map((f) => f[key]))]),
+    ) as Figures;
+  const results = variants.map((o) => ({ nodeOptions: o, shipped: o === shipped, ...medianOf(o) }));
   return { memory: { handshakes: count, variants: results } };
 }
 

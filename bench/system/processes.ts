@@ -25,11 +25,10 @@ export function spawnPinned(core: number, command: string, args: string[], optio
 export async function runPinned(core: number, command: string, args: string[], what: string) {
   const started = performance.now();
   const child = spawnPinned(core, command, args);
-  const [out, err]: [Buffer[], Buffer[]] = [[], []];
-  child.stdout!.on("data", (chunk: Buffer) => out.push(chunk));
-  child.stderr!.on("data", (chunk: Buffer) => err.push(chunk));
+  let [stdout, stderr] = ["", ""];
+  child.stdout!.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+  child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
   const [code, signal] = (await once(child, "close")) as [number | null, NodeJS.Signals | null];
-  const [stdout, stderr] = [Buffer.concat(out).toString(), Buffer.concat(err).toString()];
   if (code !== 0) {
     const said = (stderr.trim() || stdout.trim()).split("\n").slice(-5).join("\n");
     throw new Error(`${what} exited with ${code ?? signal}:\n${said}`);
