@@ -132,6 +132,15 @@ start_kubelet() {
     --root-dir="$STATE/kubelet"
 }
 
+# A Service's cluster IP only exists in kube-proxy's DNAT rules. Until they are written for a new
+# Service (or while kube-proxy is down), a pod's packets to that IP would follow the node's default
+# route off the machine, and whatever answers there (a gateway's 404) looks like an answer. An
+# unreachable route for the service range keeps them on the node: the pod gets EHOSTUNREACH until
+# the rules exist, and a packet already rewritten by them is routed to its pod as before.
+fence_service_range() {
+  ip route replace unreachable "$SERVICE_CIDR" || fail "could not add the unreachable route for $SERVICE_CIDR"
+}
+
 start_kube_proxy() {
   start_daemon kube-proxy "$BIN/kube-proxy" --config="$STATE/config/kube-proxy.yaml"
 }
@@ -184,6 +193,7 @@ cmd_up() {
   ensure containerd start_containerd containerd_ready
   import_pause_image
   ensure kubelet start_kubelet kubelet_ready
+  fence_service_range
   ensure kube-proxy start_kube_proxy kube_proxy_ready
   wait_until 90 "node $NODE_NAME did not become Ready" "$LOGS/kubelet.log" node_ready
   wait_until 60 "the default ServiceAccount did not appear" "$LOGS/kube-controller-manager.log" default_service_account

@@ -18,12 +18,14 @@ require("node:http").createServer((req, res) => res.end("served by " + process.e
 process.on("SIGTERM", () => process.exit(0));
 `;
 // The client fetches once through the Service's cluster IP and prints what it got; it retries
-// while kube-proxy's rules for a new Service are still being written.
+// while kube-proxy's rules for a new Service are still being written (the node refuses the cluster
+// IP until then: cluster.sh's unreachable route for the service range). An answer other than 200
+// is printed as such: it came from something else than the server pod.
 const CLIENT = `
 const url = "http://" + process.env.TARGET + "/";
 (async () => {
   for (let i = 0; ; i++) {
-    try { console.log(await (await fetch(url)).text()); return; }
+    try { const r = await fetch(url); console.log(r.ok ? await r.text() : "HTTP " + r.status); return; }
     catch (error) { if (i === 100) throw error; await new Promise((r) => setTimeout(r, 200)); }
   }
 })().catch((error) => { console.error(String(error.cause ?? error)); process.exit(1); });

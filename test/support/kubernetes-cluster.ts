@@ -147,29 +147,16 @@ export async function localCluster(): Promise<LocalCluster> {
   };
 }
 
-/**
- * Waits until a pod with `restartPolicy: Never` has ended, then returns its phase and its logs.
- * A pod can be reported Succeeded while `kubectl logs` still answers with nothing: the container
- * log the kubelet serves can lag behind the pod's status (seen once on a busy node; the same race
- * is reported upstream, kubernetes/kubernetes#14498). So the logs are read until they say
- * something, for a bounded while; if they never do, the caller's assertion sees them empty.
- */
+/** Waits until a pod with `restartPolicy: Never` has ended, then returns its phase and its logs. */
 export async function endedPod(
   cluster: LocalCluster,
   namespace: string,
   name: string,
-  container?: string,
 ): Promise<{ phase: string; logs: string }> {
   const phase = await eventually(
     () => cluster.run(["-n", namespace, "get", "pod", name, "-o", "jsonpath={.status.phase}"]),
     (value) => value === "Succeeded" || value === "Failed",
     120_000,
   );
-  const logsArgs = ["-n", namespace, "logs", name, ...(container ? ["-c", container] : [])];
-  const logs = await eventually(
-    () => cluster.run(logsArgs),
-    (text) => text.trim() !== "",
-    15_000,
-  ).catch(() => "");
-  return { phase, logs };
+  return { phase, logs: await cluster.run(["-n", namespace, "logs", name]) };
 }

@@ -86,6 +86,7 @@ leftovers() {
   node_netns | sed 's/^/netns: /'
   node_chains | sed 's/^/iptables chain: /'
   ip link show "$CNI_BRIDGE" >/dev/null 2>&1 && echo "bridge: $CNI_BRIDGE"
+  [[ -n "$(ip route show type unreachable exact "$SERVICE_CIDR")" ]] && echo "route: unreachable $SERVICE_CIDR"
   node_cgroups | sed 's/^/cgroup: /'
   [[ "${1:-}" == --without-files ]] || node_files | sed 's/^/file: /'
 }
@@ -163,6 +164,7 @@ remove_leftovers() {
   fi
   remove_chains
   ip link delete "$CNI_BRIDGE" 2>/dev/null || true
+  ip route del unreachable "$SERVICE_CIDR" 2>/dev/null || true
   remove_cgroups
   restore_sysctls
   rm -f /var/lib/cni/results/{"$CNI_NETWORK",cni-loopback}-*
