@@ -6,6 +6,7 @@
  * Errors carry the API server's own Status message, as client-go's StatusError prints it, e.g.
  *   `secrets "app-tls" already exists` or `Deployment.apps "web" is invalid: spec.selector: ...`
  */
+import type { IncomingMessage } from "node:http";
 import https from "node:https";
 import type { Connection } from "./kubeconfig.ts";
 
@@ -102,25 +103,15 @@ export class KubeApi {
   request<T = KubeObject>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     return new Promise((resolve, reject) => {
       const { req, url, body } = this.open(method, path, options);
-      req.on("response", (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          let parsed: unknown = text;
-          try {
-            parsed = text ? JSON.parse(text) : {};
-          } catch {
-            // not JSON: keep the text for the error
-          }
+      req.on("response", async (res) => {
+        try {
+          const { text, parsed } = await readBody(res);
           const status = res.statusCode ?? 0;
-          if ((status >= 200 && status < 300) || options.accept?.includes(status)) {
-            resolve(parsed as T);
-            return;
-          }
-          reject(statusError(status, parsed, text, `${method} ${url.pathname}${url.search}`));
-        });
-        res.on("error", reject);
+          if ((status >= 200 && status < 300) || options.accept?.includes(status)) resolve(parsed as T);
+          else reject(statusError(status, parsed, text, `${method} ${url.pathname}${url.search}`));
+        } catch (error) {
+          reject(error);
+        }
       });
       req.on("error", (err) => reject(new KubeUnreachableError(`${method} "${url.href}": ${err.message}`)));
       req.end(body);
@@ -149,16 +140,11 @@ export class KubeApi {
       };
       req.on("response", (res) => {
         if ((res.statusCode ?? 0) >= 300) {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            let parsed: unknown = text;
-            try {
-              parsed = JSON.parse(text);
-            } catch {}
-            reject(statusError(res.statusCode ?? 0, parsed, text, `GET ${url.pathname}${url.search}`));
-          });
+          readBody(res).then(
+            ({ text, parsed }) =>
+              reject(statusError(res.statusCode ?? 0, parsed, text, `GET ${url.pathname}${url.search}`)),
+            reject,
+          );
           return;
         }
         let buffered = "";
@@ -188,6 +174,25 @@ export class KubeApi {
       req.end();
     });
   }
+}
+
+/** A response's whole body as text, and parsed as JSON where it is JSON (an empty body: `{}`). */
+function readBody(res: IncomingMessage): Promise<{ text: string; parsed: unknown }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on("data", (c: Buffer) => chunks.push(c));
+    res.on("error", reject);
+    res.on("end", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : {};
+      } catch {
+        // not JSON: keep the text for the error
+      }
+      resolve({ text, parsed });
+    });
+  });
 }
 
 /** The API server's Status message; an answer that is not a Status (a proxy, a malformed call) names the call. */
